@@ -1,0 +1,92 @@
+"""Small shared kernel pieces: codes, the parameter vectors' layout, sigmoid, robust norms."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._jit import jit
+
+# Losses and status codes.
+HINGE, LOGISTIC = 0, 1
+OK, NONFINITE, UNDERFLOW = 0, 1, 2
+
+# Integer parameters: ipar[...]
+I_D, I_DIN, I_K, I_KP, I_LOSS, I_DATA, I_CUBEK, I_TRAINV, I_BIAS, I_RENORM, I_ERRORS = range(11)
+N_IPAR = 11
+# Float parameters: fpar[...]
+F_LR, F_P, F_CUBEC = range(3)
+N_FPAR = 3
+
+# Metric columns of out[replica, record, :]
+(
+    M_NORM1,
+    M_NORM2,
+    M_LOG1,
+    M_LOG2,
+    M_BIAS1,
+    M_BIAS2,
+    M_UPDATES,
+    M_ACT_MEAN,
+    M_ACT_MIN,
+    M_DEAD,
+    M_ERR_TRAIN,
+    M_ERR_TEST,
+) = range(12)
+N_METRICS = 12
+
+# Status row: [code, step, log2 scale carried by the renormalisation]
+S_CODE, S_STEP, S_LOG2 = range(3)
+
+DBL_MAX = np.finfo(np.float64).max
+# A layer pair whose largest weights multiply below this is about to leave the normal range.
+UNDERFLOW_PRODUCT = 2.0**-900
+# Renormalise (hinge, no bias) when every weight is below this; exact: a power of two.
+RENORM_BELOW = 2.0**-64
+CHECK_EVERY = 1024  # steps between underflow / renormalisation checks
+LOG10_2 = math.log10(2.0)
+
+
+@jit
+def sigmoid(z):
+    """1 / (1 + exp(-z)) without overflow."""
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@jit
+def block_max_abs(a, off, n, stride, count):
+    """max |a[off + s*stride + i]| over s < count, i < n."""
+    m = 0.0
+    for s in range(count):
+        base = off + s * stride
+        for i in range(n):
+            v = abs(a[base + i])
+            if v > m or v != v:
+                m = v
+    return m
+
+
+@jit
+def block_norm(a, off, n, stride, count):
+    """(norm, log10 norm) of a strided block, without underflow for tiny values.
+
+    The elements are ``a[off + s*stride + i]`` for ``s < count``, ``i < n``; squares are taken
+    of values divided by the largest magnitude, so weights near 1e-300 still give their norm.
+    A non-finite element gives (nan or inf, same).
+    """
+    m = block_max_abs(a, off, n, stride, count)
+    if m == 0.0:
+        return 0.0, -np.inf
+    if not m <= DBL_MAX:
+        return m, m
+    ss = 0.0
+    for s in range(count):
+        base = off + s * stride
+        for i in range(n):
+            v = a[base + i] / m
+            ss += v * v
+    return m * math.sqrt(ss), math.log10(m) + 0.5 * math.log10(ss)

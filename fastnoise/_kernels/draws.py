@@ -1,0 +1,216 @@
+"""In-kernel random draws: xoshiro256+, a 256-layer ziggurat normal, label bits, samples.
+
+The generator state is a tuple ``st = (s0, s1, s2, s3, bits, nbits)`` of uint64, passed by value
+and returned updated, so that it stays in registers inside the step loops. ``load_state`` and
+``store_state`` move it to and from a replica's row of the state array.
+
+The ziggurat is Marsaglia-Tsang with numpy's 256-layer, 52-bit constants (the same as the C
+comparator in ``shared/bench``); the layer index comes from the top byte (xoshiro256+'s low bits
+are weak).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._jit import jit
+
+# Input laws (data codes), shared with the engine.
+GAUSSIAN, BASIS, CUBE, TRAINSET = 0, 1, 2, 3
+
+_ZIG_R = 3.6541528853610087963519472518
+_ZIG_V = 0.00492867323399
+
+
+def _zig_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    m = 2.0**52
+    k = np.zeros(256, np.int64)
+    w = np.zeros(256)
+    f = np.zeros(256)
+    dn = _ZIG_R
+    tn = dn
+    q = _ZIG_V / math.exp(-0.5 * dn * dn)
+    k[0] = int((dn / q) * m)
+    k[1] = 0
+    w[0] = q / m
+    w[255] = dn / m
+    f[0] = 1.0
+    f[255] = math.exp(-0.5 * dn * dn)
+    for i in range(254, 0, -1):
+        dn = math.sqrt(-2.0 * math.log(_ZIG_V / dn + math.exp(-0.5 * dn * dn)))
+        k[i + 1] = int((dn / tn) * m)
+        tn = dn
+        f[i] = math.exp(-0.5 * dn * dn)
+        w[i] = dn / m
+    return k, w, f
+
+
+ZK, ZW, ZF = _zig_tables()
+
+_U8 = np.uint64(8)
+_U11 = np.uint64(11)
+_U16 = np.uint64(16)
+_U17 = np.uint64(17)
+_U19 = np.uint64(19)
+_U32 = np.uint64(32)
+_U45 = np.uint64(45)
+_U56 = np.uint64(56)
+_ONE = np.uint64(1)
+_ZERO = np.uint64(0)
+_N48 = np.uint64(48)
+_TWO_M53 = 2.0**-53
+
+
+@jit
+def next_u64(st):
+    """xoshiro256+: one 64-bit output and the advanced state."""
+    s0, s1, s2, s3, bits, nbits = st
+    res = s0 + s3
+    t = s1 << _U17
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = (s3 << _U45) | (s3 >> _U19)
+    return res, (s0, s1, s2, s3, bits, nbits)
+
+
+@jit
+def uniform01(st):
+    """A double uniform on [0, 1) with 53 random bits."""
+    u, st = next_u64(st)
+    return np.float64(u >> _U11) * _TWO_M53, st
+
+
+@jit
+def below(n, st):
+    """An integer uniform on {0, ..., n-1} (multiply-shift; bias below n / 2**32)."""
+    u, st = next_u64(st)
+    return np.int64(((u >> _U32) * np.uint64(n)) >> _U32), st
+
+
+@jit
+def _normal_slow(st, rabs, idx, x):
+    # Rare path (about 0.7% of draws): the wedge or the tail.
+    while True:
+        if idx == 0:
+            while True:
+                u1, st = uniform01(st)
+                u2, st = uniform01(st)
+                xx = -(1.0 / _ZIG_R) * math.log1p(-u1)
+                yy = -math.log1p(-u2)
+                if yy + yy > xx * xx:
+                    if (rabs >> 8) & 1:
+                        return -(_ZIG_R + xx), st
+                    return _ZIG_R + xx, st
+        u1, st = uniform01(st)
+        if (ZF[idx - 1] - ZF[idx]) * u1 + ZF[idx] < math.exp(-0.5 * x * x):
+            return x, st
+        u, st = next_u64(st)
+        idx = np.intp(u >> _U56)
+        hz = np.int64(u << _U8) >> 11
+        rabs = hz if hz >= 0 else -hz
+        x = hz * ZW[idx]
+        if rabs < ZK[idx]:
+            return x, st
+
+
+@jit
+def normal(st):
+    """A standard normal draw (ziggurat)."""
+    u, st = next_u64(st)
+    idx = np.intp(u >> _U56)
+    hz = np.int64(u << _U8) >> 11  # signed 53-bit integer
+    rabs = hz if hz >= 0 else -hz
+    x = hz * ZW[idx]
+    if rabs < ZK[idx]:
+        return x, st
+    return _normal_slow(st, rabs, idx, x)
+
+
+@jit
+def sign_bit(st):
+    """A uniform label in {-1.0, +1.0}, 48 labels per generator output."""
+    s0, s1, s2, s3, bits, nbits = st
+    if nbits == _ZERO:
+        u, st = next_u64(st)
+        s0, s1, s2, s3, _, _ = st
+        bits = u >> _U16
+        nbits = _N48
+    y = 1.0 if bits & _ONE else -1.0
+    return y, (s0, s1, s2, s3, bits >> _ONE, nbits - _ONE)
+
+
+@jit
+def load_state(row):
+    return (row[0], row[1], row[2], row[3], row[4], row[5])
+
+
+@jit
+def store_state(row, st):
+    row[0], row[1], row[2], row[3], row[4], row[5] = st
+
+
+@jit
+def draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st):
+    """Draw one training sample into ``x[:d]``; returns ``(j, clean, y, st)``.
+
+    ``j`` is the basis index for ``BASIS`` data (else -1), ``clean`` the target label and ``y`` the
+    label after noise: with probability ``p`` it is replaced by a uniform draw from {-1, +1}.
+    ``x[d:]`` (the bias coordinate, if any) is never written. Targets [ours]: gaussian,
+    ``sign(x_1)``; basis, +1 on the first ceil(d/2) vectors; cube, +1 iff the first ``cube_k``
+    coordinates lie in [-cube_c, cube_c]; trainset, the stored clean label ``Y[i]``.
+    """
+    j = -1
+    if data == GAUSSIAN:
+        for i in range(d):
+            x[i], st = normal(st)
+        clean = 1.0 if x[0] > 0.0 else -1.0
+    elif data == BASIS:
+        j, st = below(d, st)
+        for i in range(d):
+            x[i] = 0.0
+        x[j] = 1.0
+        clean = 1.0 if 2 * j < d + 1 else -1.0
+    elif data == CUBE:
+        inside = True
+        for i in range(d):
+            u, st = uniform01(st)
+            x[i] = 2.0 * u - 1.0
+            if i < cube_k and abs(x[i]) > cube_c:
+                inside = False
+        clean = 1.0 if inside else -1.0
+    else:
+        n = X.shape[0]
+        r, st = below(n, st)
+        for i in range(d):
+            x[i] = X[r, i]
+        clean = Y[r]
+    if p >= 1.0:
+        y, st = sign_bit(st)
+    elif p > 0.0:
+        u, st = uniform01(st)
+        if u < p:
+            y, st = sign_bit(st)
+        else:
+            y = clean
+    else:
+        y = clean
+    return j, clean, y, st
+
+
+@jit
+def draw_stream(state_row, n, d, data, X, Y, cube_c, cube_k, p, xs, clean, ys):
+    """The first ``n`` samples a kernel would draw from this state (for tests and the reference)."""
+    st = load_state(state_row)
+    x = np.zeros(d + 1)
+    for t in range(n):
+        _, c, y, st = draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st)
+        for i in range(d):
+            xs[t, i] = x[i]
+        clean[t] = c
+        ys[t] = y
+    store_state(state_row, st)

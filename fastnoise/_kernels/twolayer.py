@@ -1,0 +1,298 @@
+"""Two-layer ReLU network ``N(x) = V . ReLU(M x) + b2`` (paper.md section 1).
+
+With a bias, x carries a last coordinate 1 (so ``M[:, d]`` is the hidden bias B1) and ``b2`` is
+the output bias; without one, ``b2`` stays 0. Rules, all with the values *before* the step:
+hinge, only when ``y*N(x) <= 0``; logistic, every step scaled by ``s = sigmoid(-y*N(x))``:
+``V += h*y*s*ReLU(M x)``, ``b2 += h*y*s`` and, for each unit with ``M_i . x >= 0``,
+``M_i += h*y*s*v_i*x``. With ``train_v = 0`` (the sparsification setting) V and b2 stay fixed.
+
+Memory layout of one replica's row of ``weights`` (``kp`` = width rounded up to 8; padded units
+have zero weights, never fire with a non-zero effect, and stay zero):
+``W[j*kp + i] = M[i, j]`` for ``j < din`` (the hidden weights stored transposed, so that every
+inner loop runs over hidden units, contiguous and without reductions), then ``V[0:kp]`` at
+``din*kp``, then ``b2`` at ``din*kp + kp``.
+Scratch row: ``x[0:dinp]``, ``pre[0:kp]``, ``g[0:kp]``, ``fired[0:kp]``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._jit import jit, pjit, prange
+from .common import (
+    CHECK_EVERY,
+    DBL_MAX,
+    F_CUBEC,
+    F_LR,
+    F_P,
+    HINGE,
+    I_BIAS,
+    I_CUBEK,
+    I_D,
+    I_DATA,
+    I_DIN,
+    I_ERRORS,
+    I_K,
+    I_KP,
+    I_LOSS,
+    I_RENORM,
+    I_TRAINV,
+    LOG10_2,
+    M_ACT_MEAN,
+    M_ACT_MIN,
+    M_BIAS1,
+    M_BIAS2,
+    M_DEAD,
+    M_ERR_TEST,
+    M_ERR_TRAIN,
+    M_LOG1,
+    M_LOG2,
+    M_NORM1,
+    M_NORM2,
+    M_UPDATES,
+    NONFINITE,
+    OK,
+    RENORM_BELOW,
+    S_CODE,
+    S_LOG2,
+    S_STEP,
+    UNDERFLOW,
+    UNDERFLOW_PRODUCT,
+    block_max_abs,
+    block_norm,
+    sigmoid,
+)
+from .draws import draw_sample, load_state, store_state
+
+
+@jit
+def forward(W, x, din, kp, pre):
+    """pre[i] = sum_j W[j*kp + i] * x[j], accumulated over j in order."""
+    x0 = x[0]
+    for i in range(kp):
+        pre[i] = W[i] * x0
+    for j in range(1, din):
+        xj = x[j]
+        b = j * kp
+        for i in range(kp):
+            pre[i] += W[b + i] * xj
+
+
+@jit
+def output(V, pre, kp, b2):
+    """b2 + sum_i V[i] * ReLU(pre[i]), in 8 interleaved partial sums (kp is a multiple of 8)."""
+    o0 = o1 = o2 = o3 = o4 = o5 = o6 = o7 = 0.0
+    for i in range(0, kp, 8):
+        p0 = pre[i]
+        p1 = pre[i + 1]
+        p2 = pre[i + 2]
+        p3 = pre[i + 3]
+        p4 = pre[i + 4]
+        p5 = pre[i + 5]
+        p6 = pre[i + 6]
+        p7 = pre[i + 7]
+        o0 += V[i] * (p0 if p0 > 0.0 else 0.0)
+        o1 += V[i + 1] * (p1 if p1 > 0.0 else 0.0)
+        o2 += V[i + 2] * (p2 if p2 > 0.0 else 0.0)
+        o3 += V[i + 3] * (p3 if p3 > 0.0 else 0.0)
+        o4 += V[i + 4] * (p4 if p4 > 0.0 else 0.0)
+        o5 += V[i + 5] * (p5 if p5 > 0.0 else 0.0)
+        o6 += V[i + 6] * (p6 if p6 > 0.0 else 0.0)
+        o7 += V[i + 7] * (p7 if p7 > 0.0 else 0.0)
+    return b2 + (((o0 + o1) + (o2 + o3)) + ((o4 + o5) + (o6 + o7)))
+
+
+@jit
+def layer_max(w, din, k, kp):
+    """(max |M|, max |(V, b2)|) of one replica's weights."""
+    mw = block_max_abs(w, 0, k, kp, din)
+    mv = block_max_abs(w, din * kp, k, 0, 1)
+    b2 = abs(w[din * kp + kp])
+    return mw, (mv if mv >= b2 else b2)
+
+
+@jit
+def twolayer_steps(w, x, pre, g, ipar, fpar, X, Y, nsteps, t0, st, status):
+    """Run ``nsteps`` SGD steps from global step ``t0``; returns (updates, st, ok)."""
+    d = ipar[I_D]
+    din = ipar[I_DIN]
+    k = ipar[I_K]
+    kp = ipar[I_KP]
+    loss = ipar[I_LOSS]
+    data = ipar[I_DATA]
+    cube_k = ipar[I_CUBEK]
+    train_v = ipar[I_TRAINV] != 0
+    bias2 = 1.0 if (ipar[I_BIAS] != 0 and train_v) else 0.0
+    renorm = ipar[I_RENORM] != 0
+    h = fpar[F_LR]
+    p = fpar[F_P]
+    cube_c = fpar[F_CUBEC]
+    nw = din * kp
+    W = w[0:nw]
+    V = w[nw : nw + kp]
+    ib2 = nw + kp
+    upd = 0
+    for t in range(nsteps):
+        _, _, y, st = draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st)
+        forward(W, x, din, kp, pre)
+        out = output(V, pre, kp, w[ib2])
+        if not abs(out) <= DBL_MAX:
+            status[S_CODE] = NONFINITE
+            status[S_STEP] = t0 + t
+            return upd, st, False
+        if loss == HINGE:
+            s = 1.0 if y * out <= 0.0 else 0.0
+        else:
+            s = sigmoid(-y * out)
+        hy = h * y * s
+        if hy != 0.0:
+            upd += 1
+            for i in range(kp):
+                g[i] = hy * V[i] if pre[i] >= 0.0 else 0.0
+            if train_v:
+                for i in range(kp):
+                    pi = pre[i]
+                    V[i] += hy * (pi if pi > 0.0 else 0.0)
+                w[ib2] += hy * bias2
+            for j in range(din):
+                xj = x[j]
+                b = j * kp
+                for i in range(kp):
+                    W[b + i] += g[i] * xj
+        if (t0 + t + 1) % CHECK_EVERY == 0:
+            mw, mv = layer_max(w, din, k, kp)
+            if renorm:
+                m = mw if mw >= mv else mv
+                if 0.0 < m < RENORM_BELOW:
+                    e = math.frexp(m)[1]
+                    c = math.ldexp(1.0, -e)
+                    for i in range(ib2 + 1):
+                        w[i] *= c
+                    status[S_LOG2] -= e
+                    mw *= c
+                    mv *= c
+            if mw > 0.0 and mv > 0.0 and mw * mv < UNDERFLOW_PRODUCT:
+                status[S_CODE] = UNDERFLOW
+                status[S_STEP] = t0 + t + 1
+                return upd, st, False
+    return upd, st, True
+
+
+@jit
+def _load_x(x, Xs, s, d):
+    for i in range(d):
+        x[i] = Xs[s, i]
+
+
+@jit
+def twolayer_error(w, x, pre, Xs, Ys, din, kp):
+    """Fraction of (Xs, Ys) with y * N(x) <= 0 (ties count as errors)."""
+    n = Xs.shape[0]
+    if n == 0:
+        return np.nan
+    nw = din * kp
+    W = w[0:nw]
+    V = w[nw : nw + kp]
+    wrong = 0
+    for s in range(n):
+        _load_x(x, Xs, s, Xs.shape[1])
+        forward(W, x, din, kp, pre)
+        if Ys[s] * output(V, pre, kp, w[nw + kp]) <= 0.0:
+            wrong += 1
+    return wrong / n
+
+
+@jit
+def _scaled(nrm, lg, log2):
+    if log2 == 0:
+        return nrm, lg
+    return math.ldexp(nrm, -log2), lg - log2 * LOG10_2
+
+
+@jit
+def twolayer_record(w, x, pre, fired, ipar, log2, out_row, Xtr, Ytr, Xpr, Xte, Yte):
+    d = ipar[I_D]
+    din = ipar[I_DIN]
+    k = ipar[I_K]
+    kp = ipar[I_KP]
+    nw = din * kp
+    n1, l1 = block_norm(w, 0, k, kp, din)
+    nv, lv = block_norm(w, nw, k, 0, 1)
+    b2 = abs(w[nw + kp])
+    if b2 == 0.0:
+        n2, l2 = nv, lv
+    else:
+        n2 = math.hypot(nv, b2)
+        l2 = math.log10(n2)
+    out_row[M_NORM1], out_row[M_LOG1] = _scaled(n1, l1, log2)
+    out_row[M_NORM2], out_row[M_LOG2] = _scaled(n2, l2, log2)
+    if ipar[I_BIAS]:
+        out_row[M_BIAS1] = _scaled(block_norm(w, d * kp, k, 0, 1)[0], 0.0, log2)[0]
+        out_row[M_BIAS2] = _scaled(b2, 0.0, log2)[0]
+    # Active neurons on the probe set: unit i is active on x when M_i . x > 0.
+    npr = Xpr.shape[0]
+    for i in range(kp):
+        fired[i] = 0.0
+    total = 0
+    least = k
+    W = w[0:nw]
+    for s in range(npr):
+        _load_x(x, Xpr, s, d)
+        forward(W, x, din, kp, pre)
+        c = 0
+        for i in range(k):
+            if pre[i] > 0.0:
+                c += 1
+                fired[i] = 1.0
+        total += c
+        if c < least:
+            least = c
+    nfired = 0
+    for i in range(k):
+        if fired[i] != 0.0:
+            nfired += 1
+    out_row[M_ACT_MEAN] = total / npr
+    out_row[M_ACT_MIN] = least
+    out_row[M_DEAD] = k - nfired
+    if ipar[I_ERRORS]:
+        out_row[M_ERR_TRAIN] = twolayer_error(w, x, pre, Xtr, Ytr, din, kp)
+        out_row[M_ERR_TEST] = twolayer_error(w, x, pre, Xte, Yte, din, kp)
+    return math.isfinite(n1) and math.isfinite(n2)
+
+
+@pjit
+def run_twolayer(
+    weights, scratch, state, steps_done, updates, status, ipar, fpar, Xtr, Ytr, Xpr, Xte, Yte, seg_steps, seg_rec, out
+):
+    """Advance every replica through the segments; ``prange`` over replicas, nothing shared written."""
+    R = weights.shape[0]
+    kp = ipar[I_KP]
+    xo = (ipar[I_DIN] + 7) // 8 * 8
+    for r in prange(R):
+        if status[r, S_CODE] != OK:
+            continue
+        w = weights[r]
+        x = scratch[r, 0:xo]
+        pre = scratch[r, xo : xo + kp]
+        g = scratch[r, xo + kp : xo + 2 * kp]
+        fired = scratch[r, xo + 2 * kp : xo + 3 * kp]
+        st = load_state(state[r])
+        for s in range(seg_steps.shape[0]):
+            n = seg_steps[s]
+            if n > 0:
+                upd, st, ok = twolayer_steps(w, x, pre, g, ipar, fpar, Xtr, Ytr, n, steps_done[r], st, status[r])
+                updates[r] += upd
+                if not ok:
+                    break
+                steps_done[r] += n
+            rec = seg_rec[s]
+            if rec >= 0:
+                out[r, rec, M_UPDATES] = updates[r]
+                updates[r] = 0
+                if not twolayer_record(w, x, pre, fired, ipar, status[r, S_LOG2], out[r, rec], Xtr, Ytr, Xpr, Xte, Yte):
+                    status[r, S_CODE] = NONFINITE
+                    status[r, S_STEP] = steps_done[r]
+                    break
+        store_state(state[r], st)

@@ -1,0 +1,217 @@
+"""Run configuration: one frozen dataclass, validated on construction.
+
+Every rule gives a one-line message naming the parameter, the value and what is allowed; the CLI
+shows the same message with the option's spelling (``--lr``). Defaults marked [ours] are this
+project's choices where the paper is silent (see README).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+MODELS = ("neuron", "twolayer")
+LOSSES = ("hinge", "logistic")
+TRAINS = ("all", "hidden")
+DATA = ("gaussian", "basis", "cube")
+INITS = ("uniform", "gaussian")
+SPACINGS = ("log", "linear")
+MAX_STEPS = 2**62
+
+
+class ConfigError(ValueError):
+    """A configuration value outside its allowed range; ``option`` names the parameter."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(f"{option} {message}")
+        self.option = option
+        self.message = message
+
+    def cli_message(self) -> str:
+        """The same message with the CLI spelling of the option (``--n-train``)."""
+        return f"--{self.option.replace('_', '-')} {self.message}"
+
+
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(name, f"must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(name, f"must be an integer, got {value!r}")
+    if value < lo or (hi is not None and value > hi):
+        rng = f">= {lo}" if hi is None else f"between {lo} and {hi}"
+        raise ConfigError(name, f"must be {rng}, got {value}")
+
+
+def _check_float(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(name, f"must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ConfigError(name, f"must be finite, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One simulation: model, loss, data, label noise, schedule and seed.
+
+    Parameters
+    ----------
+    model : {"neuron", "twolayer"}
+        Single neuron ``V.x`` or two-layer ReLU net ``V.ReLU(M x)``.
+    loss : {"hinge", "logistic"}
+        Hinge (update only when ``y N(x) <= 0``) or cross-entropy (every step).
+    bias : bool
+        Bias on the neuron / on both layers of the network.
+    train : {"all", "hidden"}
+        Train every layer, or only the hidden layer with ``V = (1,..,1,-1,..,-1)`` (even width).
+    data : {"gaussian", "basis", "cube"}
+        Input law: N(0, I_d), uniform on the standard basis, or uniform on [-1, 1]^d.
+    d : int
+        Input dimension.
+    width : int
+        Hidden units of the two-layer net (ignored by the neuron).
+    lr : float or None
+        Learning rate h; None means 1/d**2 for the neuron (Fig. 1) and 1/d for the net (Figs. 2-3).
+    p : float
+        Label noise: each step, with probability p, the label is replaced by a uniform draw.
+    n_train : int or None
+        Size of a fixed training set sampled uniformly by SGD; None draws fresh samples.
+    n_test : int
+        Size of the test set for ``error_test`` (basis data: the d basis vectors).
+    probe_size : int
+        Size of the fixed probe set for active neurons (basis data: the d basis vectors).
+    cube_dims : int
+        K, the coordinates that decide the cube label.
+    init : {"uniform", "gaussian"}
+        Weight law: U[-a, a] or N(0, a**2), a = ``init_scale``; biases start at 0.
+    init_scale : float or None
+        a above; None means sqrt(3) for uniform (unit variance [note]) and 1 for gaussian.
+    init_norm : float or None
+        If given, each trained layer's initial weights are rescaled to this Frobenius norm.
+    steps : int
+        SGD steps per replica.
+    records : int
+        Checkpoints per replica (at most; always step 0 and the last step).
+    record_spacing : {"log", "linear"}
+        Spacing of the checkpoints.
+    replicas : int
+        Independent replicas, each with its own random stream.
+    seed : int
+        Root of every random stream of the run.
+    """
+
+    model: str = "neuron"
+    loss: str = "hinge"
+    bias: bool = False
+    train: str = "all"
+    data: str = "gaussian"
+    d: int = 30
+    width: int = 100
+    lr: float | None = None
+    p: float = 1.0
+    n_train: int | None = None
+    n_test: int = 1000
+    probe_size: int = 1000
+    cube_dims: int = 2
+    init: str = "uniform"
+    init_scale: float | None = None
+    init_norm: float | None = None
+    steps: int = 1_000_000
+    records: int = 100
+    record_spacing: str = "log"
+    replicas: int = 8
+    seed: int = 0
+    _resolved: bool = field(default=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_choice("model", self.model, MODELS)
+        _check_choice("loss", self.loss, LOSSES)
+        if not isinstance(self.bias, bool):
+            raise ConfigError("bias", f"must be true or false, got {self.bias!r}")
+        _check_choice("train", self.train, TRAINS)
+        _check_choice("data", self.data, DATA)
+        _check_choice("init", self.init, INITS)
+        _check_choice("record_spacing", self.record_spacing, SPACINGS)
+        _check_int("d", self.d, 1, 1_000_000)
+        _check_int("width", self.width, 1, 10_000_000)
+        if self.train == "hidden":
+            if self.model != "twolayer":
+                raise ConfigError("train", f"hidden needs --model twolayer, got model {self.model!r}")
+            if self.width % 2:
+                raise ConfigError("width", f"must be even with --train hidden (half +1, half -1), got {self.width}")
+        lr = 1.0 / self.d**2 if (self.lr is None and self.model == "neuron") else self.lr
+        lr = 1.0 / self.d if lr is None else lr
+        lr = _check_float("lr", lr)
+        if lr <= 0:
+            raise ConfigError("lr", f"must be > 0, got {lr}")
+        p = _check_float("p", self.p)
+        if not 0.0 <= p <= 1.0:
+            raise ConfigError("p", f"must be in [0, 1], got {p}")
+        if self.n_train is not None:
+            _check_int("n_train", self.n_train, 1, 2**31 - 1)
+        _check_int("n_test", self.n_test, 1, 2**31 - 1)
+        _check_int("probe_size", self.probe_size, 1, 2**31 - 1)
+        _check_int("cube_dims", self.cube_dims, 1, self.d)
+        a = self.init_scale
+        if a is None:
+            a = math.sqrt(3.0) if self.init == "uniform" else 1.0
+        a = _check_float("init_scale", a)
+        if a <= 0:
+            raise ConfigError("init_scale", f"must be > 0, got {a}")
+        if self.init_norm is not None:
+            nrm = _check_float("init_norm", self.init_norm)
+            if nrm <= 0:
+                raise ConfigError("init_norm", f"must be > 0, got {nrm}")
+            object.__setattr__(self, "init_norm", nrm)
+        _check_int("steps", self.steps, 1, MAX_STEPS)
+        _check_int("records", self.records, 2, 10_000_000)
+        _check_int("replicas", self.replicas, 1, 1_000_000)
+        _check_int("seed", self.seed, 0, 2**63 - 1)
+        object.__setattr__(self, "lr", lr)
+        object.__setattr__(self, "p", p)
+        object.__setattr__(self, "init_scale", a)
+        object.__setattr__(self, "_resolved", True)
+
+    @property
+    def din(self) -> int:
+        """Input coordinates seen by the first layer (d, plus 1 with a bias)."""
+        return self.d + int(self.bias)
+
+    @property
+    def errors(self) -> bool:
+        """Whether error columns are computed: labelled data (p < 1) or a training set."""
+        return self.p < 1.0 or self.n_train is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of every parameter (JSON-ready)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if not f.name.startswith("_")}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        names = {f.name for f in dataclasses.fields(cls) if not f.name.startswith("_")}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ConfigError(unknown[0], f"is not a run parameter (allowed: {', '.join(sorted(names))})")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> RunConfig:
+        """A copy with some parameters changed (and validated)."""
+        return RunConfig.from_dict({**self.to_dict(), **changes})
+
+    def default_filename(self) -> str:
+        """A file name that spells the run's parameters."""
+        parts = [self.model, self.loss, "bias" if self.bias else "nobias"]
+        if self.model == "twolayer":
+            parts += [f"w{self.width}", f"train-{self.train}"]
+        parts += [self.data, f"d{self.d}", f"lr{self.lr:.4g}", f"p{self.p:g}"]
+        if self.n_train is not None:
+            parts.append(f"n{self.n_train}")
+        parts += [f"steps{self.steps}", f"R{self.replicas}", f"seed{self.seed}"]
+        return "_".join(parts) + ".parquet"

@@ -1,0 +1,419 @@
+"""The simulation engine: validate, allocate, run the kernels in chunks, post-check, wrap.
+
+``simulate(config)`` returns one tidy DataFrame (a row per replica and checkpoint).
+``run(config)`` returns the same table plus the final weights (used by the tests).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numba
+import numpy as np
+import pandas as pd
+
+from . import _rng
+from ._kernels import common as kc
+from ._kernels.draws import BASIS, CUBE, GAUSSIAN, TRAINSET, draw_stream
+from ._kernels.neuron import run_neuron
+from ._kernels.twolayer import run_twolayer
+from .config import RunConfig
+from .schema import METRICS, frame_from_arrays
+
+__all__ = ["RunResult", "SimulationError", "run", "simulate", "checkpoints"]
+
+ProgressFn = Callable[[int, int], None]
+
+_DATA_CODES = {"gaussian": GAUSSIAN, "basis": BASIS, "cube": CUBE}
+_ALIGN = 64  # bytes: one cache line
+_PAD = 16  # doubles of padding after each replica's row: replicas never share a cache line
+
+
+class SimulationError(RuntimeError):
+    """A run that cannot go on (non-finite weights, unavoidable underflow)."""
+
+
+@dataclass
+class RunResult:
+    """A finished run: the table and each replica's final weights (true scale)."""
+
+    config: RunConfig
+    table: pd.DataFrame
+    weights: list[dict[str, np.ndarray | float]]
+    seconds: float
+
+
+def _aligned_zeros(rows: int, cols: int, dtype: Any = np.float64) -> np.ndarray:
+    """A C-ordered (rows, stride) zero array, 64-byte aligned, rows padded by ``_PAD`` elements."""
+    itemsize = np.dtype(dtype).itemsize
+    per_line = _ALIGN // itemsize
+    stride = -(-cols // per_line) * per_line + _PAD
+    raw = np.zeros(rows * stride + per_line, dtype=dtype)
+    offset = (-raw.ctypes.data % _ALIGN) // itemsize
+    return raw[offset : offset + rows * stride].reshape(rows, stride)
+
+
+def checkpoints(steps: int, records: int, spacing: str) -> np.ndarray:
+    """Checkpoint steps: sorted, unique, always 0 and ``steps``; at most ``records`` of them."""
+    if spacing == "linear":
+        pts = np.rint(np.linspace(0, steps, records)).astype(np.int64)
+    else:
+        pts = np.rint(np.logspace(0, math.log10(steps), records - 1)).astype(np.int64)
+        pts = np.concatenate([[0], pts])
+    pts[-1] = steps
+    return np.unique(np.clip(pts, 0, steps))
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _target(data: str, X: np.ndarray, cfg: RunConfig) -> np.ndarray:
+    """Clean labels [ours]: gaussian sign(x_1); basis +1 on the first ceil(d/2); cube as paper.md."""
+    if data == "gaussian":
+        return np.where(X[:, 0] > 0.0, 1.0, -1.0)
+    if data == "basis":
+        j = np.argmax(X, axis=1)
+        return np.where(2 * j < cfg.d + 1, 1.0, -1.0)
+    c = cube_halfwidth(cfg.cube_dims)
+    inside = np.all(np.abs(X[:, : cfg.cube_dims]) <= c, axis=1)
+    return np.where(inside, 1.0, -1.0)
+
+
+def cube_halfwidth(k: int) -> float:
+    """(1/2)**(1/K): the centred cube that holds half of [-1, 1]^K."""
+    return 0.5 ** (1.0 / k)
+
+
+def _draw_inputs(data: str, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    if data == "gaussian":
+        return rng.standard_normal((n, d))
+    if data == "basis":
+        return np.eye(d)[rng.integers(0, d, size=n)]
+    return rng.uniform(-1.0, 1.0, size=(n, d))
+
+
+@dataclass
+class _DataSets:
+    Xtr: np.ndarray
+    Ytr: np.ndarray
+    Xpr: np.ndarray
+    Xte: np.ndarray
+    Yte: np.ndarray
+
+
+def datasets(cfg: RunConfig) -> _DataSets:
+    """The sets drawn once per run (shared read-only by all replicas): training, probe, test.
+
+    Probe and test sets are the d basis vectors for basis data; otherwise ``probe_size`` and
+    ``n_test`` draws from the input law. Drawn in the order probe, train, test.
+    """
+    rng = _rng.data_rng(cfg.seed)
+    d = cfg.d
+    if cfg.data == "basis":
+        Xpr = np.eye(d)
+    else:
+        Xpr = _draw_inputs(cfg.data, cfg.probe_size, d, rng)
+    if cfg.n_train is not None:
+        Xtr = _draw_inputs(cfg.data, cfg.n_train, d, rng)
+        Ytr = _target(cfg.data, Xtr, cfg)
+    else:
+        Xtr, Ytr = np.zeros((0, d)), np.zeros(0)
+    if not cfg.errors:
+        Xte, Yte = np.zeros((0, d)), np.zeros(0)
+    elif cfg.data == "basis":
+        Xte = np.eye(d)
+        Yte = _target("basis", Xte, cfg)
+    else:
+        Xte = _draw_inputs(cfg.data, cfg.n_test, d, rng)
+        Yte = _target(cfg.data, Xte, cfg)
+    return _DataSets(*(np.ascontiguousarray(a, dtype=np.float64) for a in (Xtr, Ytr, Xpr, Xte, Yte)))
+
+
+# --------------------------------------------------------------------------- weights
+
+
+def initial_weights(cfg: RunConfig, replica: int) -> dict[str, np.ndarray | float]:
+    """Replica ``replica``'s initial weights, from its own stream; biases start at 0.
+
+    Neuron: ``{"V": (din,)}``. Two-layer: ``{"M": (width, din), "V": (width,), "b2": float}``;
+    with ``train="hidden"``, ``V = (1,..,1,-1,..,-1)``.
+    """
+    rng = _rng.init_rng(cfg.seed, replica)
+    a = cfg.init_scale
+
+    def draw(shape: tuple[int, ...]) -> np.ndarray:
+        if cfg.init == "uniform":
+            return rng.uniform(-a, a, size=shape)
+        return a * rng.standard_normal(shape)
+
+    def rescale(w: np.ndarray) -> np.ndarray:
+        if cfg.init_norm is None:
+            return w
+        nrm = np.linalg.norm(w)
+        return w * (cfg.init_norm / nrm) if nrm > 0 else w
+
+    if cfg.model == "neuron":
+        V = np.zeros(cfg.din)
+        V[: cfg.d] = rescale(draw((cfg.d,)))
+        return {"V": V}
+    k = cfg.width
+    M = np.zeros((k, cfg.din))
+    M[:, : cfg.d] = rescale(draw((k, cfg.d)))
+    if cfg.train == "hidden":
+        V = np.concatenate([np.ones(k // 2), -np.ones(k // 2)])
+    else:
+        V = rescale(draw((k,)))
+    return {"M": M, "V": V, "b2": 0.0}
+
+
+def _kp(cfg: RunConfig) -> int:
+    return -(-cfg.width // 8) * 8
+
+
+def _pack(cfg: RunConfig, weights: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and scratch buffers in the kernels' layout (see the kernel modules)."""
+    R, din = cfg.replicas, cfg.din
+    dinp = -(-din // 8) * 8
+    if cfg.model == "neuron":
+        W = _aligned_zeros(R, din)
+        for r, w in enumerate(weights):
+            W[r, :din] = w["V"]
+        S = _aligned_zeros(R, dinp)
+        if cfg.bias:
+            S[:, cfg.d] = 1.0
+        return W, S
+    k, kp = cfg.width, _kp(cfg)
+    nw = din * kp
+    W = _aligned_zeros(R, nw + kp + 1)
+    for r, w in enumerate(weights):
+        W[r, :nw].reshape(din, kp)[:, :k] = w["M"].T
+        W[r, nw : nw + k] = w["V"]
+        W[r, nw + kp] = w["b2"]
+    S = _aligned_zeros(R, dinp + 3 * kp)
+    if cfg.bias:
+        S[:, cfg.d] = 1.0
+    return W, S
+
+
+def _unpack(cfg: RunConfig, W: np.ndarray, log2: np.ndarray) -> list[dict[str, Any]]:
+    out = []
+    for r in range(cfg.replicas):
+        s = math.ldexp(1.0, -int(log2[r]))
+        if cfg.model == "neuron":
+            out.append({"V": W[r, : cfg.din].copy() * s})
+            continue
+        k, kp, din = cfg.width, _kp(cfg), cfg.din
+        nw = din * kp
+        M = W[r, :nw].reshape(din, kp)[:, :k].T.copy() * s
+        out.append({"M": M, "V": W[r, nw : nw + k].copy() * s, "b2": float(W[r, nw + kp]) * s})
+    return out
+
+
+def _params(cfg: RunConfig, renormalize: bool) -> tuple[np.ndarray, np.ndarray]:
+    ipar = np.zeros(kc.N_IPAR, dtype=np.int64)
+    ipar[kc.I_D] = cfg.d
+    ipar[kc.I_DIN] = cfg.din
+    ipar[kc.I_K] = cfg.width if cfg.model == "twolayer" else 1
+    ipar[kc.I_KP] = _kp(cfg) if cfg.model == "twolayer" else 8
+    ipar[kc.I_LOSS] = kc.HINGE if cfg.loss == "hinge" else kc.LOGISTIC
+    ipar[kc.I_DATA] = TRAINSET if cfg.n_train is not None else _DATA_CODES[cfg.data]
+    ipar[kc.I_CUBEK] = cfg.cube_dims
+    ipar[kc.I_TRAINV] = int(cfg.train == "all")
+    ipar[kc.I_BIAS] = int(cfg.bias)
+    ipar[kc.I_RENORM] = int(renormalize and rescaling_exact(cfg))
+    ipar[kc.I_ERRORS] = int(cfg.errors)
+    fpar = np.zeros(kc.N_FPAR)
+    fpar[kc.F_LR] = cfg.lr
+    fpar[kc.F_P] = cfg.p
+    fpar[kc.F_CUBEC] = cube_halfwidth(cfg.cube_dims)
+    return ipar, fpar
+
+
+def rescaling_exact(cfg: RunConfig) -> bool:
+    """Whether scaling all weights by one factor maps trajectories to trajectories.
+
+    True for the two-layer hinge net without bias training both layers: every update scales
+    with the weights and the sign of N(x) is unchanged. Then the engine renormalises by powers
+    of two (exact) and carries the scale, so runs never underflow.
+    """
+    return cfg.model == "twolayer" and cfg.loss == "hinge" and not cfg.bias and cfg.train == "all"
+
+
+def _segments(points: np.ndarray, chunk: int) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    """Split the timeline into kernel calls of about ``chunk`` steps each.
+
+    Each call is ``(seg_steps, seg_rec, steps)``: run ``seg_steps[s]`` steps, then record into
+    checkpoint ``seg_rec[s]`` (or not, when -1).
+    """
+    calls: list[tuple[np.ndarray, np.ndarray, int]] = []
+    cur_steps: list[int] = [0]
+    cur_rec: list[int] = [0]  # checkpoint 0 is step 0
+    total = 0
+    for c in range(1, len(points)):
+        gap = int(points[c] - points[c - 1])
+        while gap > 0:
+            take = min(gap, chunk - total)
+            gap -= take
+            total += take
+            cur_steps.append(take)
+            cur_rec.append(c if gap == 0 else -1)
+            if total >= chunk:
+                calls.append((np.array(cur_steps, np.int64), np.array(cur_rec, np.int64), total))
+                cur_steps, cur_rec, total = [], [], 0
+    if cur_steps:
+        calls.append((np.array(cur_steps, np.int64), np.array(cur_rec, np.int64), total))
+    return calls
+
+
+def _chunk_steps(cfg: RunConfig) -> int:
+    """Steps per kernel call: about a quarter of a second of work, so progress moves."""
+    ns = 60.0 if cfg.model == "neuron" else 60.0 + 0.15 * cfg.din * _kp(cfg)
+    waves = math.ceil(cfg.replicas / max(1, numba.get_num_threads()))
+    return max(1024, int(0.25e9 / (ns * waves)))
+
+
+def run(
+    config: RunConfig | None = None,
+    *,
+    threads: int | None = None,
+    progress: ProgressFn | None = None,
+    _renormalize: bool = True,
+    **params: Any,
+) -> RunResult:
+    """Run a simulation and return its table and final weights.
+
+    Parameters
+    ----------
+    config : RunConfig, optional
+        The run; if omitted, built from ``params`` (the fields of :class:`RunConfig`).
+    threads : int, optional
+        Numba threads (default: all). Results do not depend on it.
+    progress : callable, optional
+        Called as ``progress(steps_done, steps_total)`` between chunks.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    ConfigError
+        A parameter outside its range.
+    SimulationError
+        Non-finite weights, or an underflow this setting cannot rescale away.
+    """
+    cfg = config if config is not None else RunConfig(**params)
+    if config is not None and params:
+        cfg = config.replace(**params)
+    nthreads = numba.config.NUMBA_NUM_THREADS
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= nthreads):
+        from .config import ConfigError
+
+        raise ConfigError("threads", f"must be between 1 and {nthreads}, got {threads!r}")
+    t_start = time.perf_counter()
+    data = datasets(cfg)
+    init = [initial_weights(cfg, r) for r in range(cfg.replicas)]
+    W, S = _pack(cfg, init)
+    state = _rng.kernel_state(cfg.seed, cfg.replicas)
+    ipar, fpar = _params(cfg, _renormalize)
+    points = checkpoints(cfg.steps, cfg.records, cfg.record_spacing)
+    R, C = cfg.replicas, len(points)
+    out = np.full((R, C, kc.N_METRICS), np.nan)
+    steps_done = np.zeros(R, np.int64)
+    updates = np.zeros(R, np.int64)
+    status = np.zeros((R, 3), np.int64)
+    kernel = run_neuron if cfg.model == "neuron" else run_twolayer
+    old_threads = numba.get_num_threads()
+    if threads is not None:
+        numba.set_num_threads(threads)
+    try:
+        done = 0
+        for seg_steps, seg_rec, n in _segments(points, _chunk_steps(cfg)):
+            kernel(
+                W,
+                S,
+                state,
+                steps_done,
+                updates,
+                status,
+                ipar,
+                fpar,
+                data.Xtr,
+                data.Ytr,
+                data.Xpr,
+                data.Xte,
+                data.Yte,
+                seg_steps,
+                seg_rec,
+                out,
+            )
+            _raise_on_status(status, cfg)
+            done += n
+            if progress is not None:
+                progress(done, cfg.steps)
+    finally:
+        numba.set_num_threads(old_threads)
+    table = frame_from_arrays(cfg, points, out)
+    final = _unpack(cfg, W, status[:, kc.S_LOG2])
+    return RunResult(cfg, table, final, time.perf_counter() - t_start)
+
+
+def _raise_on_status(status: np.ndarray, cfg: RunConfig) -> None:
+    bad = np.flatnonzero(status[:, kc.S_CODE] != kc.OK)
+    if bad.size == 0:
+        return
+    r = int(bad[0])
+    code, step = int(status[r, kc.S_CODE]), int(status[r, kc.S_STEP])
+    if code == kc.NONFINITE:
+        raise SimulationError(f"replica {r}: weights became non-finite by step {step} (lr={cfg.lr:g}); nothing was written")
+    raise SimulationError(
+        f"replica {r}: weights underflow at step {step} (the largest weights of the two layers multiply to below 2^-900); "
+        f"{cfg.model}/{cfg.loss}/{'bias' if cfg.bias else 'no bias'}/train {cfg.train} has no exact rescaling, "
+        "so the run stops here: use fewer --steps"
+    )
+
+
+def simulate(
+    config: RunConfig | None = None, *, threads: int | None = None, progress: ProgressFn | None = None, **params: Any
+) -> pd.DataFrame:
+    """Run a simulation and return its tidy table (one row per replica and checkpoint).
+
+    Parameters
+    ----------
+    config : RunConfig, optional
+        The run; if omitted, built from ``params`` (the fields of :class:`RunConfig`).
+    threads : int, optional
+        Numba threads (default: all). Results do not depend on it.
+    progress : callable, optional
+        Called as ``progress(steps_done, steps_total)`` between chunks.
+    **params
+        Fields of :class:`RunConfig`, e.g. ``model="twolayer", width=120``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns as in :mod:`fastnoise.schema`; ``df.attrs["config"]`` holds the configuration.
+    """
+    return run(config, threads=threads, progress=progress, **params).table
+
+
+def sample_stream(cfg: RunConfig, replica: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first ``n`` samples replica ``replica`` trains on: ``(x, clean label, label)``.
+
+    The same draws, in the same order, as the kernels make (for tests and references).
+    """
+    data = datasets(cfg)
+    ipar, fpar = _params(cfg, True)
+    row = _rng.kernel_state(cfg.seed, replica + 1)[replica].copy()
+    xs = np.zeros((n, cfg.d))
+    clean = np.zeros(n)
+    ys = np.zeros(n)
+    draw_stream(row, n, cfg.d, int(ipar[kc.I_DATA]), data.Xtr, data.Ytr, fpar[kc.F_CUBEC], cfg.cube_dims, cfg.p, xs, clean, ys)
+    return xs, clean, ys
+
+
+assert len(METRICS) == kc.N_METRICS

@@ -1,0 +1,131 @@
+"""Parquet output: atomic writes with the run's provenance, and reading back."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .config import RunConfig
+from .schema import SCHEMA_VERSION
+
+__all__ = ["read_results", "write_results", "versions", "check_writable"]
+
+_KEY_CONFIG = b"fastnoise.config"
+_KEY_VERSIONS = b"fastnoise.versions"
+_KEY_SCHEMA = b"fastnoise.schema_version"
+_KEY_SEED = b"fastnoise.seed"
+
+
+class ResultsFileError(ValueError):
+    """A results file that cannot be read as a fastnoise table."""
+
+
+def versions() -> dict[str, str]:
+    """Versions of fastnoise, its dependencies and Python."""
+    out = {"python": platform.python_version()}
+    for name in ("fastnoise", "numba", "llvmlite", "numpy", "pandas", "pyarrow"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "unknown"
+    return out
+
+
+def check_writable(path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    """Fail early (before any work) if ``path`` cannot be written.
+
+    Raises
+    ------
+    FileExistsError
+        The file exists and ``overwrite`` is false.
+    PermissionError, OSError
+        The folder cannot be created or written.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory, not a file path")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".probe")
+    os.close(fd)
+    os.unlink(probe)
+    return path
+
+
+def write_results(
+    df: pd.DataFrame, path: str | os.PathLike[str], *, overwrite: bool = False, extra: dict[str, Any] | None = None
+) -> Path:
+    """Write a run's table to Parquet atomically: a temporary file in the same folder, then rename.
+
+    The file's key-value metadata holds the configuration (``df.attrs["config"]``), the versions,
+    the schema version and the seed. An interrupted write leaves no file under ``path``.
+    """
+    path = check_writable(path, overwrite)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    config = df.attrs.get("config", {})
+    meta[_KEY_CONFIG] = json.dumps(config, sort_keys=True).encode()
+    meta[_KEY_VERSIONS] = json.dumps(versions(), sort_keys=True).encode()
+    meta[_KEY_SCHEMA] = str(SCHEMA_VERSION).encode()
+    meta[_KEY_SEED] = str(config.get("seed", "")).encode()
+    for key, value in (extra or {}).items():
+        meta[f"fastnoise.{key}".encode()] = json.dumps(value, sort_keys=True).encode()
+    table = table.replace_schema_metadata(meta)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a table written by :func:`write_results`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows; ``attrs["config"]`` (a dict, see :meth:`RunConfig.from_dict`),
+        ``attrs["versions"]`` and ``attrs["schema_version"]`` hold the metadata.
+
+    Raises
+    ------
+    ResultsFileError
+        The file is missing, not Parquet, or has no fastnoise metadata.
+    """
+    path = Path(path)
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise ResultsFileError(f"cannot read {path} as Parquet: {exc}") from None
+    meta = table.schema.metadata or {}
+    if _KEY_CONFIG not in meta:
+        raise ResultsFileError(f"{path} is Parquet but not a fastnoise table (no {_KEY_CONFIG.decode()} metadata)")
+    df = table.to_pandas()
+    df.attrs["config"] = json.loads(meta[_KEY_CONFIG])
+    df.attrs["versions"] = json.loads(meta.get(_KEY_VERSIONS, b"{}"))
+    df.attrs["schema_version"] = int(meta.get(_KEY_SCHEMA, b"0"))
+    for key, value in meta.items():
+        k = key.decode(errors="replace")
+        if k.startswith("fastnoise.") and key not in (_KEY_CONFIG, _KEY_VERSIONS, _KEY_SCHEMA, _KEY_SEED):
+            df.attrs[k.removeprefix("fastnoise.")] = json.loads(value)
+    return df
+
+
+def read_config(path: str | os.PathLike[str]) -> RunConfig:
+    """The :class:`RunConfig` stored in a results file."""
+    return RunConfig.from_dict(read_results(path).attrs["config"])
