@@ -47,14 +47,16 @@ class RunResult:
     seconds: float
 
 
-def _aligned_zeros(rows: int, cols: int, dtype: Any = np.float64) -> np.ndarray:
-    """A C-ordered (rows, stride) zero array, 64-byte aligned, rows padded by ``_PAD`` elements."""
-    itemsize = np.dtype(dtype).itemsize
-    per_line = _ALIGN // itemsize
-    stride = -(-cols // per_line) * per_line + _PAD
-    raw = np.zeros(rows * stride + per_line, dtype=dtype)
-    offset = (-raw.ctypes.data % _ALIGN) // itemsize
-    return raw[offset : offset + rows * stride].reshape(rows, stride)
+def _aligned_zeros(shape: tuple[int, ...], pad: int = _PAD) -> np.ndarray:
+    """A zero float64 array of ``shape``, 64-byte aligned; with ``pad``, the last axis gets ``pad``
+    extra elements (rounded to whole cache lines) so that rows never share a cache line."""
+    per_line = _ALIGN // 8
+    if pad:
+        shape = (*shape[:-1], -(-shape[-1] // per_line) * per_line + pad)
+    size = int(np.prod(shape))
+    raw = np.zeros(size + per_line)
+    offset = (-raw.ctypes.data % _ALIGN) // 8
+    return raw[offset : offset + size].reshape(shape)
 
 
 def checkpoints(steps: int, records: int, spacing: str) -> np.ndarray:
@@ -174,42 +176,41 @@ def _kp(cfg: RunConfig) -> int:
     return -(-cfg.width // 8) * 8
 
 
-def _pack(cfg: RunConfig, weights: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-    """Weights and scratch buffers in the kernels' layout (see the kernel modules)."""
+def _pack(cfg: RunConfig, weights: list[dict[str, Any]]) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Weight arrays and the scratch buffer in the kernels' layout (see the kernel modules)."""
     R, din = cfg.replicas, cfg.din
     dinp = -(-din // 8) * 8
     if cfg.model == "neuron":
-        W = _aligned_zeros(R, din)
+        W = _aligned_zeros((R, din))
         for r, w in enumerate(weights):
             W[r, :din] = w["V"]
-        S = _aligned_zeros(R, dinp)
+        S = _aligned_zeros((R, dinp))
         if cfg.bias:
             S[:, cfg.d] = 1.0
-        return W, S
+        return (W,), S
     k, kp = cfg.width, _kp(cfg)
-    nw = din * kp
-    W = _aligned_zeros(R, nw + kp + 1)
+    Wm = _aligned_zeros((R, din + 1, kp), pad=0)  # row din: padding between replicas
+    Wv = _aligned_zeros((R, kp + 1))
     for r, w in enumerate(weights):
-        W[r, :nw].reshape(din, kp)[:, :k] = w["M"].T
-        W[r, nw : nw + k] = w["V"]
-        W[r, nw + kp] = w["b2"]
-    S = _aligned_zeros(R, dinp + 3 * kp)
+        Wm[r, :din, :k] = w["M"].T
+        Wv[r, :k] = w["V"]
+        Wv[r, kp] = w["b2"]
+    S = _aligned_zeros((R, dinp + 3 * kp))
     if cfg.bias:
         S[:, cfg.d] = 1.0
-    return W, S
+    return (Wm, Wv), S
 
 
-def _unpack(cfg: RunConfig, W: np.ndarray, log2: np.ndarray) -> list[dict[str, Any]]:
+def _unpack(cfg: RunConfig, arrays: tuple[np.ndarray, ...], log2: np.ndarray) -> list[dict[str, Any]]:
     out = []
     for r in range(cfg.replicas):
         s = math.ldexp(1.0, -int(log2[r]))
         if cfg.model == "neuron":
-            out.append({"V": W[r, : cfg.din].copy() * s})
+            out.append({"V": arrays[0][r, : cfg.din] * s})
             continue
+        Wm, Wv = arrays
         k, kp, din = cfg.width, _kp(cfg), cfg.din
-        nw = din * kp
-        M = W[r, :nw].reshape(din, kp)[:, :k].T.copy() * s
-        out.append({"M": M, "V": W[r, nw : nw + k].copy() * s, "b2": float(W[r, nw + kp]) * s})
+        out.append({"M": Wm[r, :din, :k].T * s, "V": Wv[r, :k] * s, "b2": float(Wv[r, kp]) * s})
     return out
 
 
@@ -317,7 +318,7 @@ def run(
     t_start = time.perf_counter()
     data = datasets(cfg)
     init = [initial_weights(cfg, r) for r in range(cfg.replicas)]
-    W, S = _pack(cfg, init)
+    arrays, S = _pack(cfg, init)
     state = _rng.kernel_state(cfg.seed, cfg.replicas)
     ipar, fpar = _params(cfg, _renormalize)
     points = checkpoints(cfg.steps, cfg.records, cfg.record_spacing)
@@ -334,7 +335,7 @@ def run(
         done = 0
         for seg_steps, seg_rec, n in _segments(points, _chunk_steps(cfg)):
             kernel(
-                W,
+                *arrays,
                 S,
                 state,
                 steps_done,
@@ -358,7 +359,7 @@ def run(
     finally:
         numba.set_num_threads(old_threads)
     table = frame_from_arrays(cfg, points, out)
-    final = _unpack(cfg, W, status[:, kc.S_LOG2])
+    final = _unpack(cfg, arrays, status[:, kc.S_LOG2])
     return RunResult(cfg, table, final, time.perf_counter() - t_start)
 
 

@@ -6,12 +6,13 @@ hinge, only when ``y*N(x) <= 0``; logistic, every step scaled by ``s = sigmoid(-
 ``V += h*y*s*ReLU(M x)``, ``b2 += h*y*s`` and, for each unit with ``M_i . x >= 0``,
 ``M_i += h*y*s*v_i*x``. With ``train_v = 0`` (the sparsification setting) V and b2 stay fixed.
 
-Memory layout of one replica's row of ``weights`` (``kp`` = width rounded up to 8; padded units
-have zero weights, never fire with a non-zero effect, and stay zero):
-``W[j*kp + i] = M[i, j]`` for ``j < din`` (the hidden weights stored transposed, so that every
-inner loop runs over hidden units, contiguous and without reductions), then ``V[0:kp]`` at
-``din*kp``, then ``b2`` at ``din*kp + kp``.
-Scratch row: ``x[0:dinp]``, ``pre[0:kp]``, ``g[0:kp]``, ``fired[0:kp]``.
+Memory layout (``kp`` = width rounded up to 8; padded units have zero weights, never contribute,
+and stay zero). Each replica owns its own rows, padded so that no two replicas share a cache line:
+``Wm[r, j, i] = M[i, j]`` for ``j < din`` (hidden weights stored transposed, so that every inner
+loop runs over hidden units: contiguous, vectorisable, no reductions; row ``din`` is padding);
+``Wv[r, 0:kp]`` = V and ``Wv[r, kp]`` = b2; scratch row: ``x[0:dinp]``, ``pre``, ``g``, ``fired``
+(``kp`` each). Indices into 2-D rows (``W[j, i]``) rather than computed flat offsets let LLVM drop
+Numba's negative-index wraparound and vectorise the loops over ``i``.
 """
 
 from __future__ import annotations
@@ -64,20 +65,34 @@ from .common import (
     block_norm,
     sigmoid,
 )
-from .draws import draw_sample, load_state, store_state
+from .draws import BASIS, draw_sample, load_state, store_state
 
 
 @jit
 def forward(W, x, din, kp, pre):
-    """pre[i] = sum_j W[j*kp + i] * x[j], accumulated over j in order."""
+    """pre[i] = sum_j W[j, i] * x[j], accumulated over j in order."""
     x0 = x[0]
+    w0 = W[0]
     for i in range(kp):
-        pre[i] = W[i] * x0
+        pre[i] = w0[i] * x0
     for j in range(1, din):
         xj = x[j]
-        b = j * kp
+        wj = W[j]
         for i in range(kp):
-            pre[i] += W[b + i] * xj
+            pre[i] += wj[i] * xj
+
+
+@jit
+def forward_onehot(W, j, bias_row, kp, pre):
+    """The same sum for x = e_j (plus the bias coordinate): only rows j and ``bias_row`` (if >= 0)."""
+    wj = W[j]
+    if bias_row >= 0:
+        wb = W[bias_row]
+        for i in range(kp):
+            pre[i] = wj[i] + wb[i]
+    else:
+        for i in range(kp):
+            pre[i] = wj[i]
 
 
 @jit
@@ -105,16 +120,26 @@ def output(V, pre, kp, b2):
 
 
 @jit
-def layer_max(w, din, k, kp):
+def layer_max(W, Vb, din, k, kp):
     """(max |M|, max |(V, b2)|) of one replica's weights."""
-    mw = block_max_abs(w, 0, k, kp, din)
-    mv = block_max_abs(w, din * kp, k, 0, 1)
-    b2 = abs(w[din * kp + kp])
+    mw = block_max_abs(W.reshape(W.size), 0, k, kp, din)
+    mv = block_max_abs(Vb, 0, k, 0, 1)
+    b2 = abs(Vb[kp])
     return mw, (mv if mv >= b2 else b2)
 
 
 @jit
-def twolayer_steps(w, x, pre, g, ipar, fpar, X, Y, nsteps, t0, st, status):
+def _rescale(W, Vb, din, kp, c):
+    for j in range(din):
+        wj = W[j]
+        for i in range(kp):
+            wj[i] *= c
+    for i in range(kp + 1):
+        Vb[i] *= c
+
+
+@jit
+def twolayer_steps(W, Vb, x, pre, g, ipar, fpar, X, Y, nsteps, t0, st, status):
     """Run ``nsteps`` SGD steps from global step ``t0``; returns (updates, st, ok)."""
     d = ipar[I_D]
     din = ipar[I_DIN]
@@ -124,20 +149,22 @@ def twolayer_steps(w, x, pre, g, ipar, fpar, X, Y, nsteps, t0, st, status):
     data = ipar[I_DATA]
     cube_k = ipar[I_CUBEK]
     train_v = ipar[I_TRAINV] != 0
+    bias_row = d if ipar[I_BIAS] != 0 else -1
     bias2 = 1.0 if (ipar[I_BIAS] != 0 and train_v) else 0.0
     renorm = ipar[I_RENORM] != 0
+    onehot = data == BASIS
     h = fpar[F_LR]
     p = fpar[F_P]
     cube_c = fpar[F_CUBEC]
-    nw = din * kp
-    W = w[0:nw]
-    V = w[nw : nw + kp]
-    ib2 = nw + kp
+    V = Vb[0:kp]
     upd = 0
     for t in range(nsteps):
-        _, _, y, st = draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st)
-        forward(W, x, din, kp, pre)
-        out = output(V, pre, kp, w[ib2])
+        j, _, y, st = draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st)
+        if onehot:
+            forward_onehot(W, j, bias_row, kp, pre)
+        else:
+            forward(W, x, din, kp, pre)
+        out = output(V, pre, kp, Vb[kp])
         if not abs(out) <= DBL_MAX:
             status[S_CODE] = NONFINITE
             status[S_STEP] = t0 + t
@@ -155,21 +182,29 @@ def twolayer_steps(w, x, pre, g, ipar, fpar, X, Y, nsteps, t0, st, status):
                 for i in range(kp):
                     pi = pre[i]
                     V[i] += hy * (pi if pi > 0.0 else 0.0)
-                w[ib2] += hy * bias2
-            for j in range(din):
-                xj = x[j]
-                b = j * kp
+                Vb[kp] += hy * bias2
+            if onehot:
+                wj = W[j]
                 for i in range(kp):
-                    W[b + i] += g[i] * xj
+                    wj[i] += g[i]
+                if bias_row >= 0:
+                    wb = W[bias_row]
+                    for i in range(kp):
+                        wb[i] += g[i]
+            else:
+                for jj in range(din):
+                    xj = x[jj]
+                    wj = W[jj]
+                    for i in range(kp):
+                        wj[i] += g[i] * xj
         if (t0 + t + 1) % CHECK_EVERY == 0:
-            mw, mv = layer_max(w, din, k, kp)
+            mw, mv = layer_max(W, Vb, din, k, kp)
             if renorm:
                 m = mw if mw >= mv else mv
                 if 0.0 < m < RENORM_BELOW:
                     e = math.frexp(m)[1]
                     c = math.ldexp(1.0, -e)
-                    for i in range(ib2 + 1):
-                        w[i] *= c
+                    _rescale(W, Vb, din, kp, c)
                     status[S_LOG2] -= e
                     mw *= c
                     mv *= c
@@ -187,19 +222,17 @@ def _load_x(x, Xs, s, d):
 
 
 @jit
-def twolayer_error(w, x, pre, Xs, Ys, din, kp):
+def twolayer_error(W, Vb, x, pre, Xs, Ys, din, kp):
     """Fraction of (Xs, Ys) with y * N(x) <= 0 (ties count as errors)."""
     n = Xs.shape[0]
     if n == 0:
         return np.nan
-    nw = din * kp
-    W = w[0:nw]
-    V = w[nw : nw + kp]
+    V = Vb[0:kp]
     wrong = 0
     for s in range(n):
         _load_x(x, Xs, s, Xs.shape[1])
         forward(W, x, din, kp, pre)
-        if Ys[s] * output(V, pre, kp, w[nw + kp]) <= 0.0:
+        if Ys[s] * output(V, pre, kp, Vb[kp]) <= 0.0:
             wrong += 1
     return wrong / n
 
@@ -212,15 +245,15 @@ def _scaled(nrm, lg, log2):
 
 
 @jit
-def twolayer_record(w, x, pre, fired, ipar, log2, out_row, Xtr, Ytr, Xpr, Xte, Yte):
+def twolayer_record(W, Vb, x, pre, fired, ipar, log2, out_row, Xtr, Ytr, Xpr, Xte, Yte):
     d = ipar[I_D]
     din = ipar[I_DIN]
     k = ipar[I_K]
     kp = ipar[I_KP]
-    nw = din * kp
-    n1, l1 = block_norm(w, 0, k, kp, din)
-    nv, lv = block_norm(w, nw, k, 0, 1)
-    b2 = abs(w[nw + kp])
+    flat = W.reshape(W.size)
+    n1, l1 = block_norm(flat, 0, k, kp, din)
+    nv, lv = block_norm(Vb, 0, k, 0, 1)
+    b2 = abs(Vb[kp])
     if b2 == 0.0:
         n2, l2 = nv, lv
     else:
@@ -229,7 +262,7 @@ def twolayer_record(w, x, pre, fired, ipar, log2, out_row, Xtr, Ytr, Xpr, Xte, Y
     out_row[M_NORM1], out_row[M_LOG1] = _scaled(n1, l1, log2)
     out_row[M_NORM2], out_row[M_LOG2] = _scaled(n2, l2, log2)
     if ipar[I_BIAS]:
-        out_row[M_BIAS1] = _scaled(block_norm(w, d * kp, k, 0, 1)[0], 0.0, log2)[0]
+        out_row[M_BIAS1] = _scaled(block_norm(flat, d * kp, k, 0, 1)[0], 0.0, log2)[0]
         out_row[M_BIAS2] = _scaled(b2, 0.0, log2)[0]
     # Active neurons on the probe set: unit i is active on x when M_i . x > 0.
     npr = Xpr.shape[0]
@@ -237,7 +270,6 @@ def twolayer_record(w, x, pre, fired, ipar, log2, out_row, Xtr, Ytr, Xpr, Xte, Y
         fired[i] = 0.0
     total = 0
     least = k
-    W = w[0:nw]
     for s in range(npr):
         _load_x(x, Xpr, s, d)
         forward(W, x, din, kp, pre)
@@ -257,23 +289,24 @@ def twolayer_record(w, x, pre, fired, ipar, log2, out_row, Xtr, Ytr, Xpr, Xte, Y
     out_row[M_ACT_MIN] = least
     out_row[M_DEAD] = k - nfired
     if ipar[I_ERRORS]:
-        out_row[M_ERR_TRAIN] = twolayer_error(w, x, pre, Xtr, Ytr, din, kp)
-        out_row[M_ERR_TEST] = twolayer_error(w, x, pre, Xte, Yte, din, kp)
+        out_row[M_ERR_TRAIN] = twolayer_error(W, Vb, x, pre, Xtr, Ytr, din, kp)
+        out_row[M_ERR_TEST] = twolayer_error(W, Vb, x, pre, Xte, Yte, din, kp)
     return math.isfinite(n1) and math.isfinite(n2)
 
 
 @pjit
 def run_twolayer(
-    weights, scratch, state, steps_done, updates, status, ipar, fpar, Xtr, Ytr, Xpr, Xte, Yte, seg_steps, seg_rec, out
+    Wm, Wv, scratch, state, steps_done, updates, status, ipar, fpar, Xtr, Ytr, Xpr, Xte, Yte, seg_steps, seg_rec, out
 ):
     """Advance every replica through the segments; ``prange`` over replicas, nothing shared written."""
-    R = weights.shape[0]
+    R = Wm.shape[0]
     kp = ipar[I_KP]
     xo = (ipar[I_DIN] + 7) // 8 * 8
     for r in prange(R):
         if status[r, S_CODE] != OK:
             continue
-        w = weights[r]
+        W = Wm[r]
+        Vb = Wv[r]
         x = scratch[r, 0:xo]
         pre = scratch[r, xo : xo + kp]
         g = scratch[r, xo + kp : xo + 2 * kp]
@@ -282,7 +315,7 @@ def run_twolayer(
         for s in range(seg_steps.shape[0]):
             n = seg_steps[s]
             if n > 0:
-                upd, st, ok = twolayer_steps(w, x, pre, g, ipar, fpar, Xtr, Ytr, n, steps_done[r], st, status[r])
+                upd, st, ok = twolayer_steps(W, Vb, x, pre, g, ipar, fpar, Xtr, Ytr, n, steps_done[r], st, status[r])
                 updates[r] += upd
                 if not ok:
                     break
@@ -291,7 +324,7 @@ def run_twolayer(
             if rec >= 0:
                 out[r, rec, M_UPDATES] = updates[r]
                 updates[r] = 0
-                if not twolayer_record(w, x, pre, fired, ipar, status[r, S_LOG2], out[r, rec], Xtr, Ytr, Xpr, Xte, Yte):
+                if not twolayer_record(W, Vb, x, pre, fired, ipar, status[r, S_LOG2], out[r, rec], Xtr, Ytr, Xpr, Xte, Yte):
                     status[r, S_CODE] = NONFINITE
                     status[r, S_STEP] = steps_done[r]
                     break
