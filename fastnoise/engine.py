@@ -39,11 +39,13 @@ class SimulationError(RuntimeError):
 
 @dataclass
 class RunResult:
-    """A finished run: the table and each replica's final weights (true scale)."""
+    """A finished run: the table, each replica's final weights (true scale), and the power of two
+    by which renormalisation scaled each replica's stored weights (0 when it never did)."""
 
     config: RunConfig
     table: pd.DataFrame
     weights: list[dict[str, np.ndarray | float]]
+    log2_scale: np.ndarray
     seconds: float
 
 
@@ -360,7 +362,7 @@ def run(
         numba.set_num_threads(old_threads)
     table = frame_from_arrays(cfg, points, out)
     final = _unpack(cfg, arrays, status[:, kc.S_LOG2])
-    return RunResult(cfg, table, final, time.perf_counter() - t_start)
+    return RunResult(cfg, table, final, status[:, kc.S_LOG2].copy(), time.perf_counter() - t_start)
 
 
 def _raise_on_status(status: np.ndarray, cfg: RunConfig) -> None:
@@ -370,11 +372,14 @@ def _raise_on_status(status: np.ndarray, cfg: RunConfig) -> None:
     r = int(bad[0])
     code, step = int(status[r, kc.S_CODE]), int(status[r, kc.S_STEP])
     if code == kc.NONFINITE:
-        raise SimulationError(f"replica {r}: weights became non-finite by step {step} (lr={cfg.lr:g}); nothing was written")
+        raise SimulationError(
+            f"replica {r}: non-finite network output or weights at step {step} (lr={cfg.lr:g}); nothing was written"
+        )
+    why = "renormalisation is off" if rescaling_exact(cfg) else "this setting has no exact rescaling"
     raise SimulationError(
-        f"replica {r}: weights underflow at step {step} (the largest weights of the two layers multiply to below 2^-900); "
-        f"{cfg.model}/{cfg.loss}/{'bias' if cfg.bias else 'no bias'}/train {cfg.train} has no exact rescaling, "
-        "so the run stops here: use fewer --steps"
+        f"replica {r}: weights underflow at step {step} (the largest weights of the layers multiply to below 2^-900) "
+        f"and {why} ({cfg.model}, {cfg.loss}, {'bias' if cfg.bias else 'no bias'}, train {cfg.train}); "
+        "the run stops here, nothing was written: use fewer --steps"
     )
 
 
