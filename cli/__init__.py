@@ -193,7 +193,7 @@ def run_cmd(threads: int | None, out: Path | None, overwrite: bool, no_progress:
     except FileExistsError as exc:
         _fail(f"--out {exc}")
     except OSError as exc:
-        _fail(f"--out {path} is not writable: {exc.strerror or exc}")
+        _fail(f"--out {exc}")
     progress = _Progress(not no_progress, cfg.replicas)
     try:
         result = run(cfg, threads=threads, progress=progress)

@@ -157,7 +157,7 @@ class RunConfig:
             _check_int("n_train", self.n_train, 1, 2**31 - 1)
         _check_int("n_test", self.n_test, 1, 2**31 - 1)
         _check_int("probe_size", self.probe_size, 1, 2**31 - 1)
-        _check_int("cube_dims", self.cube_dims, 1, self.d)
+        _check_int("cube_dims", self.cube_dims, 1, self.d if self.data == "cube" else None)
         a = self.init_scale
         if a is None:
             a = math.sqrt(3.0) if self.init == "uniform" else 1.0

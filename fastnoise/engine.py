@@ -81,7 +81,7 @@ def _target(data: str, X: np.ndarray, cfg: RunConfig) -> np.ndarray:
         return np.where(X[:, 0] > 0.0, 1.0, -1.0)
     if data == "basis":
         j = np.argmax(X, axis=1)
-        return np.where(2 * j < cfg.d + 1, 1.0, -1.0)
+        return np.where(2 * j < cfg.d, 1.0, -1.0)
     c = cube_halfwidth(cfg.cube_dims)
     inside = np.all(np.abs(X[:, : cfg.cube_dims]) <= c, axis=1)
     return np.where(inside, 1.0, -1.0)

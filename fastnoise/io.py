@@ -51,12 +51,15 @@ def check_writable(path: str | os.PathLike[str], overwrite: bool = False) -> Pat
         The folder cannot be created or written.
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a directory, not a file path")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".probe")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".probe")
+    except OSError as exc:
+        raise PermissionError(f"{path} is not writable: {exc.strerror or exc}") from None
     os.close(fd)
     os.unlink(probe)
     return path
@@ -108,21 +111,29 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
         The file is missing, not Parquet, or has no fastnoise metadata.
     """
     path = Path(path)
+    if not path.exists():
+        raise ResultsFileError(f"cannot read {path}: no such file")
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as exc:
-        raise ResultsFileError(f"cannot read {path} as Parquet: {exc}") from None
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ResultsFileError(f"cannot read {path} as Parquet: {reason}") from None
     meta = table.schema.metadata or {}
     if _KEY_CONFIG not in meta:
         raise ResultsFileError(f"{path} is Parquet but not a fastnoise table (no {_KEY_CONFIG.decode()} metadata)")
     df = table.to_pandas()
-    df.attrs["config"] = json.loads(meta[_KEY_CONFIG])
-    df.attrs["versions"] = json.loads(meta.get(_KEY_VERSIONS, b"{}"))
-    df.attrs["schema_version"] = int(meta.get(_KEY_SCHEMA, b"0"))
-    for key, value in meta.items():
-        k = key.decode(errors="replace")
-        if k.startswith("fastnoise.") and key not in (_KEY_CONFIG, _KEY_VERSIONS, _KEY_SCHEMA, _KEY_SEED):
-            df.attrs[k.removeprefix("fastnoise.")] = json.loads(value)
+    try:
+        df.attrs["config"] = json.loads(meta[_KEY_CONFIG])
+        df.attrs["versions"] = json.loads(meta.get(_KEY_VERSIONS, b"{}"))
+        df.attrs["schema_version"] = int(meta.get(_KEY_SCHEMA, b"0"))
+        for key, value in meta.items():
+            k = key.decode(errors="replace")
+            if k.startswith("fastnoise.") and key not in (_KEY_CONFIG, _KEY_VERSIONS, _KEY_SCHEMA, _KEY_SEED):
+                df.attrs[k.removeprefix("fastnoise.")] = json.loads(value)
+    except ValueError as exc:  # JSONDecodeError is a ValueError
+        raise ResultsFileError(f"{path} has malformed fastnoise metadata: {exc}") from None
+    if not isinstance(df.attrs["config"], dict):
+        raise ResultsFileError(f"{path} has malformed fastnoise metadata: the configuration is not a mapping")
     return df
 
 

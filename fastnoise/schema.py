@@ -21,7 +21,9 @@ METRICS: dict[str, str] = {
     "log10_norm_2": "log10 of norm_2",
     "bias_norm_1": "norm of the first layer's bias part (B1, or the neuron's bias)",
     "bias_norm_2": "|b2|, the output bias",
-    "updates": "steps since the previous checkpoint that changed the weights (hinge: misclassified)",
+    "updates": "steps since the previous checkpoint on which the rule applied an update: hinge, the "
+    "misclassified ones (y*N(x) <= 0); logistic, every step (its scale h*y*sigmoid(-y*N(x)) is never 0 "
+    "in practice, though a step where no unit fires moves nothing)",
     "active_mean": "typical number of active neurons: mean over the probe set of #{i: M_i.x > 0}",
     "active_min": "least number of active neurons over the probe set",
     "dead": "neurons that fire on no probe input",

@@ -174,7 +174,7 @@ def draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st):
         for i in range(d):
             x[i] = 0.0
         x[j] = 1.0
-        clean = 1.0 if 2 * j < d + 1 else -1.0
+        clean = 1.0 if 2 * j < d else -1.0
     elif data == CUBE:
         inside = True
         for i in range(d):

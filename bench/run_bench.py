@@ -1,0 +1,255 @@
+"""fastnoise benchmark: kernels in steady state against the plain-C reference, in one run.
+
+Usage (from the repository root)::
+
+    python bench/run_bench.py                 # full run, writes bench/results.md and .parquet
+    python bench/run_bench.py --quick         # fewer repetitions (a smoke test, not a record)
+
+It times fastnoise's kernels (compile excluded: every setting is run once before it is timed)
+and ``../shared/bench/c-reference`` on the same settings, on this machine, in this run, and
+prints fastnoise / C per row. It also measures the cost of recording, the first-run compile
+time with an empty cache, the CLI start-up with a warm cache, and peak memory against the number
+of steps. It exits with status 1 if a target is missed (see TARGETS), so a regression shows.
+Speed is never asserted in the test suite; this script is where it is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+C_REF = Path(os.environ.get("FASTNOISE_C_REFERENCE", ROOT.parent / "shared" / "bench" / "c-reference"))
+D = 30
+
+# (name, fastnoise parameters, c-reference arguments, steps). The C comparator runs pure noise,
+# x ~ N(0, I_30), h = 1/d, hinge, no bias; the single neuron there uses h = 1/d as well.
+SETTINGS = [
+    ("single d=30", dict(model="neuron", lr=1 / D), ["single"], 5_000_000),
+    ("two-layer K=100", dict(model="twolayer", width=100), ["two", None, "100"], 1_500_000),
+    ("two-layer K=1000", dict(model="twolayer", width=1000), ["two", None, "1000"], 200_000),
+    ("two-layer K=100 bias", dict(model="twolayer", width=100, bias=True), None, 1_500_000),
+    ("two-layer K=100 logistic", dict(model="twolayer", width=100, loss="logistic"), None, 1_500_000),
+]
+TARGETS = {
+    "single d=30": 1.15,
+    "two-layer K=100": 1.0,
+    "two-layer K=1000": 1.0,
+    "bias / no-bias at K=100": 1.3,
+    "logistic / hinge at K=100": 1.3,
+    "2-thread speed-up (min over settings)": 1.8,
+    "CLI start-up, warm cache (s)": 1.5,
+    "first run, empty cache (s)": 10.0,
+    "recording share of a 1e7-step run": 0.05,
+}
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def time_fastnoise(params: dict, steps: int, replicas: int, threads: int, reps: int) -> tuple[float, float]:
+    """Median ns per replica-step over ``reps`` runs (warm), and the update fraction."""
+    from fastnoise.engine import run
+
+    base = dict(steps=steps, records=2, replicas=replicas, seed=1, **params)
+    run(**{**base, "steps": 1000}, threads=threads)  # compile / load from cache
+    times = []
+    frac = float("nan")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        res = run(**base, threads=threads)
+        times.append(time.perf_counter() - t0)
+        frac = res.table.updates.sum() / (steps * replicas)
+    return 1e9 * statistics.median(times) * threads / (steps * replicas) if False else 1e9 * statistics.median(
+        times
+    ) / steps, frac
+
+
+def time_c(args: list[str], steps: int, replicas: int, threads: int, reps: int) -> float | None:
+    if not C_REF.exists():
+        return None
+    cmd = [str(C_REF), args[0], str(steps), *(a for a in args[2:])]
+    if len(args) == 1:
+        cmd.append("0")
+    cmd += ["zig", "full", str(replicas)]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    vals = []
+    for _ in range(reps):
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+        sec = float(re.search(r"sec=([0-9.eE+-]+)", out).group(1))
+        vals.append(1e9 * sec / steps)
+    return statistics.median(vals)
+
+
+def subprocess_seconds(code: str, env: dict | None = None) -> tuple[float, dict]:
+    t0 = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True
+    )
+    dt = time.perf_counter() - t0
+    last = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "{}"
+    return dt, json.loads(last)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="1 repetition and shorter memory runs (not a record)")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench", help="folder for results.md and results.parquet")
+    args = ap.parse_args()
+    reps = 1 if args.quick else 5
+    rows = []
+
+    def add(
+        kind: str, setting: str, threads: int, value: float | None, unit: str, c: float | None = None, note: str = ""
+    ) -> None:
+        ratio = value / c if (c and value is not None) else None
+        rows.append(dict(kind=kind, setting=setting, threads=threads, value=value, unit=unit, c_value=c, ratio=ratio, note=note))
+        cs = f"{c:9.1f}" if c else "      n/a"
+        rs = f"{ratio:5.2f}x" if ratio else "   n/a"
+        print(f"{kind:<10} {setting:<28} thr={threads} fastnoise={value:10.2f} {unit:<8} C={cs} ratio={rs} {note}", flush=True)
+
+    speed: dict[tuple[str, int], float] = {}
+    for name, params, cargs, steps in SETTINGS:
+        for threads in (1, 2):
+            ns, frac = time_fastnoise(params, steps, replicas=threads, threads=threads, reps=reps)
+            # ns per step of one replica's wall time; with 2 threads over 2 replicas, throughput
+            # per replica-step is ns / 2.
+            per_step = ns / threads
+            speed[(name, threads)] = per_step
+            c = time_c(cargs, steps, threads, threads, reps) / threads if cargs else None
+            add("kernel", name, threads, per_step, "ns/step", c, f"update_frac={frac:.3f}")
+
+    checks: dict[str, tuple[float, float]] = {}
+    for name, _, cargs, _ in SETTINGS:
+        row = next(r for r in rows if r["setting"] == name and r["threads"] == 1)
+        if cargs and row["ratio"] is not None:
+            checks[name] = (row["ratio"], TARGETS[name])
+    checks["bias / no-bias at K=100"] = (
+        speed[("two-layer K=100 bias", 1)] / speed[("two-layer K=100", 1)],
+        TARGETS["bias / no-bias at K=100"],
+    )
+    checks["logistic / hinge at K=100"] = (
+        speed[("two-layer K=100 logistic", 1)] / speed[("two-layer K=100", 1)],
+        TARGETS["logistic / hinge at K=100"],
+    )
+    scaling = min(speed[(n, 1)] / speed[(n, 2)] for n, *_ in SETTINGS)
+    checks["2-thread speed-up (min over settings)"] = (scaling, TARGETS["2-thread speed-up (min over settings)"])
+    for n, *_ in SETTINGS:
+        add("scaling", n, 2, speed[(n, 1)] / speed[(n, 2)], "x")
+
+    # Recording: default checkpoints (100, log-spaced) and probe set (1000) against 2 checkpoints.
+    from fastnoise.engine import run
+
+    rec_steps = 1_000_000 if args.quick else 10_000_000
+    share_max = 0.0
+    for name, params in (("single d=30", dict(model="neuron")), ("two-layer K=100", dict(model="twolayer", width=100))):
+        base = dict(steps=rec_steps, replicas=2, seed=1, **params)
+        run(**{**base, "steps": 1000})
+        t_min = min(_timed(run, **base, records=2) for _ in range(2))
+        t_def = min(_timed(run, **base) for _ in range(2))
+        share = max(0.0, (t_def - t_min) / t_def)
+        share_max = max(share_max, share)
+        add("recording", f"{name}, {rec_steps:.0e} steps", 2, 100 * share, "% of run", note=f"{t_def:.2f}s vs {t_min:.2f}s")
+    checks["recording share of a 1e7-step run"] = (share_max, TARGETS["recording share of a 1e7-step run"])
+
+    # First run with an empty compile cache; CLI start-up with a warm one.
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as tmp:
+        code = "import fastnoise; fastnoise.simulate(steps=1000, replicas=1); print('{}')"
+        first, _ = subprocess_seconds(code, {"NUMBA_CACHE_DIR": cache})
+        add("compile", "first run (neuron), empty cache", 0, first, "s")
+        code2 = "import fastnoise; fastnoise.simulate(model='twolayer', steps=1000, replicas=1); print('{}')"
+        first2, _ = subprocess_seconds(code2, {"NUMBA_CACHE_DIR": cache})
+        add("compile", "first run (two-layer), empty cache", 0, first2, "s")
+        checks["first run, empty cache (s)"] = (max(first, first2), TARGETS["first run, empty cache (s)"])
+        cli = [sys.executable, "-m", "fastnoise.cli", "run", "--steps", "1", "--replicas", "1", "--no-progress", "--overwrite"]
+        cli += ["--out", str(Path(tmp) / "x.parquet")]
+        starts = []
+        for _ in range(reps + 1):
+            t0 = time.perf_counter()
+            subprocess.run(cli, capture_output=True, check=True, env={**os.environ, "NUMBA_CACHE_DIR": cache})
+            starts.append(time.perf_counter() - t0)
+        warm = statistics.median(starts[1:])
+        add("startup", "CLI run --steps 1, warm cache", 0, warm, "s", note="whole process")
+        checks["CLI start-up, warm cache (s)"] = (warm, TARGETS["CLI start-up, warm cache (s)"])
+
+    # Peak memory must not grow with the number of steps.
+    mem_code = (
+        "import resource, json, fastnoise; fastnoise.simulate(model='neuron', steps={n}, replicas=2);"
+        "print(json.dumps({{'maxrss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))"
+    )
+    big = 10**7 if args.quick else 10**8
+    mems = {}
+    for n in (10**6, big):
+        _, info = subprocess_seconds(mem_code.format(n=n))
+        mems[n] = info["maxrss_kb"] / 1024
+        add("memory", f"peak RSS, {n:.0e} steps x 2 replicas", 0, mems[n], "MiB")
+    growth = mems[big] / mems[10**6]
+    checks["peak memory ratio 1e8 / 1e6 steps"] = (growth, 1.1)
+
+    failed = [k for k, (v, t) in checks.items() if not (v <= t if "speed-up" not in k else v >= t)]
+    write_report(args.out, rows, checks, failed, args.quick)
+    for k in failed:
+        print(f"TARGET MISSED: {k}: {checks[k][0]:.3g} (target {checks[k][1]})", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _timed(fn, **kwargs) -> float:
+    t0 = time.perf_counter()
+    fn(**kwargs)
+    return time.perf_counter() - t0
+
+
+def write_report(folder: Path, rows: list[dict], checks: dict, failed: list[str], quick: bool) -> None:
+    from fastnoise.io import versions
+
+    folder.mkdir(parents=True, exist_ok=True)
+    df = pd.DataFrame(rows)
+    v = versions()
+    df.attrs["versions"] = v
+    df.to_parquet(folder / "results.parquet", index=False)
+    lines = [
+        "# fastnoise benchmark results",
+        "",
+        f"Written by `python bench/run_bench.py{' --quick' if quick else ''}`, {time.strftime('%Y-%m-%d %H:%M UTC')}.",
+        f"Machine: {cpu_name()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}.",
+        "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
+        "C comparator: `../shared/bench/c-reference` (gcc -O3 -march=native), same settings, same run.",
+        "Times are medians of repeated runs in steady state (compile excluded); ns per step of one replica;",
+        "with 2 threads, 2 replicas run in parallel and ns/step is wall time / (2 x steps).",
+        "",
+        "| kind | setting | threads | fastnoise | unit | C | fastnoise / C | note |",
+        "|---|---|---:|---:|---|---:|---:|---|",
+    ]
+    for r in rows:
+        c = f"{r['c_value']:.1f}" if r["c_value"] else "–"
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] else "–"
+        lines.append(
+            f"| {r['kind']} | {r['setting']} | {r['threads']} | {r['value']:.2f} | {r['unit']} | {c} | {ratio} | {r['note']} |"
+        )
+    lines += ["", "## Targets", "", "| target | measured | limit | met |", "|---|---:|---:|---|"]
+    for k, (val, lim) in checks.items():
+        sense = ">=" if "speed-up" in k else "<="
+        lines.append(f"| {k} | {val:.3g} | {sense} {lim} | {'no' if k in failed else 'yes'} |")
+    (folder / "results.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Package structure: imports point one way, and kernel caches notice any kernel change."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from pathlib import Path
+
+import fastnoise
+from fastnoise import _jit
+
+PKG = Path(fastnoise.__file__).resolve().parent
+KERNEL_ALLOWED = {"numpy", "numba", "math", "__future__", "fastnoise._jit"}
+
+
+def _imports(path: Path, package: str) -> set[str]:
+    """Absolute names of the modules ``path`` imports (relative imports resolved)."""
+    tree = ast.parse(path.read_text())
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            out.add(mod)
+    return out
+
+
+def test_kernels_import_only_numpy_numba_and_jit():
+    """Kernels (fastnoise._kernels) import numpy, numba, math, _jit and each other: nothing else."""
+    for path in (PKG / "_kernels").glob("*.py"):
+        for mod in _imports(path, "fastnoise._kernels"):
+            top = mod.split(".")[0]
+            ok = mod in KERNEL_ALLOWED or top in KERNEL_ALLOWED or mod.startswith("fastnoise._kernels")
+            assert ok, f"{path.name} imports {mod}"
+
+
+def test_nothing_in_the_library_imports_the_cli():
+    """Dependencies point kernels <- engine <- io/analysis <- cli; no library module imports the CLI."""
+    for path in PKG.glob("*.py"):
+        for mod in _imports(path, "fastnoise"):
+            assert not mod.startswith("fastnoise.cli"), f"{path.name} imports {mod}"
+            assert mod.split(".")[0] not in {"click", "cli"}, f"{path.name} imports {mod}"
+
+
+def test_every_kernel_is_cached_with_one_stamp_for_all_kernel_sources():
+    """Each kernel's cache stamp hashes every kernel file, so editing draws.py recompiles run_neuron."""
+    from fastnoise._kernels.neuron import run_neuron
+    from fastnoise._kernels.twolayer import run_twolayer
+
+    h = hashlib.sha256()
+    for path in sorted((PKG / "_kernels").glob("*.py")) + [PKG / "_jit.py"]:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    assert _jit.KERNEL_SOURCES_STAMP == h.hexdigest()
+    for kernel in (run_neuron, run_twolayer):
+        locator = kernel._cache._impl.locator
+        assert locator.get_source_stamp() == _jit.KERNEL_SOURCES_STAMP
+
+
+def test_stamp_changes_when_any_kernel_file_changes(tmp_path, monkeypatch):
+    """Changing one byte of any kernel source changes the stamp (stale caches are never used)."""
+    for path in (PKG / "_kernels").glob("*.py"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setattr(_jit, "_KERNEL_DIR", tmp_path)
+    before = _jit._sources_stamp()
+    (tmp_path / "draws.py").write_bytes((tmp_path / "draws.py").read_bytes() + b"\n# edit\n")
+    assert _jit._sources_stamp() != before
