@@ -19,8 +19,8 @@ import pandas as pd
 from . import _rng
 from ._kernels import common as kc
 from ._kernels.draws import BASIS, CUBE, GAUSSIAN, TRAINSET, draw_stream
-from ._kernels.neuron import run_neuron
-from ._kernels.twolayer import run_twolayer
+from ._kernels.neuron import apply_neuron, run_neuron
+from ._kernels.twolayer import apply_twolayer, run_twolayer
 from .config import RunConfig
 from .schema import METRICS, frame_from_arrays
 
@@ -216,7 +216,15 @@ def _unpack(cfg: RunConfig, arrays: tuple[np.ndarray, ...], log2: np.ndarray) ->
     return out
 
 
-def _params(cfg: RunConfig, renormalize: bool) -> tuple[np.ndarray, np.ndarray]:
+#: Deliberate faults, injected only by tests to show that the theorem checks fail on a wrong
+#: engine: the step taken the wrong way, the label noise ignored, the bias step of the two-layer
+#: net dropped (hidden and output biases never move).
+FAULTS = ("flip_sign", "ignore_noise", "drop_bias_step")
+
+
+def _params(cfg: RunConfig, renormalize: bool, fault: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    if fault is not None and fault not in FAULTS:
+        raise ValueError(f"unknown fault {fault!r}; allowed: {', '.join(FAULTS)}")
     ipar = np.zeros(kc.N_IPAR, dtype=np.int64)
     ipar[kc.I_D] = cfg.d
     ipar[kc.I_DIN] = cfg.din
@@ -229,9 +237,10 @@ def _params(cfg: RunConfig, renormalize: bool) -> tuple[np.ndarray, np.ndarray]:
     ipar[kc.I_BIAS] = int(cfg.bias)
     ipar[kc.I_RENORM] = int(renormalize and rescaling_exact(cfg))
     ipar[kc.I_ERRORS] = int(cfg.errors)
+    ipar[kc.I_BIASSTEP] = int(fault != "drop_bias_step")
     fpar = np.zeros(kc.N_FPAR)
-    fpar[kc.F_LR] = cfg.lr
-    fpar[kc.F_P] = cfg.p
+    fpar[kc.F_LR] = -cfg.lr if fault == "flip_sign" else cfg.lr
+    fpar[kc.F_P] = 0.0 if fault == "ignore_noise" else cfg.p
     fpar[kc.F_CUBEC] = cube_halfwidth(cfg.cube_dims)
     return ipar, fpar
 
@@ -285,6 +294,7 @@ def run(
     threads: int | None = None,
     progress: ProgressFn | None = None,
     _renormalize: bool = True,
+    _fault: str | None = None,
     **params: Any,
 ) -> RunResult:
     """Run a simulation and return its table and final weights.
@@ -322,7 +332,7 @@ def run(
     init = [initial_weights(cfg, r) for r in range(cfg.replicas)]
     arrays, S = _pack(cfg, init)
     state = _rng.kernel_state(cfg.seed, cfg.replicas)
-    ipar, fpar = _params(cfg, _renormalize)
+    ipar, fpar = _params(cfg, _renormalize, _fault)
     points = checkpoints(cfg.steps, cfg.records, cfg.record_spacing)
     R, C = cfg.replicas, len(points)
     out = np.full((R, C, kc.N_METRICS), np.nan)
@@ -405,6 +415,40 @@ def simulate(
         Columns as in :mod:`fastnoise.schema`; ``df.attrs["config"]`` holds the configuration.
     """
     return run(config, threads=threads, progress=progress, **params).table
+
+
+def apply_step(cfg: RunConfig, weights: dict[str, Any], x: np.ndarray, y: float) -> tuple[dict[str, Any], float]:
+    """One SGD step of the compiled kernel on a given sample, from given weights.
+
+    Parameters
+    ----------
+    cfg : RunConfig
+        Model, loss, bias, train and lr (data, p and the schedule are ignored).
+    weights : dict
+        As returned by :func:`initial_weights` (``V``; or ``M``, ``V``, ``b2``).
+    x : ndarray, shape (d,)
+        The input, without the bias coordinate.
+    y : float
+        The label, +1 or -1.
+
+    Returns
+    -------
+    (dict, float)
+        The weights after the step (new arrays) and N(x) before it.
+    """
+    one = cfg.replace(replicas=1)
+    arrays, S = _pack(one, [weights])
+    ipar, fpar = _params(one, False)
+    xb = np.zeros(-(-one.din // 8) * 8)
+    xb[: one.d] = x
+    if one.bias:
+        xb[one.d] = 1.0
+    if one.model == "neuron":
+        out = apply_neuron(arrays[0][0], xb, float(y), ipar, fpar)
+    else:
+        kp = _kp(one)
+        out = apply_twolayer(arrays[0][0], arrays[1][0], xb, float(y), np.zeros(kp), np.zeros(kp), ipar, fpar)
+    return _unpack(one, arrays, np.zeros(1, np.int64))[0], float(out)
 
 
 def sample_stream(cfg: RunConfig, replica: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -56,6 +56,32 @@ def dot(V, x, n):
 
 
 @jit
+def neuron_update(V, x, y, din, loss, h):
+    """One SGD step on the sample (x, y); returns (N(x) before the step, h*y*s).
+
+    Scalars, not the parameter vector, so that nothing is reloaded inside the step loop.
+    """
+    out = dot(V, x, din)
+    if not abs(out) <= DBL_MAX:
+        return out, 0.0
+    if loss == HINGE:
+        if y * out > 0.0:
+            return out, 0.0
+        hy = h * y
+    else:
+        hy = h * y * sigmoid(-y * out)
+    for i in range(din):
+        V[i] += hy * x[i]
+    return out, hy
+
+
+@jit
+def apply_neuron(V, x, y, ipar, fpar):
+    """One step on a given sample (x carries the bias coordinate); returns N(x) before the step."""
+    return neuron_update(V, x, y, ipar[I_DIN], ipar[I_LOSS], fpar[F_LR])[0]
+
+
+@jit
 def neuron_steps(V, x, ipar, fpar, X, Y, nsteps, t0, st, status):
     """Run ``nsteps`` SGD steps from global step ``t0``; returns (updates, st, ok)."""
     d = ipar[I_D]
@@ -69,23 +95,13 @@ def neuron_steps(V, x, ipar, fpar, X, Y, nsteps, t0, st, status):
     upd = 0
     for t in range(nsteps):
         _, _, y, st = draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st)
-        out = dot(V, x, din)
+        out, hy = neuron_update(V, x, y, din, loss, h)
         if not abs(out) <= DBL_MAX:
             status[S_CODE] = NONFINITE
             status[S_STEP] = t0 + t
             return upd, st, False
-        if loss == HINGE:
-            if y * out <= 0.0:
-                hy = h * y
-                for i in range(din):
-                    V[i] += hy * x[i]
-                upd += 1
-        else:
-            hy = h * y * sigmoid(-y * out)
-            if hy != 0.0:
-                for i in range(din):
-                    V[i] += hy * x[i]
-                upd += 1
+        if hy != 0.0:
+            upd += 1
         if (t0 + t + 1) % CHECK_EVERY == 0:
             m = block_max_abs(V, 0, din, 0, 1)
             if 0.0 < m < UNDERFLOW_PRODUCT:

@@ -30,6 +30,7 @@ from .common import (
     F_P,
     HINGE,
     I_BIAS,
+    I_BIASSTEP,
     I_CUBEK,
     I_D,
     I_DATA,
@@ -181,64 +182,87 @@ def _rescale(W, Vb, din, kp, c):
 
 
 @jit
+def twolayer_update(W, Vb, x, j, y, pre, g, ipar, h):
+    """One SGD step on the sample (x, y) (``j >= 0``: x is e_j); returns (N(x), h*y*s).
+
+    Forward with the weights before the step, then, if the scale ``h*y*s`` is non-zero:
+    g = h*y*s*V on the firing units (M_i.x >= 0), V += h*y*s*ReLU(M x), b2 += h*y*s (bias),
+    M_i += g_i * x.
+    """
+    d = ipar[I_D]
+    din = ipar[I_DIN]
+    kp = ipar[I_KP]
+    train_v = ipar[I_TRAINV] != 0
+    bias_step = ipar[I_BIAS] != 0 and ipar[I_BIASSTEP] != 0
+    bias_row = d if ipar[I_BIAS] != 0 else -1
+    V = Vb[0:kp]
+    if j >= 0:
+        forward_onehot(W, j, bias_row, kp, pre)
+    else:
+        forward(W, x, din, kp, pre)
+    out = output(V, pre, kp, Vb[kp])
+    if ipar[I_LOSS] == HINGE:
+        s = 1.0 if y * out <= 0.0 else 0.0
+    else:
+        s = sigmoid(-y * out)
+    hy = h * y * s
+    if hy != 0.0 and abs(out) <= DBL_MAX:
+        for i in range(kp):
+            g[i] = hy * V[i] if pre[i] >= 0.0 else 0.0
+        if train_v:
+            for i in range(kp):
+                pi = pre[i]
+                V[i] += hy * (pi if pi > 0.0 else 0.0)
+            if bias_step:
+                Vb[kp] += hy
+        if j >= 0:
+            wj = W[j]
+            for i in range(kp):
+                wj[i] += g[i]
+            if bias_step:
+                wb = W[bias_row]
+                for i in range(kp):
+                    wb[i] += g[i]
+        else:
+            rows = din if (bias_step or bias_row < 0) else d
+            for jj in range(rows):
+                xj = x[jj]
+                wj = W[jj]
+                for i in range(kp):
+                    wj[i] += g[i] * xj
+    return out, hy
+
+
+@jit
+def apply_twolayer(W, Vb, x, y, pre, g, ipar, fpar):
+    """One step on a given sample (x carries the bias coordinate); returns N(x) before the step."""
+    return twolayer_update(W, Vb, x, -1, y, pre, g, ipar, fpar[F_LR])[0]
+
+
+@jit
 def twolayer_steps(W, Vb, x, pre, g, ipar, fpar, X, Y, nsteps, t0, st, status):
     """Run ``nsteps`` SGD steps from global step ``t0``; returns (updates, st, ok)."""
     d = ipar[I_D]
     din = ipar[I_DIN]
     k = ipar[I_K]
     kp = ipar[I_KP]
-    loss = ipar[I_LOSS]
     data = ipar[I_DATA]
     cube_k = ipar[I_CUBEK]
-    train_v = ipar[I_TRAINV] != 0
-    bias_row = d if ipar[I_BIAS] != 0 else -1
-    bias2 = 1.0 if (ipar[I_BIAS] != 0 and train_v) else 0.0
     renorm = ipar[I_RENORM] != 0
     onehot = data == BASIS
     h = fpar[F_LR]
     p = fpar[F_P]
     cube_c = fpar[F_CUBEC]
-    V = Vb[0:kp]
     upd = 0
     for t in range(nsteps):
         j, _, y, st = draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st)
-        if onehot:
-            forward_onehot(W, j, bias_row, kp, pre)
-        else:
-            forward(W, x, din, kp, pre)
-        out = output(V, pre, kp, Vb[kp])
+        out, hy = twolayer_update(W, Vb, x, j if onehot else -1, y, pre, g, ipar, h)
         if not abs(out) <= DBL_MAX:
             status[S_CODE] = NONFINITE
             status[S_STEP] = t0 + t
             return upd, st, False
-        if loss == HINGE:
-            s = 1.0 if y * out <= 0.0 else 0.0
-        else:
-            s = sigmoid(-y * out)
-        hy = h * y * s
         if hy != 0.0:
             upd += 1
-            for i in range(kp):
-                g[i] = hy * V[i] if pre[i] >= 0.0 else 0.0
-            if train_v:
-                for i in range(kp):
-                    pi = pre[i]
-                    V[i] += hy * (pi if pi > 0.0 else 0.0)
-                Vb[kp] += hy * bias2
-            if onehot:
-                wj = W[j]
-                for i in range(kp):
-                    wj[i] += g[i]
-                if bias_row >= 0:
-                    wb = W[bias_row]
-                    for i in range(kp):
-                        wb[i] += g[i]
-            else:
-                for jj in range(din):
-                    xj = x[jj]
-                    wj = W[jj]
-                    for i in range(kp):
-                        wj[i] += g[i] * xj
         if (t0 + t + 1) % CHECK_EVERY == 0:
             mw, mv = layer_max(W, Vb, din, k, kp)
             if renorm:
