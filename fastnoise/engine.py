@@ -417,7 +417,9 @@ def simulate(
     return run(config, threads=threads, progress=progress, **params).table
 
 
-def apply_step(cfg: RunConfig, weights: dict[str, Any], x: np.ndarray, y: float) -> tuple[dict[str, Any], float]:
+def apply_step(
+    cfg: RunConfig, weights: dict[str, Any], x: np.ndarray, y: float, *, _fault: str | None = None
+) -> tuple[dict[str, Any], float]:
     """One SGD step of the compiled kernel on a given sample, from given weights.
 
     Parameters
@@ -438,7 +440,7 @@ def apply_step(cfg: RunConfig, weights: dict[str, Any], x: np.ndarray, y: float)
     """
     one = cfg.replace(replicas=1)
     arrays, S = _pack(one, [weights])
-    ipar, fpar = _params(one, False)
+    ipar, fpar = _params(one, False, _fault)
     xb = np.zeros(-(-one.din // 8) * 8)
     xb[: one.d] = x
     if one.bias:

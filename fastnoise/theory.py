@@ -1,0 +1,122 @@
+"""The paper's predictions: closed forms and scaling laws (paper.md section 2).
+
+This module stands alone: it imports only numpy and never the engine or the kernels, so that a
+check compares two independent computations. Constants marked *mean-field* are our derivations
+(documented below), not the paper's; the theorems themselves give only orders of magnitude, and
+the checks assert the theorems' exponents, reporting the constants.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: Loss constants of Theorem 2: m is the jump of L' at 0 (hinge) or L''(0) (cross-entropy);
+#: M = sup L'. For the hinge loss max(0, -z) and the logistic loss log(1 + e^-z).
+LOSS_M = {"hinge": 1.0, "logistic": 0.25}
+LOSS_SUP = {"hinge": 1.0, "logistic": 1.0}
+
+#: Theorem 2's exponents. Hinge: plateau ~ d*h, time ~ |V0|/h. Cross-entropy: plateau ~ d*sqrt(h),
+#: time bound ~ |V0| / (m d h^(3/2)).
+HINGE_PLATEAU_EXPONENT_H = 1.0
+HINGE_PLATEAU_EXPONENT_D = 1.0
+HINGE_TIME_EXPONENT_H = -1.0
+HINGE_TIME_EXPONENT_V0 = 1.0
+LOGISTIC_PLATEAU_EXPONENT_H = 0.5
+
+
+def relu(z: np.ndarray) -> np.ndarray:
+    """max(z, 0), elementwise."""
+    return np.maximum(z, 0.0)
+
+
+# --------------------------------------------------------------------------- Theorem 1
+
+
+def step_norm_change(h: float, y: float, inner: float, grad_sq: float) -> float:
+    """||W + h*y*G||^2 - ||W||^2 = 2*h*y*<W, G> + h^2 * ||G||^2 (any layer W, gradient G)."""
+    return 2.0 * h * y * inner + h * h * grad_sq
+
+
+def critical_lr(y: float, inner: float, grad_sq: float) -> float:
+    """h0 = -2*y*<W, G> / ||G||^2: the layer's norm decreases for 0 < h < h0 (inf if G = 0).
+
+    Positive only when y*<W, G> < 0; for a positively homogeneous network <W, G> = N(x), so on a
+    misclassified sample every layer has h0 > 0 (Theorem 1).
+    """
+    if grad_sq == 0.0:
+        return math.inf
+    return -2.0 * y * inner / grad_sq
+
+
+def neuron_expansion(V: np.ndarray, x: np.ndarray, y: float, h: float) -> float:
+    """The neuron's hinge step on a misclassified sample: 2*h*y*V.x + h^2*||x||^2 (the slides)."""
+    return step_norm_change(h, y, float(V @ x), float(x @ x))
+
+
+def twolayer_expansion(M: np.ndarray, V: np.ndarray, x: np.ndarray, y: float, h: float) -> tuple[float, float]:
+    """The slides' expansion for N(x) = V.ReLU(M x), hinge step on a misclassified sample.
+
+    Returns (change of ||M||_F^2, change of ||V||^2):
+    ``2*h*y*V.ReLU(Mx) + h^2 * sum_{i fires} v_i^2 * ||x||^2`` and
+    ``2*h*y*V.ReLU(Mx) + h^2 * ||ReLU(Mx)||^2`` (a unit fires when M_i.x >= 0).
+    """
+    pre = M @ x
+    a = relu(pre)
+    n = float(V @ a)
+    fires = pre >= 0
+    dM = step_norm_change(h, y, n, float(np.sum(V[fires] ** 2) * (x @ x)))
+    dV = step_norm_change(h, y, n, float(a @ a))
+    return dM, dV
+
+
+def hidden_first_order_with_output_bias(n_out: float, b2: float, y: float, h: float) -> float:
+    """With an output bias B2, the hidden layer's first-order term is 2*h*y*(N(x) - B2).
+
+    It can be positive on a misclassified sample (y*N(x) < 0): the theorem's homogeneity fails.
+    """
+    return 2.0 * h * y * (n_out - b2)
+
+
+# --------------------------------------------------------------------------- Theorem 2
+
+
+def neuron_plateau_bound(d: int, h: float, loss: str) -> float:
+    """Theorem 2's plateau order: d*h*max(M^2/m, 1) (hinge) or d*sqrt(h)*max(M^2/m, 1) (cross-entropy)."""
+    c = max(LOSS_SUP[loss] ** 2 / LOSS_M[loss], 1.0)
+    return d * h * c if loss == "hinge" else d * math.sqrt(h) * c
+
+
+def neuron_time_bound(v0: float, d: int, h: float, loss: str) -> float:
+    """Theorem 2's time order: |V0|/(m*h) (hinge) or |V0|/(m*d*h^(3/2)) (cross-entropy)."""
+    m = LOSS_M[loss]
+    return v0 / (m * h) if loss == "hinge" else v0 / (m * d * h**1.5)
+
+
+def neuron_hinge_plateau(d: int, h: float) -> float:
+    """Mean-field plateau of the hinge neuron under pure noise, x ~ N(0, I_d), no bias.
+
+    A step updates with probability 1/2 and then y*V.x = -|V.x|, so
+    E[d||V||^2] = -h*E|V.x| + h^2*d/2 = -h*||V||*sqrt(2/pi) + h^2*d/2, zero at
+    ||V|| = sqrt(pi/8) * d * h  (our derivation; the theorem gives O(d*h)).
+    """
+    return math.sqrt(math.pi / 8.0) * d * h
+
+
+def neuron_hinge_time(v0: float, h: float) -> float:
+    """Mean-field time for the hinge neuron's norm to fall from v0 to ~0.
+
+    Far above the plateau d||V||/dt = -h/sqrt(2*pi) (from the drift above): a linear descent
+    taking sqrt(2*pi)*v0/h steps (our derivation; the theorem gives O(|V0|/(m*h))).
+    """
+    return math.sqrt(2.0 * math.pi) * v0 / h
+
+
+def neuron_logistic_plateau(d: int, h: float) -> float:
+    """Mean-field plateau of the cross-entropy neuron under pure noise near V = 0.
+
+    E_y[y*sigmoid(-y*z)] = -tanh(z/2)/2 ~ -z/4, so E[d||V||^2] ~ -h*||V||^2/2 + h^2*d/4, zero at
+    ||V|| = sqrt(h*d/2): exponent 1/2 in h, as the theorem says (our derivation of the constant).
+    """
+    return math.sqrt(h * d / 2.0)

@@ -1,0 +1,92 @@
+"""The theorem checks (fastnoise.checks) as real assertions, and proof that they can fail.
+
+Quick mode runs in the default suite; each check's tolerances are stated in its own rows (and
+docstring) next to the comparison: e.g. log-log slopes within +-0.1 of the theorem's exponent,
+with 16 replicas whose slope spread (s.e. ~0.003) is far inside it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from fastnoise.cli import main
+
+from fastnoise import checks
+from fastnoise.io import read_results
+
+SEED = 0
+
+
+@pytest.mark.parametrize("name", list(checks.CHECKS))
+def test_quick_check_passes(name):
+    """Each theorem holds numerically in quick mode; a failure says what was expected and measured."""
+    res = checks.run_check(name, mode="quick", seed=SEED)
+    assert res.rows, "a check with no rows proves nothing"
+    assert any(r.passed is not None for r in res.rows), "a check must assert something"
+    assert res.passed, "\n" + res.failures()
+
+
+@pytest.mark.parametrize(
+    ("fault", "name", "failing_row"),
+    [
+        ("flip_sign", "l2", "neuron, engine step"),
+        ("flip_sign", "l2", "twolayer, engine step"),
+        ("flip_sign", "flow", "neuron, pure noise"),
+        ("flip_sign", "hinge-neuron", "plateau vs h"),
+        ("flip_sign", "nobias", "the whole check"),  # the weights blow up: the engine stops, the check fails
+        ("ignore_noise", "hinge-neuron", "plateau vs h"),
+        ("ignore_noise", "sparsify", "k=100, h=1"),
+        ("ignore_noise", "nobias", "hinge, width 100"),
+        ("ignore_noise", "bias", "slides, hinge"),
+        ("drop_bias_step", "bias", "slides, hinge"),
+    ],
+)
+def test_check_fails_when_the_engine_is_wrong(fault, name, failing_row):
+    """A deliberately broken update (sign flipped, noise ignored, bias step dropped) fails the check."""
+    res = checks.run_check(name, mode="quick", seed=SEED, fault=fault)
+    assert not res.passed
+    failed = [r.setting for r in res.rows if r.passed is False]
+    assert any(s.startswith(failing_row) for s in failed), f"expected a failure in {failing_row!r}, failed: {failed}"
+    assert "expected" in res.failures() and "measured" in res.failures()
+
+
+def test_cli_check_writes_table_plots_and_parquet(tmp_path):
+    """`fastnoise check --only` prints the rows, writes Parquet and a PNG, and exits 0 when all pass."""
+    out = tmp_path / "check"
+    result = CliRunner().invoke(main, ["check", "--only", "hinge-neuron", "--only", "l2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "hinge-neuron" in result.output and "predicted:" in result.output and "measured:" in result.output
+    assert "2/2 checks passed" in result.output
+    for name in ("hinge-neuron", "l2"):
+        assert (out / f"{name}.png").stat().st_size > 10_000
+        assert len(read_results(out / f"{name}.parquet")) > 0
+    rows = read_results(out / "rows.parquet")
+    assert set(rows.columns) >= {"check", "setting", "prediction", "measured", "tolerance", "verdict"}
+
+
+def test_cli_check_exits_1_and_explains_a_failure(tmp_path, monkeypatch):
+    """A failing check makes `fastnoise check` exit 1 and print what was expected and measured."""
+
+    def broken(mode="quick", seed=0, fault=None):
+        return checks.check_hinge_neuron(mode=mode, seed=seed, fault="flip_sign")
+
+    monkeypatch.setitem(checks.CHECKS, "hinge-neuron", broken)
+    result = CliRunner().invoke(main, ["check", "--only", "hinge-neuron", "--out", str(tmp_path), "--no-plots"])
+    assert result.exit_code == 1
+    assert "FAIL" in result.output
+    assert "expected log-log slope +1" in result.stderr and "measured" in result.stderr
+
+
+def test_cli_check_rejects_unknown_name(tmp_path):
+    """An unknown --only name is a one-line usage error listing the checks."""
+    result = CliRunner().invoke(main, ["check", "--only", "nope", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "'nope' is not a check" in result.stderr and "hinge-neuron" in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(checks.CHECKS))
+def test_full_check_passes(name):
+    """Each theorem holds at the full sizes (run with: pytest -m slow)."""
+    res = checks.run_check(name, mode="full", seed=SEED)
+    assert res.passed, "\n" + res.failures()
