@@ -81,6 +81,8 @@ def main() -> None:
 def _register() -> None:
     # One module per command; imported here so that `fastnoise.cli:main` sees them all.
     from . import check as _check  # noqa: F401
+    from . import data as _data  # noqa: F401
+    from . import reproduce as _reproduce  # noqa: F401
     from . import run as _run  # noqa: F401
     from . import sweep as _sweep  # noqa: F401
 

@@ -65,7 +65,7 @@ class Progress:
     show_default=True,
     help="Input law: N(0, I_d), standard basis, or [-1, 1]^d.",
 )
-@click.option("--d", "d", type=COUNT, default=30, show_default=True, help="Input dimension.")
+@click.option("--d", "d", type=COUNT, default=None, help="Input dimension [default: 30; 784 for image data].")
 @click.option("--width", type=COUNT, default=100, show_default=True, help="Hidden units (two-layer).")
 @click.option("--lr", type=float, default=None, help="Learning rate h [default: 1/d^2 neuron, 1/d two-layer].")
 @click.option(
@@ -77,6 +77,10 @@ class Progress:
     help="Label noise rate: relabel uniformly with probability p (1 = pure noise).",
 )
 @click.option("--n-train", type=COUNT, default=None, help="Fixed training set of this size [default: fresh samples each step].")
+@click.option("--data-path", type=str, default=None, help="Image data: a folder of IDX files instead of the cached copy.")
+@click.option(
+    "--eval-size", type=COUNT, default=10_000, show_default=True, help="Training samples on which error_train is measured."
+)
 @click.option("--n-test", type=COUNT, default=1000, show_default=True, help="Test set size (labelled runs).")
 @click.option(
     "--probe-size", type=COUNT, default=1000, show_default=True, help="Probe inputs for active neurons (basis: e_1..e_d)."

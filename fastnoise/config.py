@@ -15,8 +15,10 @@ from typing import Any
 MODELS = ("neuron", "twolayer")
 LOSSES = ("hinge", "logistic")
 TRAINS = ("all", "hidden")
-DATA = ("gaussian", "basis", "cube")
-INITS = ("uniform", "gaussian")
+DATA = ("gaussian", "basis", "cube", "mnist", "fashion-mnist")
+IMAGE_DATA = ("mnist", "fashion-mnist")
+IMAGE_PIXELS = 784
+INITS = ("uniform", "gaussian", "fanin")
 SPACINGS = ("log", "linear")
 MAX_STEPS = 2**62
 
@@ -70,10 +72,11 @@ class RunConfig:
         Bias on the neuron / on both layers of the network.
     train : {"all", "hidden"}
         Train every layer, or only the hidden layer with ``V = (1,..,1,-1,..,-1)`` (even width).
-    data : {"gaussian", "basis", "cube"}
-        Input law: N(0, I_d), uniform on the standard basis, or uniform on [-1, 1]^d.
-    d : int
-        Input dimension.
+    data : {"gaussian", "basis", "cube", "mnist", "fashion-mnist"}
+        Input law: N(0, I_d), uniform on the standard basis, uniform on [-1, 1]^d; or an image
+        data set (pixels scaled to [0, 1], label +1 for even digits / classes, -1 for odd).
+    d : int or None
+        Input dimension; None means 30, or 784 for image data.
     width : int
         Hidden units of the two-layer net (ignored by the neuron).
     lr : float or None
@@ -81,17 +84,23 @@ class RunConfig:
     p : float
         Label noise: each step, with probability p, the label is replaced by a uniform draw.
     n_train : int or None
-        Size of a fixed training set sampled uniformly by SGD; None draws fresh samples.
+        Size of a fixed training set sampled uniformly by SGD; None draws fresh samples (image
+        data: None uses the whole training split, a number its first ``n_train`` images).
+    data_path : str or None
+        Image data: a folder of IDX files to read instead of the cached copy.
+    eval_size : int
+        ``error_train`` is measured on the first ``eval_size`` training samples (all if fewer).
     n_test : int
         Size of the test set for ``error_test`` (basis data: the d basis vectors).
     probe_size : int
         Size of the fixed probe set for active neurons (basis data: the d basis vectors).
     cube_dims : int
         K, the coordinates that decide the cube label.
-    init : {"uniform", "gaussian"}
-        Weight law: U[-a, a] or N(0, a**2), a = ``init_scale``; biases start at 0.
+    init : {"uniform", "gaussian", "fanin"}
+        Weight law: U[-a, a], N(0, a**2), or U[-a/sqrt(fan_in), a/sqrt(fan_in)] per layer, with
+        a = ``init_scale``; biases start at 0.
     init_scale : float or None
-        a above; None means sqrt(3) for uniform (unit variance [note]) and 1 for gaussian.
+        a above; None means sqrt(3) for uniform and fanin (unit variance [note]) and 1 for gaussian.
     init_norm : float or None
         If given, each trained layer's initial weights are rescaled to this Frobenius norm.
     steps : int
@@ -111,11 +120,13 @@ class RunConfig:
     bias: bool = False
     train: str = "all"
     data: str = "gaussian"
-    d: int = 30
+    d: int | None = None
     width: int = 100
     lr: float | None = None
     p: float = 1.0
     n_train: int | None = None
+    data_path: str | None = None
+    eval_size: int = 10_000
     n_test: int = 1000
     probe_size: int = 1000
     cube_dims: int = 2
@@ -138,7 +149,14 @@ class RunConfig:
         _check_choice("data", self.data, DATA)
         _check_choice("init", self.init, INITS)
         _check_choice("record_spacing", self.record_spacing, SPACINGS)
-        _check_int("d", self.d, 1, 1_000_000)
+        image = self.data in IMAGE_DATA
+        d = self.d if self.d is not None else (IMAGE_PIXELS if image else 30)
+        _check_int("d", d, 1, 1_000_000)
+        if image and d != IMAGE_PIXELS:
+            raise ConfigError("d", f"must be {IMAGE_PIXELS} (28 x 28 pixels) with --data {self.data}, got {d}")
+        if self.data_path is not None and not image:
+            raise ConfigError("data_path", f"applies only to image data (mnist, fashion-mnist), got --data {self.data}")
+        object.__setattr__(self, "d", d)
         _check_int("width", self.width, 1, 10_000_000)
         if self.train == "hidden":
             if self.model != "twolayer":
@@ -156,11 +174,12 @@ class RunConfig:
         if self.n_train is not None:
             _check_int("n_train", self.n_train, 1, 2**31 - 1)
         _check_int("n_test", self.n_test, 1, 2**31 - 1)
+        _check_int("eval_size", self.eval_size, 1, 2**31 - 1)
         _check_int("probe_size", self.probe_size, 1, 2**31 - 1)
         _check_int("cube_dims", self.cube_dims, 1, self.d if self.data == "cube" else None)
         a = self.init_scale
         if a is None:
-            a = math.sqrt(3.0) if self.init == "uniform" else 1.0
+            a = 1.0 if self.init == "gaussian" else math.sqrt(3.0)
         a = _check_float("init_scale", a)
         if a <= 0:
             raise ConfigError("init_scale", f"must be > 0, got {a}")
@@ -185,8 +204,8 @@ class RunConfig:
 
     @property
     def errors(self) -> bool:
-        """Whether error columns are computed: labelled data (p < 1) or a training set."""
-        return self.p < 1.0 or self.n_train is not None
+        """Whether error columns are computed: labelled data (p < 1), a training set, or images."""
+        return self.p < 1.0 or self.n_train is not None or self.data in IMAGE_DATA
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of every parameter (JSON-ready)."""

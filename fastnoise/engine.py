@@ -21,7 +21,7 @@ from ._kernels import common as kc
 from ._kernels.draws import BASIS, CUBE, GAUSSIAN, TRAINSET, draw_stream
 from ._kernels.neuron import apply_neuron, run_neuron
 from ._kernels.twolayer import apply_twolayer, run_twolayer
-from .config import RunConfig
+from .config import IMAGE_DATA, RunConfig
 from .schema import METRICS, frame_from_arrays
 
 __all__ = ["RunResult", "SimulationError", "run", "simulate", "checkpoints"]
@@ -102,39 +102,58 @@ def _draw_inputs(data: str, n: int, d: int, rng: np.random.Generator) -> np.ndar
 
 @dataclass
 class _DataSets:
-    Xtr: np.ndarray
-    Ytr: np.ndarray
-    Xpr: np.ndarray
-    Xte: np.ndarray
+    Xtr: np.ndarray  # sampled by SGD (empty for fresh samples)
+    Ytr: np.ndarray  # its clean labels
+    Xev: np.ndarray  # error_train is measured here (the first eval_size training samples)
+    Yev: np.ndarray
+    Xpr: np.ndarray  # probe set (active neurons)
+    Xte: np.ndarray  # test set
     Yte: np.ndarray
 
 
 def datasets(cfg: RunConfig) -> _DataSets:
     """The sets drawn once per run (shared read-only by all replicas): training, probe, test.
 
-    Probe and test sets are the d basis vectors for basis data; otherwise ``probe_size`` and
-    ``n_test`` draws from the input law. Drawn in the order probe, train, test.
+    Synthetic data: probe and test sets are the d basis vectors for basis data, otherwise
+    ``probe_size`` and ``n_test`` draws from the input law, drawn in the order probe, train,
+    test. Image data: the training split (or its first ``n_train`` images), a probe set of
+    ``probe_size`` training images drawn once, and the whole test split; pixels in [0, 1], label
+    +1 for even classes and -1 for odd ones. ``error_train`` uses the first ``eval_size``
+    training samples.
     """
     rng = _rng.data_rng(cfg.seed)
     d = cfg.d
-    if cfg.data == "basis":
-        Xpr = np.eye(d)
+    if cfg.data in IMAGE_DATA:
+        from . import datasets as image_sets
+
+        ds = image_sets.load(cfg.data, cfg.data_path)
+        n = ds.x_train.shape[0] if cfg.n_train is None else min(cfg.n_train, ds.x_train.shape[0])
+        Xtr = image_sets.scale_pixels(ds.x_train[:n])
+        Ytr = image_sets.binary_labels(ds.y_train[:n])
+        Xpr = Xtr[np.sort(rng.choice(n, size=min(cfg.probe_size, n), replace=False))]
+        Xte = image_sets.scale_pixels(ds.x_test)
+        Yte = image_sets.binary_labels(ds.y_test)
     else:
-        Xpr = _draw_inputs(cfg.data, cfg.probe_size, d, rng)
-    if cfg.n_train is not None:
-        Xtr = _draw_inputs(cfg.data, cfg.n_train, d, rng)
-        Ytr = _target(cfg.data, Xtr, cfg)
-    else:
-        Xtr, Ytr = np.zeros((0, d)), np.zeros(0)
-    if not cfg.errors:
-        Xte, Yte = np.zeros((0, d)), np.zeros(0)
-    elif cfg.data == "basis":
-        Xte = np.eye(d)
-        Yte = _target("basis", Xte, cfg)
-    else:
-        Xte = _draw_inputs(cfg.data, cfg.n_test, d, rng)
-        Yte = _target(cfg.data, Xte, cfg)
-    return _DataSets(*(np.ascontiguousarray(a, dtype=np.float64) for a in (Xtr, Ytr, Xpr, Xte, Yte)))
+        if cfg.data == "basis":
+            Xpr = np.eye(d)
+        else:
+            Xpr = _draw_inputs(cfg.data, cfg.probe_size, d, rng)
+        if cfg.n_train is not None:
+            Xtr = _draw_inputs(cfg.data, cfg.n_train, d, rng)
+            Ytr = _target(cfg.data, Xtr, cfg)
+        else:
+            Xtr, Ytr = np.zeros((0, d)), np.zeros(0)
+        if not cfg.errors:
+            Xte, Yte = np.zeros((0, d)), np.zeros(0)
+        elif cfg.data == "basis":
+            Xte = np.eye(d)
+            Yte = _target("basis", Xte, cfg)
+        else:
+            Xte = _draw_inputs(cfg.data, cfg.n_test, d, rng)
+            Yte = _target(cfg.data, Xte, cfg)
+    m = min(cfg.eval_size, Xtr.shape[0])
+    Xev, Yev = Xtr[:m], Ytr[:m]
+    return _DataSets(*(np.ascontiguousarray(a, dtype=np.float64) for a in (Xtr, Ytr, Xev, Yev, Xpr, Xte, Yte)))
 
 
 # --------------------------------------------------------------------------- weights
@@ -150,9 +169,10 @@ def initial_weights(cfg: RunConfig, replica: int) -> dict[str, np.ndarray | floa
     a = cfg.init_scale
 
     def draw(shape: tuple[int, ...]) -> np.ndarray:
-        if cfg.init == "uniform":
-            return rng.uniform(-a, a, size=shape)
-        return a * rng.standard_normal(shape)
+        if cfg.init == "gaussian":
+            return a * rng.standard_normal(shape)
+        b = a / math.sqrt(shape[-1]) if cfg.init == "fanin" else a  # fan-in: the inputs of one unit
+        return rng.uniform(-b, b, size=shape)
 
     def rescale(w: np.ndarray) -> np.ndarray:
         if cfg.init_norm is None:
@@ -231,7 +251,7 @@ def _params(cfg: RunConfig, renormalize: bool, fault: str | None = None) -> tupl
     ipar[kc.I_K] = cfg.width if cfg.model == "twolayer" else 1
     ipar[kc.I_KP] = _kp(cfg) if cfg.model == "twolayer" else 8
     ipar[kc.I_LOSS] = kc.HINGE if cfg.loss == "hinge" else kc.LOGISTIC
-    ipar[kc.I_DATA] = TRAINSET if cfg.n_train is not None else _DATA_CODES[cfg.data]
+    ipar[kc.I_DATA] = TRAINSET if (cfg.n_train is not None or cfg.data in IMAGE_DATA) else _DATA_CODES[cfg.data]
     ipar[kc.I_CUBEK] = cfg.cube_dims
     ipar[kc.I_TRAINV] = int(cfg.train == "all")
     ipar[kc.I_BIAS] = int(cfg.bias)
@@ -357,6 +377,8 @@ def run(
                 fpar,
                 data.Xtr,
                 data.Ytr,
+                data.Xev,
+                data.Yev,
                 data.Xpr,
                 data.Xte,
                 data.Yte,

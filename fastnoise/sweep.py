@@ -102,7 +102,6 @@ DEFAULT_ROOT = Path("results") / "sweeps"
 #: Most cells a spec may expand to (a guard against a mistyped grid).
 MAX_CELLS = 1_000_000
 #: Parameters with string values: the only ones a dataset may be partitioned on.
-STRING_PARAMS = ("data", "init", "loss", "model", "record_spacing", "train")
 SPEC_KEYS = ("base", "description", "grid", "name", "out", "partition_by")
 HASH_CHARS = 16
 SWEEP_JSON = "_sweep.json"
@@ -112,6 +111,8 @@ _STALE_TEMP_SECONDS = 600.0
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _FIELDS = {f.name: f for f in dataclasses.fields(RunConfig) if not f.name.startswith("_")}
 _INT_FIELDS = {n for n, f in _FIELDS.items() if str(f.type).replace(" ", "") in ("int", "int|None")}
+#: Parameters whose value is always a string: the only ones a dataset may be partitioned on.
+STRING_PARAMS = tuple(sorted(n for n, f in _FIELDS.items() if str(f.type) == "str"))
 #: Provenance columns added to every fragment (after the run's own columns).
 PROVENANCE_COLUMNS = ("sweep", "cell", "fastnoise_version", "numba_version", "numpy_version", "python_version")
 
@@ -221,13 +222,20 @@ class SweepSpec:
         return out
 
     def to_toml(self) -> str:
-        """The spec as TOML text that :func:`load_spec` reads back to the same spec."""
+        """The spec as TOML text that :func:`load_spec` reads back to the same spec.
+
+        Raises
+        ------
+        TypeError
+            A grid value TOML cannot hold (``None``, possible only from Python).
+        """
         lines = [f"name = {_toml_value(self.name)}"]
         if self.description:
             lines.append(f"description = {_toml_value(self.description)}")
         if self.partition_by:
             lines.append(f"partition_by = {_toml_value(list(self.partition_by))}")
-        lines += ["", "[base]"] + [f"{k} = {_toml_value(v)}" for k, v in self.base.items()]
+        # None in the base is always the field's default (only optional fields accept it): leave it out.
+        lines += ["", "[base]"] + [f"{k} = {_toml_value(v)}" for k, v in self.base.items() if v is not None]
         lines += ["", "[grid]"] + [f"{k} = {_toml_value(v)}" for k, v in self.grid.items()]
         return "\n".join(lines) + "\n"
 
@@ -986,7 +994,7 @@ class DaskExecutor:
                         threads_per_worker=1,
                         processes=True,
                         host="127.0.0.1",
-                        dashboard_address=None,
+                        dashboard_address="127.0.0.1:0",  # its HTTP server starts anyway: keep it on loopback
                         env=env,
                         silence_logs=logging.ERROR,
                     )
@@ -1253,7 +1261,32 @@ def _write_sweep_files(plan: SweepPlan) -> None:
         "cells": cells,
     }
     _atomic_write_text(plan.folder / SWEEP_JSON, json.dumps(doc, indent=1, sort_keys=False) + "\n")
-    _atomic_write_text(plan.folder / SWEEP_TOML, spec.to_toml())
+    try:
+        toml = spec.to_toml()
+    except TypeError:  # a None in the grid (from Python): _sweep.json holds the spec
+        with contextlib.suppress(FileNotFoundError):
+            (plan.folder / SWEEP_TOML).unlink()
+    else:
+        _atomic_write_text(plan.folder / SWEEP_TOML, toml)
+
+
+def _param_column(name: str, value: Any, n: int) -> Any:
+    """A constant column for a parameter, typed by the field's annotation (never by the value), so that
+    every fragment of a dataset has the same Arrow type for it even where the value is None."""
+    kind = str(_FIELDS[name].type).replace(" ", "")
+    if kind == "bool":
+        return np.full(n, bool(value))
+    if kind == "int":
+        return np.full(n, value, dtype=np.int64)
+    if kind == "int|None":
+        return pd.array([value] * n, dtype="Int64")
+    if kind in ("float", "float|None"):
+        return np.full(n, np.nan if value is None else float(value))
+    if kind == "str":
+        return np.full(n, value, dtype=object)
+    # str | None and anything else: a nullable string column (JSON for non-strings)
+    text = value if (value is None or isinstance(value, str)) else json.dumps(value, sort_keys=True)
+    return pd.array([text] * n, dtype=pd.StringDtype())
 
 
 def _with_provenance(table: pd.DataFrame, plan: SweepPlan, cell: Cell, vers: Mapping[str, str]) -> pd.DataFrame:
@@ -1262,19 +1295,8 @@ def _with_provenance(table: pd.DataFrame, plan: SweepPlan, cell: Cell, vers: Map
     n = len(df)
     cfg = cell.config
     for name in _FIELDS:
-        if name in df.columns:
-            continue
-        value = getattr(cfg, name)
-        if name == "init_norm":
-            df[name] = np.full(n, np.nan if value is None else float(value))
-        elif isinstance(value, bool):
-            df[name] = np.full(n, value)
-        elif isinstance(value, int):
-            df[name] = np.full(n, value, dtype=np.int64)
-        elif isinstance(value, float):
-            df[name] = np.full(n, value, dtype=np.float64)
-        else:
-            df[name] = np.full(n, value, dtype=object)
+        if name not in df.columns:
+            df[name] = _param_column(name, getattr(cfg, name), n)
     prov = {
         "sweep": plan.spec.name,
         "cell": cell.hash,
@@ -1291,12 +1313,17 @@ def _with_provenance(table: pd.DataFrame, plan: SweepPlan, cell: Cell, vers: Map
     return df
 
 
+def _staged_path(final: Path) -> Path:
+    """Where a fragment is written before its rename: hidden, and not ending in ``.parquet``."""
+    return final.with_name(f".{final.name}.staged")
+
+
 def _write_fragment(plan: SweepPlan, cell: Cell, res: CellResult, kind: str) -> Path:
     """Write the fragment durably: hidden staged file, fsync, rename, fsync the folder; drop any failure record."""
     assert res.table is not None
     final = plan.folder / cell.relpath
     final.parent.mkdir(parents=True, exist_ok=True)
-    staged = final.with_name(f".{final.name}.staged")
+    staged = _staged_path(final)
     df = _with_provenance(res.table, plan, cell, res.versions)
     extra = {
         "sweep": plan.spec.name,

@@ -128,7 +128,7 @@ def neuron_error(V, Xs, Ys, din, x):
 
 
 @jit
-def neuron_record(V, x, ipar, out_row, Xtr, Ytr, Xte, Yte):
+def neuron_record(V, x, ipar, out_row, Xev, Yev, Xte, Yte):
     d = ipar[I_D]
     din = ipar[I_DIN]
     nrm, lg = block_norm(V, 0, din, 0, 1)
@@ -137,14 +137,14 @@ def neuron_record(V, x, ipar, out_row, Xtr, Ytr, Xte, Yte):
     if ipar[I_BIAS]:
         out_row[M_BIAS1] = abs(V[d])
     if ipar[I_ERRORS]:
-        out_row[M_ERR_TRAIN] = neuron_error(V, Xtr, Ytr, din, x)
+        out_row[M_ERR_TRAIN] = neuron_error(V, Xev, Yev, din, x)
         out_row[M_ERR_TEST] = neuron_error(V, Xte, Yte, din, x)
     return math.isfinite(nrm)
 
 
 @pjit
 def run_neuron(
-    weights, scratch, state, steps_done, updates, status, ipar, fpar, Xtr, Ytr, Xpr, Xte, Yte, seg_steps, seg_rec, out
+    weights, scratch, state, steps_done, updates, status, ipar, fpar, Xtr, Ytr, Xev, Yev, Xpr, Xte, Yte, seg_steps, seg_rec, out
 ):
     """Advance every replica through the segments; ``prange`` over replicas, nothing shared written."""
     R = weights.shape[0]
@@ -166,7 +166,7 @@ def run_neuron(
             if rec >= 0:
                 out[r, rec, M_UPDATES] = updates[r]
                 updates[r] = 0
-                if not neuron_record(V, x, ipar, out[r, rec], Xtr, Ytr, Xte, Yte):
+                if not neuron_record(V, x, ipar, out[r, rec], Xev, Yev, Xte, Yte):
                     status[r, S_CODE] = NONFINITE
                     status[r, S_STEP] = steps_done[r]
                     break

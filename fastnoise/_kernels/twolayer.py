@@ -311,7 +311,7 @@ def _scaled(nrm, lg, log2):
 
 
 @jit
-def twolayer_record(W, Vb, x, pre, fired, ipar, log2, out_row, Xtr, Ytr, Xpr, Xte, Yte):
+def twolayer_record(W, Vb, x, pre, fired, ipar, log2, out_row, Xev, Yev, Xpr, Xte, Yte):
     d = ipar[I_D]
     din = ipar[I_DIN]
     k = ipar[I_K]
@@ -355,14 +355,14 @@ def twolayer_record(W, Vb, x, pre, fired, ipar, log2, out_row, Xtr, Ytr, Xpr, Xt
     out_row[M_ACT_MIN] = least
     out_row[M_DEAD] = k - nfired
     if ipar[I_ERRORS]:
-        out_row[M_ERR_TRAIN] = twolayer_error(W, Vb, x, pre, Xtr, Ytr, din, kp)
+        out_row[M_ERR_TRAIN] = twolayer_error(W, Vb, x, pre, Xev, Yev, din, kp)
         out_row[M_ERR_TEST] = twolayer_error(W, Vb, x, pre, Xte, Yte, din, kp)
     return math.isfinite(n1) and math.isfinite(n2)
 
 
 @pjit
 def run_twolayer(
-    Wm, Wv, scratch, state, steps_done, updates, status, ipar, fpar, Xtr, Ytr, Xpr, Xte, Yte, seg_steps, seg_rec, out
+    Wm, Wv, scratch, state, steps_done, updates, status, ipar, fpar, Xtr, Ytr, Xev, Yev, Xpr, Xte, Yte, seg_steps, seg_rec, out
 ):
     """Advance every replica through the segments; ``prange`` over replicas, nothing shared written."""
     R = Wm.shape[0]
@@ -390,7 +390,7 @@ def run_twolayer(
             if rec >= 0:
                 out[r, rec, M_UPDATES] = updates[r]
                 updates[r] = 0
-                if not twolayer_record(W, Vb, x, pre, fired, ipar, status[r, S_LOG2], out[r, rec], Xtr, Ytr, Xpr, Xte, Yte):
+                if not twolayer_record(W, Vb, x, pre, fired, ipar, status[r, S_LOG2], out[r, rec], Xev, Yev, Xpr, Xte, Yte):
                     status[r, S_CODE] = NONFINITE
                     status[r, S_STEP] = steps_done[r]
                     break

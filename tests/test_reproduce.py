@@ -1,0 +1,112 @@
+"""`fastnoise reproduce` (quick sizes), `fastnoise plot`, and the analysis helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from fastnoise.cli import main
+
+import fastnoise
+from fastnoise import analysis
+from fastnoise.io import read_results
+from fastnoise.reproduce import EXPERIMENTS
+
+
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_reproduce_quick_writes_tables_and_figures(name, tmp_path):
+    """Each experiment's quick version writes its Parquet tables and a PNG and a PDF figure."""
+    result = CliRunner().invoke(main, ["reproduce", name, "--quick", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output + result.stderr
+    folder = tmp_path / name
+    tables = list(folder.glob("*.parquet"))
+    assert tables, "no table written"
+    for t in tables:
+        assert len(read_results(t)) > 0
+    pngs = list(folder.glob("*.png"))
+    assert pngs and all(p.stat().st_size > 20_000 for p in pngs)
+    assert list(folder.glob("*.pdf"))
+    assert not list(folder.glob(".*")), "a temporary file was left behind"
+
+
+def test_reproduce_list_and_bad_name(tmp_path):
+    """--list names every experiment with its parameters; an unknown name is a one-line error."""
+    ok = CliRunner().invoke(main, ["reproduce", "--list"])
+    assert ok.exit_code == 0
+    for name in EXPERIMENTS:
+        assert name in ok.output
+    bad = CliRunner().invoke(main, ["reproduce", "fig9", "--out", str(tmp_path)])
+    assert bad.exit_code == 2 and bad.stderr.count("\n") == 1 and "fig9" in bad.stderr
+
+
+def test_fig3_quick_shows_neurons_dying(tmp_path):
+    """The quick Fig. 3 (with bias, pure noise, h = 1/d) loses most active neurons, biases negative."""
+    from fastnoise.reproduce import fig3
+
+    s = fig3(tmp_path, quick=True)
+    assert s["active_end"] < 0.1 * s["active_start"]
+    assert s["mean_hidden_bias_end"] < 0
+
+
+def test_plot_command_draws_any_run_table(tmp_path):
+    """`fastnoise plot` draws a run table (two-layer, labelled: norms, active neurons, errors)."""
+    path = tmp_path / "run.parquet"
+    r = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--model",
+            "twolayer",
+            "--width",
+            "8",
+            "--p",
+            "0.3",
+            "--steps",
+            "2000",
+            "--replicas",
+            "2",
+            "--out",
+            str(path),
+            "--no-progress",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    p = CliRunner().invoke(main, ["plot", str(path)])
+    assert p.exit_code == 0, p.output
+    assert (tmp_path / "run.png").stat().st_size > 20_000 and (tmp_path / "run.pdf").exists()
+    bad = CliRunner().invoke(main, ["plot", str(tmp_path / "missing.parquet")])
+    assert bad.exit_code == 2 and "no such file" in bad.stderr
+
+
+def test_analysis_helpers_on_a_known_law():
+    """aggregate / plateau_level / time_to_reach / loglog_fit / replica_slopes compute what they say."""
+    steps = np.arange(0, 101)
+    df = pd.DataFrame(
+        {
+            "replica": np.repeat([0, 1], 101),
+            "step": np.tile(steps, 2),
+            "norm_1": np.concatenate([np.maximum(10 - 0.2 * steps, 1.0), np.maximum(20 - 0.4 * steps, 2.0)]),
+        }
+    )
+    agg = analysis.aggregate(df, "norm_1")
+    assert agg.loc[0, ("norm_1", "median")] == 15 and agg.loc[0, ("norm_1", "n")] == 2
+    lv = analysis.plateau_level(df, "norm_1")
+    assert lv[0] == pytest.approx(1.0) and lv[1] == pytest.approx(2.0)
+    t = analysis.time_to_reach(df, "norm_1", 2 * lv)
+    assert t[0] == 40 and t[1] == 40
+    x = np.array([1.0, 10.0, 100.0])
+    slope, icpt, se = analysis.loglog_fit(x, 3 * x**-1.5)
+    assert slope == pytest.approx(-1.5) and 10**icpt == pytest.approx(3) and se == pytest.approx(0, abs=1e-12)
+    table = pd.DataFrame({"replica": [0, 0, 0, 1, 1, 1], "h": [1, 10, 100] * 2, "y": [1, 10, 100, 2, 20, 200]})
+    mean, sem, per = analysis.replica_slopes(table, "h", "y")
+    assert mean == pytest.approx(1.0) and len(per) == 2
+
+
+def test_analysis_load_reads_a_folder(tmp_path):
+    """load() concatenates every table below a folder and skips temporary (dot) files."""
+    for seed in (1, 2):
+        fastnoise.write_results(fastnoise.simulate(steps=100, replicas=1, seed=seed), tmp_path / f"s{seed}.parquet")
+    (tmp_path / ".partial.parquet.tmp").write_bytes(b"garbage")
+    df = analysis.load(tmp_path)
+    assert set(df.seed) == {1, 2}
