@@ -708,7 +708,8 @@ def check_sparsify(mode: str = "quick", seed: int = 0, fault: str | None = None)
     Width 2k, M ~ U[-1, 1], pure noise on e_1..e_d (d = 10), 1000 (quick) or 2000 (full) steps
     per input. (Each input's hidden pattern settles within a few hundred steps: its updates move
     all units of one sign together, so N(e_i) soon oscillates about 0 and nothing more dies.)
-    h >= 1: every ReLU(M e_i) = 0 in every replica. h <= 1/k: no ReLU(M e_i) is 0, and the fraction of its zero coordinates is at most 1/2 + 3/sqrt(2k) (4 binomial standard
+    h >= 1: every ReLU(M e_i) = 0 in every replica. h <= 1/k: no ReLU(M e_i) is 0, and the
+    fraction of its zero coordinates is at most 1/2 + 3/sqrt(2k) (4 binomial standard
     deviations of the initial half, plus room for the units that die while N(e_i) settles; o(1)).
     The mean zero fraction is shown against k to show the trend; h = 1/2 is reported.
     """
