@@ -37,20 +37,33 @@ def main() -> None:
             df = run(**BASE, **setting, p=p, replicas=R, seed=100 + i).table
             end = df[df.step == setting["steps"]]
             for _, r in end.iterrows():
-                rows.append(dict(setting, p=p, replica=int(r.replica), error_test=r.error_test, error_train=r.error_train,
-                                 active_mean=r.active_mean))
+                rows.append(
+                    dict(
+                        setting,
+                        p=p,
+                        replica=int(r.replica),
+                        error_test=r.error_test,
+                        error_train=r.error_train,
+                        active_mean=r.active_mean,
+                    )
+                )
         print(setting, flush=True)  # noqa: T201 - a script, not the library
     table = pd.DataFrame(rows)
     args.out.mkdir(parents=True, exist_ok=True)
     write_results(table, args.out / "explore.parquet", overwrite=True)
-    lines = ["| loss | width | n | steps | test err p=0 | best p | test err best | gain | 2 s.e. | helps |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "| loss | width | n | steps | test err p=0 | best p | test err best | gain | 2 s.e. | helps |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for key, g in table.groupby(list(GRID)):
         m = g.groupby("p").error_test.agg(["mean", "var", "count"])
         best = m["mean"].idxmin()
         gain = m.loc[0.0, "mean"] - m.loc[best, "mean"]
         se = math.sqrt(m.loc[0.0, "var"] / m.loc[0.0, "count"] + m.loc[best, "var"] / m.loc[best, "count"])
-        lines.append(f"| {' | '.join(str(k) for k in key)} | {m.loc[0.0, 'mean']:.3f} | {best:g} | {m.loc[best, 'mean']:.3f} | "
-                     f"{gain:+.3f} | {2 * se:.3f} | {'yes' if best > 0 and gain > 2 * se else 'no'} |")
+        lines.append(
+            f"| {' | '.join(str(k) for k in key)} | {m.loc[0.0, 'mean']:.3f} | {best:g} | {m.loc[best, 'mean']:.3f} | "
+            f"{gain:+.3f} | {2 * se:.3f} | {'yes' if best > 0 and gain > 2 * se else 'no'} |"
+        )
     (args.out / "explore.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))  # noqa: T201
 

@@ -360,9 +360,19 @@ EXPERIMENTS: dict[str, Experiment] = {
             "cubes",
             "Figs. 5-6",
             "learning a square in d=60 with label noise p: errors and active neurons vs p",
-            "K=2 of d=60, n=2000, width 200, bias, cross-entropy, h=1/60, 4e5 steps, p=0..0.9, 4 replicas [ours]",
-            2.0,
+            "K=2 of d=60, n=1000 and 2000, width 800, bias, fan-in init, cross-entropy, h=1/60, 3e5 steps, p=0..0.9, "
+            "4 replicas [ours]",
+            3.0,
             cubes,
+        ),
+        Experiment(
+            "mnist",
+            "Figs. 7-8",
+            "MNIST even vs odd under label noise p: errors and active neurons vs p",
+            "width 256, no bias, fan-in init, 2 epochs; (cross-entropy, h=0.01), (hinge, 0.01), (hinge, 0.001); p=0..0.9; "
+            "2 replicas [ours]; needs `fastnoise data fetch mnist`",
+            6.0,
+            mnist,
         ),
     )
 }
