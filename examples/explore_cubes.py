@@ -3,7 +3,7 @@
     python examples/explore_cubes.py [--out results/cubes-explore]
 
 Runs the cubes task (a square, K = 2, among d - 2 = 58 distractors, h = 1/60, bias, two-layer)
-over loss x width x training-set size x length x p, with 2 replicas each, and writes one table
+over initialisation x loss x width x training-set size x length x p, with 2 replicas each, and writes one table
 (`explore.parquet`) plus a summary (`explore.md`): for each setting, the test error at p = 0, the
 best p and its test error, and whether the gain exceeds 2 standard errors of the difference.
 """
@@ -21,7 +21,9 @@ from fastnoise.engine import run
 from fastnoise.io import write_results
 
 BASE = dict(model="twolayer", bias=True, data="cube", d=60, cube_dims=2, lr=1 / 60, n_test=5000, records=12)
-GRID = dict(loss=("logistic", "hinge"), width=(200, 800), n_train=(500, 2000), steps=(100_000, 1_000_000))
+GRID = dict(
+    init=("uniform", "fanin"), loss=("logistic", "hinge"), width=(200, 800), n_train=(500, 2000), steps=(100_000, 1_000_000)
+)
 PS = (0.0, 0.2, 0.4)
 R = 2
 
@@ -52,8 +54,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     write_results(table, args.out / "explore.parquet", overwrite=True)
     lines = [
-        "| loss | width | n | steps | test err p=0 | best p | test err best | gain | 2 s.e. | helps |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| init | loss | width | n | steps | test err p=0 | best p | test err best | gain | 2 s.e. | helps |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for key, g in table.groupby(list(GRID)):
         m = g.groupby("p").error_test.agg(["mean", "var", "count"])
