@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,7 @@ def sweep_cmd(
     Each cell's table is written as its own Parquet fragment, cell-<hash>.parquet, in one dataset
     folder that pandas, pyarrow, DuckDB and polars read directly. Rerunning skips the cells already
     done; an interrupted sweep loses at most the cells in flight. Exit status: 0 when every cell is
-    done, 1 when some failed, 2 for bad input (nothing is run), 130 when interrupted.
+    done, 1 when some failed, 2 for bad input (nothing is run), 130 when interrupted (143 on SIGTERM).
 
     \b
     Examples:
@@ -160,7 +161,8 @@ def sweep_cmd(
         err=True,
     )
     progress = _SweepProgress(not no_progress, len(plan.todo), len(plan.skipped), the_spec.name, plan.folder)
-    old_term = signal.signal(signal.SIGTERM, _on_sigterm)
+    in_main = threading.current_thread() is threading.main_thread()  # signal handlers only there
+    old_term = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     t0 = time.perf_counter()
     try:
         report = execute(plan, executor, progress=progress)
@@ -179,7 +181,8 @@ def sweep_cmd(
         sys.exit(143 if isinstance(exc, _Terminated) else 130)
     finally:
         progress.close()
-        signal.signal(signal.SIGTERM, old_term)
+        if in_main:
+            signal.signal(signal.SIGTERM, old_term)
     seconds = time.perf_counter() - t0
     click.echo(
         f"sweep {the_spec.name}: {len(report.done)} run, {len(report.skipped)} skipped (already done), "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -31,13 +32,24 @@ class ResultsFileError(ValueError):
 
 def versions() -> dict[str, str]:
     """Versions of fastnoise, its dependencies and Python."""
-    out = {"python": platform.python_version()}
+    return dict(_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _versions() -> tuple[tuple[str, str], ...]:
+    out = [("python", platform.python_version())]
     for name in ("fastnoise", "numba", "llvmlite", "numpy", "pandas", "pyarrow"):
         try:
-            out[name] = metadata.version(name)
+            out.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
-            out[name] = "unknown"
-    return out
+            out.append((name, "unknown"))
+    return tuple(out)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def check_writable(path: str | os.PathLike[str], overwrite: bool = False) -> Path:
@@ -74,7 +86,9 @@ def write_results(
     the schema version and the seed. An interrupted write leaves no file under ``path``.
     """
     path = check_writable(path, overwrite)
-    table = pa.Table.from_pandas(df, preserve_index=False)
+    plain = df.copy(deep=False)
+    plain.attrs = {}  # pandas deep-copies attrs on every column access
+    table = pa.Table.from_pandas(plain, preserve_index=False)
     meta = dict(table.schema.metadata or {})
     config = df.attrs.get("config", {})
     meta[_KEY_CONFIG] = json.dumps(config, sort_keys=True).encode()
@@ -87,6 +101,7 @@ def write_results(
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; a results file gets the usual mode
         pq.write_table(table, tmp)
         os.replace(tmp, path)
     except BaseException:

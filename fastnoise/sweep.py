@@ -42,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as _dt
+import functools
 import hashlib
 import itertools
 import json
@@ -418,7 +419,9 @@ def cell_hash(config: RunConfig, version: str | None = None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:HASH_CHARS]
 
 
+@functools.lru_cache(maxsize=1)
 def _fastnoise_version() -> str:
+    """The version of the fastnoise this process imported (read once: importlib.metadata is slow)."""
     return versions()["fastnoise"]
 
 
@@ -708,13 +711,13 @@ class CellResult:
     numba_num_threads: int = 0  # the worker process's NUMBA_NUM_THREADS (its thread pool size)
 
 
-_VERSIONS_CACHE: dict[str, str] = {}
+@functools.lru_cache(maxsize=1)
+def _versions_once() -> tuple[tuple[str, str], ...]:
+    return tuple(versions().items())
 
 
 def _cached_versions() -> dict[str, str]:
-    if not _VERSIONS_CACHE:
-        _VERSIONS_CACHE.update(versions())
-    return dict(_VERSIONS_CACHE)
+    return dict(_versions_once())
 
 
 def compute_cell(config: Mapping[str, Any], threads: int | None = None, cap_threads: bool = False) -> CellResult:
@@ -725,7 +728,8 @@ def compute_cell(config: Mapping[str, Any], threads: int | None = None, cap_thre
     config : mapping
         ``RunConfig.to_dict()`` of the cell.
     threads : int, optional
-        Numba threads for the cell's replicas (default: all this process has).
+        Numba threads for the cell's replicas (default: all this process has); never more than the
+        cell's replicas.
     cap_threads : bool
         Use at most the process's ``NUMBA_NUM_THREADS`` instead of failing when ``threads`` is larger
         (workers of a cluster we did not start).
@@ -744,7 +748,10 @@ def compute_cell(config: Mapping[str, Any], threads: int | None = None, cap_thre
     k = nmax if threads is None else (min(threads, nmax) if cap_threads else threads)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
-        result = run(RunConfig.from_dict(dict(config)), threads=k)
+        cfg = RunConfig.from_dict(dict(config))
+        # More threads than replicas only adds thread wake-ups (tables do not depend on the thread count).
+        k = max(1, min(k, cfg.replicas))
+        result = run(cfg, threads=k)
     except Exception as exc:  # a failed cell is reported, the sweep goes on
         tb = _traceback.format_exc()
         return CellResult(None, _one_line(exc), tb, time.perf_counter() - t0, worker, k, _cached_versions(), nmax)
@@ -1292,6 +1299,7 @@ def _param_column(name: str, value: Any, n: int) -> Any:
 def _with_provenance(table: pd.DataFrame, plan: SweepPlan, cell: Cell, vers: Mapping[str, str]) -> pd.DataFrame:
     """The cell's table plus every parameter not already a column, and the provenance columns."""
     df = table.copy()
+    df.attrs = {}  # pandas deep-copies attrs on every column operation: set them once, at the end
     n = len(df)
     cfg = cell.config
     for name in _FIELDS:
