@@ -26,6 +26,7 @@ import pandas as pd
 from . import analysis, theory
 from .config import RunConfig
 from .engine import apply_step, run
+from .plotting import band, save_figure
 
 EPS = np.finfo(np.float64).eps
 
@@ -297,7 +298,7 @@ def check_l2(mode: str = "quick", seed: int = 0, fault: str | None = None) -> Ch
         axes[1].set_ylabel("change of squared norm")
         axes[1].set_title(f"one misclassified sample (example {ex})")
         axes[1].legend(fontsize=8)
-        return _save(fig, folder, "l2")
+        return save_figure(fig, folder, "l2")[0]
 
     res.plot = plot
     return res
@@ -390,7 +391,7 @@ def check_flow(mode: str = "quick", seed: int = 0, fault: str | None = None) -> 
         ax.set_ylabel("rise of |W|^2 over an interval / allowance")
         ax.set_title("Corollary: no rise beyond the second-order term (homogeneous nets)")
         ax.legend(fontsize=7, markerscale=4)
-        return _save(fig, folder, "flow")
+        return save_figure(fig, folder, "flow")[0]
 
     res.plot = plot
     return res
@@ -563,7 +564,7 @@ def _plot_neuron(data: pd.DataFrame, folder: Path, name: str, loss: str) -> Path
         ax.set_ylabel({"plateau": "plateau norm", "time": "steps to reach the plateau"}[y])
         ax.legend(fontsize=7)
     fig.suptitle(f"single neuron, {loss}, pure noise, x ~ N(0, I_d)")
-    return _save(fig, folder, name)
+    return save_figure(fig, folder, name)[0]
 
 
 # =========================================================================== 5./6. two-layer nets
@@ -584,9 +585,7 @@ def _norms_plot(frames: dict[str, pd.DataFrame], folder: Path, name: str, title:
                 color=f"C{i}",
                 label=f"{label}: {'first' if col.endswith('1') else 'output'} layer",
             )
-        agg = df.groupby("step").active_mean.quantile([0.1, 0.5, 0.9]).unstack()
-        axes[1].fill_between(agg.index, agg[0.1], agg[0.9], color=f"C{i}", alpha=0.25)
-        axes[1].plot(agg.index, agg[0.5], color=f"C{i}", label=label)
+        band(axes[1], df, "active_mean", label, f"C{i}")
     axes[0].set_xscale("log")
     axes[0].set_yscale("log")
     axes[0].set_xlabel("step")
@@ -597,7 +596,7 @@ def _norms_plot(frames: dict[str, pd.DataFrame], folder: Path, name: str, title:
     axes[1].set_ylabel("typical active neurons (probe set)")
     axes[1].legend(fontsize=7)
     fig.suptitle(title)
-    return _save(fig, folder, name)
+    return save_figure(fig, folder, name)[0]
 
 
 def check_nobias(mode: str = "quick", seed: int = 0, fault: str | None = None) -> CheckResult:
@@ -813,7 +812,7 @@ def check_sparsify(mode: str = "quick", seed: int = 0, fault: str | None = None)
         ax.set_ylabel("fraction of zero coordinates of ReLU(M e_i)")
         ax.set_title("sparsification: hidden layer only, basis inputs, pure noise, hinge")
         ax.legend(fontsize=8)
-        return _save(fig, folder, "sparsify")
+        return save_figure(fig, folder, "sparsify")[0]
 
     res.plot = plot
     return res
@@ -842,16 +841,3 @@ CHECKS: dict[str, Callable[..., CheckResult]] = {
     "bias": check_bias,
     "sparsify": check_sparsify,
 }
-
-
-def _save(fig: Any, folder: Path, name: str) -> Path:
-    import matplotlib.pyplot as plt
-
-    folder.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    path = folder / f"{name}.png"
-    tmp = folder / f".{name}.png.tmp"
-    fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    tmp.replace(path)
-    return path

@@ -21,6 +21,7 @@ import pandas as pd
 
 from .engine import run
 from .io import write_results
+from .plotting import band, save_figure
 
 
 @dataclass(frozen=True)
@@ -33,30 +34,6 @@ class Experiment:
     parameters: str
     minutes_full: float
     run: Callable[..., dict[str, Any]]
-
-
-def _band(ax: Any, df: pd.DataFrame, col: str, label: str, color: str, x: str = "step", log_col: bool = False) -> None:
-    agg = df.groupby(x)[col].quantile([0.1, 0.5, 0.9]).unstack()
-    if log_col:  # a log10 column: draw 10**value on a log axis when representable
-        agg = 10.0**agg
-    ax.fill_between(agg.index, agg[0.1], agg[0.9], color=color, alpha=0.25, lw=0)
-    ax.plot(agg.index, agg[0.5], color=color, label=label)
-
-
-def _save(fig: Any, folder: Path, name: str) -> list[Path]:
-    import matplotlib.pyplot as plt
-
-    folder.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    paths = []
-    for ext in ("png", "pdf"):
-        path = folder / f"{name}.{ext}"
-        tmp = folder / f".{name}.{ext}.tmp"
-        fig.savefig(tmp, dpi=120, format=ext)
-        tmp.replace(path)
-        paths.append(path)
-    plt.close(fig)
-    return paths
 
 
 def _write(df: pd.DataFrame, folder: Path, stem: str) -> Path:
@@ -74,14 +51,14 @@ def fig1(out: Path, quick: bool = False, seed: int = 0) -> dict[str, Any]:
     df = run(model="neuron", loss="hinge", d=30, p=1.0, steps=steps, records=200, replicas=R, seed=seed).table
     _write(df, out, "fig1")
     fig, ax = plt.subplots(figsize=(6, 4))
-    _band(ax, df[df.step > 0], "norm_1", f"median of {R} replicas (band: 10-90 %)", "C0")
+    band(ax, df[df.step > 0], "norm_1", f"median of {R} replicas (band: 10-90 %)", "C0")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("SGD step")
     ax.set_ylabel("||V||")
     ax.set_title("Fig. 1: single neuron learning noise, d = 30, h = 1/d²")
     ax.legend()
-    figs = _save(fig, out, "fig1")
+    figs = save_figure(fig, out, "fig1", ("png", "pdf"))
     last = df[df.step == steps].norm_1
     return {"figures": figs, "norm_start": float(df[df.step == 0].norm_1.median()), "norm_end": float(last.median())}
 
@@ -116,7 +93,7 @@ def fig2(out: Path, quick: bool = False, seed: int = 0) -> dict[str, Any]:
             "log10_norm_2_end": float(end.log10_norm_2.median()),
         }
     fig.suptitle(f"Fig. 2: two-layer net without bias learning noise, d = 30, width 100, h = 1/d ({R} replicas)")
-    summary["figures"] = _save(fig, out, "fig2")
+    summary["figures"] = save_figure(fig, out, "fig2", ("png", "pdf"))
     return summary
 
 
@@ -152,23 +129,23 @@ def fig3(out: Path, quick: bool = False, seed: int = 0) -> dict[str, Any]:
     _write(df, out, "fig3")
     d = df[df.step > 0]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    _band(axes[0], d, "norm_1", "first layer (with biases)", "C0")
-    _band(axes[0], d, "norm_2", "output layer", "C1")
-    _band(axes[0], d, "bias_norm_1", "hidden biases alone", "C2")
+    band(axes[0], d, "norm_1", "first layer (with biases)", "C0")
+    band(axes[0], d, "norm_2", "output layer", "C1")
+    band(axes[0], d, "bias_norm_1", "hidden biases alone", "C2")
     axes[0].set_xscale("log")
     axes[0].set_yscale("log")
     axes[0].set_xlabel("SGD step")
     axes[0].set_ylabel("Frobenius norm")
     axes[0].set_title("(a) norm evolution")
     axes[0].legend()
-    _band(axes[1], d, "active_mean", "typical active neurons", "C3")
+    band(axes[1], d, "active_mean", "typical active neurons", "C3")
     axes[1].set_xscale("log")
     axes[1].set_xlabel("SGD step")
     axes[1].set_ylabel("active neurons (mean over 1000 probe inputs)")
     axes[1].set_title("(b) number of active neurons")
     axes[1].legend()
     fig.suptitle(f"Fig. 3: with bias, learning noise: d = 30, width 120, cross-entropy, h = {lr:.3g} ({R} replicas)")
-    figs = _save(fig, out, "fig3")
+    figs = save_figure(fig, out, "fig3", ("png", "pdf"))
     start, end = df[df.step == 0], df[df.step == steps]
     biases = [float(w["M"][:, -1].mean()) for w in r.weights]
     return {
@@ -221,10 +198,10 @@ def cubes(out: Path, quick: bool = False, seed: int = 0, **overrides: Any) -> di
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
     for j, n in enumerate(ns):
         e = end[end.n_train == n]
-        _band(axes[0], e, "error_test", f"n = {n}: test", f"C{j}", x="p")
+        band(axes[0], e, "error_test", f"n = {n}: test", f"C{j}", x="p")
         tr = e.groupby("p").error_train.median()
         axes[0].plot(tr.index, tr.values, "--", color=f"C{j}", label=f"n = {n}: training (clean labels)")
-        _band(axes[1], e, "active_mean", f"n = {n}", f"C{j}", x="p")
+        band(axes[1], e, "active_mean", f"n = {n}", f"C{j}", x="p")
         m = e.groupby("p").error_test.agg(["mean", "var", "count"])
         best = float(m["mean"].idxmin())
         gain = float(m.loc[0.0, "mean"] - m.loc[best, "mean"])
@@ -254,7 +231,7 @@ def cubes(out: Path, quick: bool = False, seed: int = 0, **overrides: Any) -> di
     axes[1].legend(fontsize=8)
     sub0 = data[(data.n_train == ns[0]) & (data.step > 0)]
     for j, p in enumerate(ps[:: max(1, len(ps) // 4)]):
-        _band(axes[2], sub0[sub0.p == p], "error_test", f"p = {p:g}", f"C{j}")
+        band(axes[2], sub0[sub0.p == p], "error_test", f"p = {p:g}", f"C{j}")
     axes[2].set_xscale("log")
     axes[2].set_xlabel("SGD step")
     axes[2].set_ylabel("test error")
@@ -265,7 +242,7 @@ def cubes(out: Path, quick: bool = False, seed: int = 0, **overrides: Any) -> di
         f"width {params['width']}, "
         f"cross-entropy, h = 1/60, {steps:.0e} steps, {R} replicas"
     )
-    summary["figures"] = _save(fig, out, "cubes")
+    summary["figures"] = save_figure(fig, out, "cubes", ("png", "pdf"))
     return summary
 
 
@@ -309,10 +286,10 @@ def mnist(out: Path, quick: bool = False, seed: int = 0, data: str = "mnist", da
     end = data_df[data_df.step == steps]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     for j, (regime, g) in enumerate(end.groupby("regime", sort=False)):
-        _band(axes[0], g, "error_test", f"{regime}: test", f"C{j}", x="p")
+        band(axes[0], g, "error_test", f"{regime}: test", f"C{j}", x="p")
         agg = g.groupby("p").error_train.median()
         axes[0].plot(agg.index, agg.values, "--", color=f"C{j}", label=f"{regime}: training (clean labels)")
-        _band(axes[1], g, "active_mean", regime, f"C{j}", x="p")
+        band(axes[1], g, "active_mean", regime, f"C{j}", x="p")
     axes[0].set_xlabel("label noise p")
     axes[0].set_ylabel("classification error")
     axes[0].set_title("Fig. 7: test and training error")
@@ -322,7 +299,7 @@ def mnist(out: Path, quick: bool = False, seed: int = 0, data: str = "mnist", da
     axes[1].set_title("Fig. 8: typical number of active neurons")
     axes[1].legend(fontsize=7)
     fig.suptitle(f"{data}, even vs odd, width {params['width']}, {epochs} epoch(s) of per-sample SGD, {R} replica(s)")
-    figs = _save(fig, out, "mnist")
+    figs = save_figure(fig, out, "mnist", ("png", "pdf"))
     table = end.groupby(["regime", "p"])[["error_test", "error_train", "active_mean"]].median()
     return {"figures": figs, "table": table}
 
@@ -398,22 +375,22 @@ def plot_table(df: pd.DataFrame, path: Path) -> list[Path]:
         if panel == "norm":
             for col, label, color in (("log10_norm_1", "first layer", "C0"), ("log10_norm_2", "output layer", "C1")):
                 if d[col].notna().any():
-                    _band(ax, d, col, label, color)
+                    band(ax, d, col, label, color)
             ax.set_ylabel("log10 Frobenius norm")
         elif panel == "active_mean":
-            _band(ax, d, "active_mean", "typical active neurons", "C2")
+            band(ax, d, "active_mean", "typical active neurons", "C2")
             ax.set_ylabel("active neurons (probe set)")
         else:
             for col, label, color in (("error_test", "test", "C3"), ("error_train", "training (clean labels)", "C4")):
                 if d[col].notna().any():
-                    _band(ax, d, col, label, color)
+                    band(ax, d, col, label, color)
             ax.set_ylabel("classification error")
         ax.set_xscale("log")
         ax.set_xlabel("SGD step")
         ax.legend()
     cfg = df.attrs.get("config", {})
     fig.suptitle(", ".join(f"{k}={cfg[k]}" for k in ("model", "loss", "bias", "data", "d", "width", "lr", "p") if k in cfg))
-    return _save(fig, path.parent, path.stem)
+    return save_figure(fig, path.parent, path.stem, ("png", "pdf"))
 
 
 __all__ = ["EXPERIMENTS", "Experiment", "run_experiment", "plot_table", "fig1", "fig2", "fig3", "cubes", "mnist"]
