@@ -79,6 +79,13 @@ class Progress:
 @click.option("--n-train", type=COUNT, default=None, help="Fixed training set of this size [default: fresh samples each step].")
 @click.option("--data-path", type=str, default=None, help="Image data: a folder of IDX files instead of the cached copy.")
 @click.option(
+    "--classes",
+    type=click.Choice(["2", "10"]),
+    default="2",
+    show_default=True,
+    help="Image data: even vs odd (2) or the ten classes (10, a 10-output net).",
+)
+@click.option(
     "--eval-size", type=COUNT, default=10_000, show_default=True, help="Training samples on which error_train is measured."
 )
 @click.option("--n-test", type=COUNT, default=1000, show_default=True, help="Test set size (labelled runs).")
@@ -119,6 +126,7 @@ def run_cmd(threads: int | None, out: Path | None, overwrite: bool, no_progress:
     """
     import numba
 
+    params["classes"] = int(params["classes"])
     try:
         cfg = RunConfig(**params)
     except ConfigError as exc:

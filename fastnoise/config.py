@@ -88,6 +88,10 @@ class RunConfig:
         data: None uses the whole training split, a number its first ``n_train`` images).
     data_path : str or None
         Image data: a folder of IDX files to read instead of the cached copy.
+    classes : {2, 10}
+        2: a binary task with labels +-1 (for images: even vs odd). 10: the ten image classes,
+        with a C-output two-layer net (multiclass hinge or softmax cross-entropy); label noise
+        then draws from all ten classes.
     eval_size : int
         ``error_train`` is measured on the first ``eval_size`` training samples (all if fewer).
     n_test : int
@@ -126,6 +130,7 @@ class RunConfig:
     p: float = 1.0
     n_train: int | None = None
     data_path: str | None = None
+    classes: int = 2
     eval_size: int = 10_000
     n_test: int = 1000
     probe_size: int = 1000
@@ -157,6 +162,13 @@ class RunConfig:
         if self.data_path is not None and not image:
             raise ConfigError("data_path", f"applies only to image data (mnist, fashion-mnist), got --data {self.data}")
         object.__setattr__(self, "d", d)
+        if isinstance(self.classes, bool) or self.classes not in (2, 10):
+            raise ConfigError("classes", f"must be 2 or 10, got {self.classes!r}")
+        if self.classes == 10:
+            if not image:
+                raise ConfigError("classes", f"10 needs image data (--data mnist or fashion-mnist), got --data {self.data}")
+            if self.model != "twolayer" or self.train != "all":
+                raise ConfigError("classes", "10 needs --model twolayer --train all")
         _check_int("width", self.width, 1, 10_000_000)
         if self.train == "hidden":
             if self.model != "twolayer":
@@ -232,5 +244,7 @@ class RunConfig:
         parts += [self.data, f"d{self.d}", f"lr{self.lr:.4g}", f"p{self.p:g}"]
         if self.n_train is not None:
             parts.append(f"n{self.n_train}")
+        if self.classes != 2:
+            parts.append(f"C{self.classes}")
         parts += [f"steps{self.steps}", f"R{self.replicas}", f"seed{self.seed}"]
         return "_".join(parts) + ".parquet"

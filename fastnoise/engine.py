@@ -18,7 +18,8 @@ import pandas as pd
 
 from . import _rng
 from ._kernels import common as kc
-from ._kernels.draws import BASIS, CUBE, GAUSSIAN, TRAINSET, draw_stream
+from ._kernels.draws import BASIS, CUBE, GAUSSIAN, TRAINSET, draw_class_stream, draw_stream
+from ._kernels.multiclass import apply_multiclass, run_multiclass
 from ._kernels.neuron import apply_neuron, run_neuron
 from ._kernels.twolayer import apply_twolayer, run_twolayer
 from .config import IMAGE_DATA, RunConfig
@@ -133,6 +134,9 @@ def datasets(cfg: RunConfig) -> _DataSets:
         Xpr = Xtr[np.sort(rng.choice(n, size=min(cfg.probe_size, n), replace=False))]
         Xte = image_sets.scale_pixels(ds.x_test)
         Yte = image_sets.binary_labels(ds.y_test)
+        if cfg.classes > 2:  # class indices, stored as floats
+            Ytr = ds.y_train[:n].astype(np.float64)
+            Yte = ds.y_test.astype(np.float64)
     else:
         if cfg.data == "basis":
             Xpr = np.eye(d)
@@ -163,7 +167,8 @@ def initial_weights(cfg: RunConfig, replica: int) -> dict[str, np.ndarray | floa
     """Replica ``replica``'s initial weights, from its own stream; biases start at 0.
 
     Neuron: ``{"V": (din,)}``. Two-layer: ``{"M": (width, din), "V": (width,), "b2": float}``;
-    with ``train="hidden"``, ``V = (1,..,1,-1,..,-1)``.
+    with ``train="hidden"``, ``V = (1,..,1,-1,..,-1)``. Ten classes: ``{"M", "V": (10, width),
+    "b": (10,)}``.
     """
     rng = _rng.init_rng(cfg.seed, replica)
     a = cfg.init_scale
@@ -187,6 +192,8 @@ def initial_weights(cfg: RunConfig, replica: int) -> dict[str, np.ndarray | floa
     k = cfg.width
     M = np.zeros((k, cfg.din))
     M[:, : cfg.d] = rescale(draw((k, cfg.d)))
+    if cfg.classes > 2:
+        return {"M": M, "V": rescale(draw((cfg.classes, k))), "b": np.zeros(cfg.classes)}
     if cfg.train == "hidden":
         V = np.concatenate([np.ones(k // 2), -np.ones(k // 2)])
     else:
@@ -212,6 +219,17 @@ def _pack(cfg: RunConfig, weights: list[dict[str, Any]]) -> tuple[tuple[np.ndarr
         return (W,), S
     k, kp = cfg.width, _kp(cfg)
     Wm = _aligned_zeros((R, din + 1, kp), pad=0)  # row din: padding between replicas
+    C = cfg.classes
+    if C > 2:
+        Wv = _aligned_zeros((R, C * kp + C))
+        for r, w in enumerate(weights):
+            Wm[r, :din, :k] = w["M"].T
+            Wv[r, : C * kp].reshape(C, kp)[:, :k] = w["V"]
+            Wv[r, C * kp : C * kp + C] = w["b"]
+        S = _aligned_zeros((R, dinp + 3 * kp + 2 * (-(-C // 8) * 8)))
+        if cfg.bias:
+            S[:, cfg.d] = 1.0
+        return (Wm, Wv), S
     Wv = _aligned_zeros((R, kp + 1))
     for r, w in enumerate(weights):
         Wm[r, :din, :k] = w["M"].T
@@ -231,7 +249,11 @@ def _unpack(cfg: RunConfig, arrays: tuple[np.ndarray, ...], log2: np.ndarray) ->
             out.append({"V": arrays[0][r, : cfg.din] * s})
             continue
         Wm, Wv = arrays
-        k, kp, din = cfg.width, _kp(cfg), cfg.din
+        k, kp, din, C = cfg.width, _kp(cfg), cfg.din, cfg.classes
+        if C > 2:
+            V = Wv[r, : C * kp].reshape(C, kp)[:, :k] * s
+            out.append({"M": Wm[r, :din, :k].T * s, "V": V, "b": Wv[r, C * kp : C * kp + C] * s})
+            continue
         out.append({"M": Wm[r, :din, :k].T * s, "V": Wv[r, :k] * s, "b2": float(Wv[r, kp]) * s})
     return out
 
@@ -258,6 +280,8 @@ def _params(cfg: RunConfig, renormalize: bool, fault: str | None = None) -> tupl
     ipar[kc.I_RENORM] = int(renormalize and rescaling_exact(cfg))
     ipar[kc.I_ERRORS] = int(cfg.errors)
     ipar[kc.I_BIASSTEP] = int(fault != "drop_bias_step")
+    ipar[kc.I_CLASSES] = cfg.classes
+    ipar[kc.I_SPARSE] = int(cfg.data in IMAGE_DATA)
     fpar = np.zeros(kc.N_FPAR)
     fpar[kc.F_LR] = -cfg.lr if fault == "flip_sign" else cfg.lr
     fpar[kc.F_P] = 0.0 if fault == "ignore_noise" else cfg.p
@@ -272,7 +296,7 @@ def rescaling_exact(cfg: RunConfig) -> bool:
     with the weights and the sign of N(x) is unchanged. Then the engine renormalises by powers
     of two (exact) and carries the scale, so runs never underflow.
     """
-    return cfg.model == "twolayer" and cfg.loss == "hinge" and not cfg.bias and cfg.train == "all"
+    return cfg.model == "twolayer" and cfg.loss == "hinge" and not cfg.bias and cfg.train == "all" and cfg.classes == 2
 
 
 def _segments(points: np.ndarray, chunk: int) -> list[tuple[np.ndarray, np.ndarray, int]]:
@@ -359,7 +383,7 @@ def run(
     steps_done = np.zeros(R, np.int64)
     updates = np.zeros(R, np.int64)
     status = np.zeros((R, 3), np.int64)
-    kernel = run_neuron if cfg.model == "neuron" else run_twolayer
+    kernel = run_neuron if cfg.model == "neuron" else (run_multiclass if cfg.classes > 2 else run_twolayer)
     old_threads = numba.get_num_threads()
     if threads is not None:
         numba.set_num_threads(threads)
@@ -453,12 +477,12 @@ def apply_step(
     x : ndarray, shape (d,)
         The input, without the bias coordinate.
     y : float
-        The label, +1 or -1.
+        The label, +1 or -1 (ten classes: the class index).
 
     Returns
     -------
     (dict, float)
-        The weights after the step (new arrays) and N(x) before it.
+        The weights after the step (new arrays) and N(x) before it (NaN with ten classes).
     """
     one = cfg.replace(replicas=1)
     arrays, S = _pack(one, [weights])
@@ -469,6 +493,12 @@ def apply_step(
         xb[one.d] = 1.0
     if one.model == "neuron":
         out = apply_neuron(arrays[0][0], xb, float(y), ipar, fpar)
+    elif one.classes > 2:
+        kp, cp = _kp(one), -(-one.classes // 8) * 8
+        pre = np.zeros(kp)
+        s_ = np.zeros(cp)
+        apply_multiclass(arrays[0][0], arrays[1][0], xb, int(y), pre, np.zeros(kp), s_, np.zeros(cp), ipar, fpar)
+        out = float("nan")  # C scores, not one output
     else:
         kp = _kp(one)
         out = apply_twolayer(arrays[0][0], arrays[1][0], xb, float(y), np.zeros(kp), np.zeros(kp), ipar, fpar)
@@ -486,6 +516,11 @@ def sample_stream(cfg: RunConfig, replica: int, n: int) -> tuple[np.ndarray, np.
     xs = np.zeros((n, cfg.d))
     clean = np.zeros(n)
     ys = np.zeros(n)
+    if cfg.classes > 2:
+        clean_i = np.zeros(n, np.int64)
+        ys_i = np.zeros(n, np.int64)
+        draw_class_stream(row, n, cfg.d, data.Xtr, data.Ytr, cfg.classes, cfg.p, xs, clean_i, ys_i)
+        return xs, clean_i.astype(float), ys_i.astype(float)
     draw_stream(row, n, cfg.d, int(ipar[kc.I_DATA]), data.Xtr, data.Ytr, fpar[kc.F_CUBEC], cfg.cube_dims, cfg.p, xs, clean, ys)
     return xs, clean, ys
 

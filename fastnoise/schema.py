@@ -16,7 +16,7 @@ SCHEMA_VERSION = 1
 #: Metric columns, in the kernels' order, with their meaning (README's schema table).
 METRICS: dict[str, str] = {
     "norm_1": "Frobenius norm of the first weight layer (the neuron's V), bias included",
-    "norm_2": "norm of the output layer (V and b2) of a two-layer net",
+    "norm_2": "norm of the output layer (V and b2; ten classes: the 10 x width V and b) of a two-layer net",
     "log10_norm_1": "log10 of norm_1, exact even below 1e-308 (renormalised runs)",
     "log10_norm_2": "log10 of norm_2",
     "bias_norm_1": "norm of the first layer's bias part (B1, or the neuron's bias)",
@@ -27,8 +27,8 @@ METRICS: dict[str, str] = {
     "active_mean": "typical number of active neurons: mean over the probe set of #{i: M_i.x > 0}",
     "active_min": "least number of active neurons over the probe set",
     "dead": "neurons that fire on no probe input",
-    "error_train": "fraction of the training set (clean labels) with y*N(x) <= 0",
-    "error_test": "fraction of the test set with y*N(x) <= 0",
+    "error_train": "fraction of the training set (clean labels) with y*N(x) <= 0 (ten classes: argmax of the scores != label)",
+    "error_test": "fraction of the test set with y*N(x) <= 0 (ten classes: argmax of the scores != label)",
 }
 
 #: Parameter columns repeated on every row.

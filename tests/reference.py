@@ -191,3 +191,47 @@ def simulate_replica(
         rows.append(row)
     final = {"V": V} if neuron else {"M": M, "V": V, "b2": b2}
     return rows, final
+
+
+# --------------------------------------------------------------------------- ten classes
+
+
+def multiclass_step(
+    M: np.ndarray, V: np.ndarray, b: np.ndarray, x: np.ndarray, y: int, loss: str, h: float, bias: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """One SGD step of the C-output net s = V.ReLU(M x) + b on the extended input x, label y.
+
+    Multiclass hinge: with c* the highest-scoring wrong class (the first if tied), update only if
+    s[c*] >= s[y]: the output rows y and c* move by +-h*ReLU(Mx), their biases by +-h, and each
+    firing unit's M_i by h*(V[y,i] - V[c*,i])*x. Softmax cross-entropy: e = onehot(y) - softmax(s),
+    V += h*outer(e, ReLU(Mx)), b += h*e, M_i += h*(e.V[:, i])*x for firing units, every step.
+    All with the values before the step.
+    """
+    pre = M @ x
+    a = relu(pre)
+    s = V @ a + b
+    C = len(b)
+    if loss == "hinge":
+        wrong = [c for c in range(C) if c != y]
+        rival = max(wrong, key=lambda c: (s[c], -c))
+        if s[rival] < s[y]:
+            return M, V, b, False
+        e = np.zeros(C)
+        e[y], e[rival] = 1.0, -1.0
+    else:
+        z = np.exp(s - s.max())
+        e = -z / z.sum()
+        e[y] += 1.0
+    fires = pre >= 0
+    dM = h * np.outer(np.where(fires, e @ V, 0.0), x)
+    dV = h * np.outer(e, a)
+    db = h * e if bias else np.zeros(C)
+    return M + dM, V + dV, b + db, True
+
+
+def multiclass_errors(M: np.ndarray, V: np.ndarray, b: np.ndarray, X: np.ndarray, Y: np.ndarray) -> float:
+    """Fraction of rows whose first highest-scoring class differs from the label."""
+    if len(Y) == 0:
+        return np.nan
+    s = relu(X @ M.T) @ V.T + b
+    return float(np.mean(np.argmax(s, axis=1) != Y.astype(int)))

@@ -13,8 +13,10 @@ HINGE, LOGISTIC = 0, 1
 OK, NONFINITE, UNDERFLOW = 0, 1, 2
 
 # Integer parameters: ipar[...]
-I_D, I_DIN, I_K, I_KP, I_LOSS, I_DATA, I_CUBEK, I_TRAINV, I_BIAS, I_RENORM, I_ERRORS, I_BIASSTEP = range(12)
-N_IPAR = 12  # I_BIASSTEP: 1 normally; 0 drops the bias step (a fault injected only by the checks' tests)
+I_D, I_DIN, I_K, I_KP, I_LOSS, I_DATA, I_CUBEK, I_TRAINV, I_BIAS, I_RENORM, I_ERRORS, I_BIASSTEP, I_CLASSES, I_SPARSE = range(14)
+N_IPAR = 14
+# I_BIASSTEP: 1 normally; 0 drops the bias step (a fault injected only by the checks' tests).
+# I_SPARSE: 1 for inputs with many zero coordinates (images): loops skip the rows of zero inputs.
 # Float parameters: fpar[...]
 F_LR, F_P, F_CUBEC = range(3)
 N_FPAR = 3

@@ -214,3 +214,41 @@ def draw_stream(state_row, n, d, data, X, Y, cube_c, cube_k, p, xs, clean, ys):
         clean[t] = c
         ys[t] = y
     store_state(state_row, st)
+
+
+@jit
+def draw_class_sample(x, d, X, Y, classes, p, st):
+    """A training sample for a C-class task: row ``r`` of X into ``x[:d]``; returns ``(clean, y, st)``.
+
+    Labels are class indices 0..C-1 (stored as floats in Y); with probability ``p`` the label is
+    replaced by a uniform draw from all C classes.
+    """
+    r, st = below(X.shape[0], st)
+    for i in range(d):
+        x[i] = X[r, i]
+    clean = np.int64(Y[r])
+    if p >= 1.0:
+        y, st = below(classes, st)
+    elif p > 0.0:
+        u, st = uniform01(st)
+        if u < p:
+            y, st = below(classes, st)
+        else:
+            y = clean
+    else:
+        y = clean
+    return clean, y, st
+
+
+@jit
+def draw_class_stream(state_row, n, d, X, Y, classes, p, xs, clean, ys):
+    """The first ``n`` C-class samples a kernel would draw from this state (for tests)."""
+    st = load_state(state_row)
+    x = np.zeros(d + 1)
+    for t in range(n):
+        c, y, st = draw_class_sample(x, d, X, Y, classes, p, st)
+        for i in range(d):
+            xs[t, i] = x[i]
+        clean[t] = c
+        ys[t] = y
+    store_state(state_row, st)

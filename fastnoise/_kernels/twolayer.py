@@ -40,6 +40,7 @@ from .common import (
     I_KP,
     I_LOSS,
     I_RENORM,
+    I_SPARSE,
     I_TRAINV,
     LOG10_2,
     M_ACT_MEAN,
@@ -93,6 +94,19 @@ def forward_rows1(W, x, din, kp, pre):
         wj = W[j]
         for i in range(kp):
             pre[i] += wj[i] * xj
+
+
+@jit
+def forward_sparse(W, x, din, kp, pre):
+    """The same sum, skipping rows whose input is 0 (exact: they add +-0); for sparse inputs."""
+    for i in range(kp):
+        pre[i] = 0.0
+    for j in range(din):
+        xj = x[j]
+        if xj != 0.0:
+            wj = W[j]
+            for i in range(kp):
+                pre[i] += wj[i] * xj
 
 
 @jit
@@ -196,8 +210,11 @@ def twolayer_update(W, Vb, x, j, y, pre, g, ipar, h):
     bias_step = ipar[I_BIAS] != 0 and ipar[I_BIASSTEP] != 0
     bias_row = d if ipar[I_BIAS] != 0 else -1
     V = Vb[0:kp]
+    sparse = ipar[I_SPARSE] != 0
     if j >= 0:
         forward_onehot(W, j, bias_row, kp, pre)
+    elif sparse:
+        forward_sparse(W, x, din, kp, pre)
     else:
         forward(W, x, din, kp, pre)
     out = output(V, pre, kp, Vb[kp])
@@ -225,11 +242,19 @@ def twolayer_update(W, Vb, x, j, y, pre, g, ipar, h):
                     wb[i] += g[i]
         else:
             rows = din if (bias_step or bias_row < 0) else d
-            for jj in range(rows):
-                xj = x[jj]
-                wj = W[jj]
-                for i in range(kp):
-                    wj[i] += g[i] * xj
+            if sparse:
+                for jj in range(rows):
+                    xj = x[jj]
+                    if xj != 0.0:  # exact: adding g * 0 changes nothing
+                        wj = W[jj]
+                        for i in range(kp):
+                            wj[i] += g[i] * xj
+            else:
+                for jj in range(rows):
+                    xj = x[jj]
+                    wj = W[jj]
+                    for i in range(kp):
+                        wj[i] += g[i] * xj
     return out, hy
 
 
