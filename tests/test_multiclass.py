@@ -107,4 +107,3 @@ def test_ten_classes_need_images_and_the_full_net():
     for kw in (dict(classes=10), dict(classes=10, data="mnist", model="neuron"), dict(classes=3, data="mnist", model="twolayer")):
         with pytest.raises(ConfigError, match="classes"):
             RunConfig(**kw)
-
