@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from fastnoise.datasets import DatasetError
 from fastnoise.io import ResultsFileError, check_writable, read_results
 from fastnoise.reproduce import EXPERIMENTS, plot_table, run_experiment
 
@@ -44,7 +45,10 @@ def reproduce_cmd(name: str | None, list_: bool, quick: bool, out: Path, seed: i
         fail(f"--out {exc}")
     for n in names:
         click.echo(f"== {n}: {EXPERIMENTS[n].description}{' (quick)' if quick else ''}")
-        summary = run_experiment(n, out, quick=quick, seed=seed)
+        try:
+            summary = run_experiment(n, out, quick=quick, seed=seed)
+        except DatasetError as exc:
+            fail(str(exc), code=1)
         for key, value in summary.items():
             if key == "figures":
                 click.echo("  figure: " + ", ".join(str(p) for p in value))

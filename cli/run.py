@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from fastnoise.config import DATA, INITS, LOSSES, MODELS, SPACINGS, TRAINS, ConfigError, RunConfig
+from fastnoise.datasets import DatasetError
 from fastnoise.engine import SimulationError, run
 from fastnoise.io import check_writable, write_results
 
@@ -144,7 +145,7 @@ def run_cmd(threads: int | None, out: Path | None, overwrite: bool, no_progress:
     progress = Progress(not no_progress, cfg.replicas)
     try:
         result = run(cfg, threads=threads, progress=progress)
-    except SimulationError as exc:
+    except (SimulationError, DatasetError) as exc:
         progress.close()
         fail(str(exc), code=1)
     finally:

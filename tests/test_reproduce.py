@@ -126,3 +126,14 @@ def test_analysis_load_reads_a_folder(tmp_path):
     (tmp_path / ".partial.parquet.tmp").write_bytes(b"garbage")
     df = analysis.load(tmp_path)
     assert set(df.seed) == {1, 2}
+
+
+@pytest.mark.parametrize("args", [["run", "--data", "mnist", "--steps", "10"], ["reproduce", "mnist", "--quick"]])
+def test_missing_mnist_is_a_one_line_error_saying_how_to_get_it(tmp_path, monkeypatch, args):
+    """Without the data set, a run or the experiment stops with one line naming the fetch command."""
+    monkeypatch.setenv("FASTNOISE_DATA", str(tmp_path / "empty-cache"))
+    out = ["--out", str(tmp_path / ("x.parquet" if args[0] == "run" else "r"))]
+    result = CliRunner().invoke(main, args + out)
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "fastnoise data fetch mnist" in result.stderr
+    assert not (tmp_path / "x.parquet").exists()
