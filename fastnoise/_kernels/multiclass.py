@@ -33,11 +33,8 @@ from .common import (
     I_K,
     I_KP,
     I_LOSS,
-    M_ACT_MEAN,
-    M_ACT_MIN,
     M_BIAS1,
     M_BIAS2,
-    M_DEAD,
     M_ERR_TEST,
     M_ERR_TRAIN,
     M_LOG1,
@@ -55,7 +52,7 @@ from .common import (
     block_norm,
 )
 from .draws import draw_class_sample, load_state, store_state
-from .twolayer import _load_x, forward, forward_sparse, output
+from .twolayer import _load_x, forward, forward_sparse, output, record_active
 
 
 @jit
@@ -198,29 +195,7 @@ def multiclass_record(W, Vb, x, pre, fired, s, ipar, out_row, Xev, Yev, Xpr, Xte
     if ipar[I_BIAS]:
         out_row[M_BIAS1] = block_norm(flat, d * kp, k, 0, 1)[0]
         out_row[M_BIAS2] = block_norm(Vb, C * kp, C, 0, 1)[0]
-    npr = Xpr.shape[0]
-    for i in range(kp):
-        fired[i] = 0.0
-    total = 0
-    least = k
-    for r in range(npr):
-        _load_x(x, Xpr, r, d)
-        forward(W, x, din, kp, pre)
-        c = 0
-        for i in range(k):
-            if pre[i] > 0.0:
-                c += 1
-                fired[i] = 1.0
-        total += c
-        if c < least:
-            least = c
-    nfired = 0
-    for i in range(k):
-        if fired[i] != 0.0:
-            nfired += 1
-    out_row[M_ACT_MEAN] = total / npr
-    out_row[M_ACT_MIN] = least
-    out_row[M_DEAD] = k - nfired
+    record_active(W, x, pre, fired, ipar, out_row, Xpr)
     if ipar[I_ERRORS]:
         out_row[M_ERR_TRAIN] = multiclass_error(W, Vb, x, pre, s, Xev, Yev, din, kp, C)
         out_row[M_ERR_TEST] = multiclass_error(W, Vb, x, pre, s, Xte, Yte, din, kp, C)

@@ -336,26 +336,12 @@ def _scaled(nrm, lg, log2):
 
 
 @jit
-def twolayer_record(W, Vb, x, pre, fired, ipar, log2, out_row, Xev, Yev, Xpr, Xte, Yte):
+def record_active(W, x, pre, fired, ipar, out_row, Xpr):
+    """active_mean, active_min and dead on the probe set: unit i is active on x when M_i . x > 0."""
     d = ipar[I_D]
     din = ipar[I_DIN]
     k = ipar[I_K]
     kp = ipar[I_KP]
-    flat = W.reshape(W.size)
-    n1, l1 = block_norm(flat, 0, k, kp, din)
-    nv, lv = block_norm(Vb, 0, k, 0, 1)
-    b2 = abs(Vb[kp])
-    if b2 == 0.0:
-        n2, l2 = nv, lv
-    else:
-        n2 = math.hypot(nv, b2)
-        l2 = math.log10(n2)
-    out_row[M_NORM1], out_row[M_LOG1] = _scaled(n1, l1, log2)
-    out_row[M_NORM2], out_row[M_LOG2] = _scaled(n2, l2, log2)
-    if ipar[I_BIAS]:
-        out_row[M_BIAS1] = _scaled(block_norm(flat, d * kp, k, 0, 1)[0], 0.0, log2)[0]
-        out_row[M_BIAS2] = _scaled(b2, 0.0, log2)[0]
-    # Active neurons on the probe set: unit i is active on x when M_i . x > 0.
     npr = Xpr.shape[0]
     for i in range(kp):
         fired[i] = 0.0
@@ -379,6 +365,29 @@ def twolayer_record(W, Vb, x, pre, fired, ipar, log2, out_row, Xev, Yev, Xpr, Xt
     out_row[M_ACT_MEAN] = total / npr
     out_row[M_ACT_MIN] = least
     out_row[M_DEAD] = k - nfired
+
+
+@jit
+def twolayer_record(W, Vb, x, pre, fired, ipar, log2, out_row, Xev, Yev, Xpr, Xte, Yte):
+    d = ipar[I_D]
+    din = ipar[I_DIN]
+    k = ipar[I_K]
+    kp = ipar[I_KP]
+    flat = W.reshape(W.size)
+    n1, l1 = block_norm(flat, 0, k, kp, din)
+    nv, lv = block_norm(Vb, 0, k, 0, 1)
+    b2 = abs(Vb[kp])
+    if b2 == 0.0:
+        n2, l2 = nv, lv
+    else:
+        n2 = math.hypot(nv, b2)
+        l2 = math.log10(n2)
+    out_row[M_NORM1], out_row[M_LOG1] = _scaled(n1, l1, log2)
+    out_row[M_NORM2], out_row[M_LOG2] = _scaled(n2, l2, log2)
+    if ipar[I_BIAS]:
+        out_row[M_BIAS1] = _scaled(block_norm(flat, d * kp, k, 0, 1)[0], 0.0, log2)[0]
+        out_row[M_BIAS2] = _scaled(b2, 0.0, log2)[0]
+    record_active(W, x, pre, fired, ipar, out_row, Xpr)
     if ipar[I_ERRORS]:
         out_row[M_ERR_TRAIN] = twolayer_error(W, Vb, x, pre, Xev, Yev, din, kp)
         out_row[M_ERR_TEST] = twolayer_error(W, Vb, x, pre, Xte, Yte, din, kp)
