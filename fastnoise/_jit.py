@@ -88,6 +88,6 @@ def jit(func=None, **extra):
     return njit(**flags)(func)
 
 
-def pjit(func):
+def pjit(func, **extra):
     """Compile ``func`` with the package's flags and ``parallel=True`` (replica loops)."""
-    return njit(parallel=True, **_FLAGS)(func)
+    return njit(parallel=True, **{**_FLAGS, **extra})(func)

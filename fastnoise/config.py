@@ -12,7 +12,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-MODELS = ("neuron", "twolayer")
+MODELS = ("neuron", "twolayer", "mlp")
+NETWORKS = ("twolayer", "mlp")
+ACTIVATIONS = ("relu", "leaky")
 LOSSES = ("hinge", "logistic")
 TRAINS = ("all", "hidden")
 DATA = ("gaussian", "basis", "cube", "mnist", "fashion-mnist")
@@ -58,27 +60,78 @@ def _check_float(name: str, value: Any) -> float:
     return value
 
 
+def _parse_widths(value: Any) -> tuple[int, ...] | None:
+    """``None``, ``"64,32,16"`` or a sequence of ints, as a tuple of ints (each >= 1)."""
+    if value is None:
+        return None
+    items: list[Any]
+    if isinstance(value, str):
+        items = [t.strip() for t in value.split(",")]
+        try:
+            items = [int(t) for t in items]
+        except ValueError:
+            raise ConfigError("widths", f"must be a comma-separated list of integers such as 64,32,16, got {value!r}") from None
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise ConfigError("widths", f"must be a list of integers such as 64,32,16, got {value!r}")
+    if not items:
+        raise ConfigError("widths", "must name at least one hidden layer, got none")
+    for n in items:
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 10_000_000:
+            raise ConfigError("widths", f"must be integers between 1 and 10000000, got {value!r}")
+    if len(items) > 64:
+        raise ConfigError("widths", f"must have at most 64 hidden layers, got {len(items)}")
+    return tuple(int(n) for n in items)
+
+
+def _parse_train(value: Any, model: str, depth: int) -> str:
+    """``all``, ``hidden``, or (mlp) a list of 1-based layers, normalised to ``"1,3"``."""
+    if value in TRAINS:
+        return str(value)
+    allowed = f"all, hidden{' or a list of layers 1..' + str(depth) + ' such as 1,3' if model == 'mlp' else ''}"
+    if model != "mlp" or not isinstance(value, str):
+        raise ConfigError("train", f"must be one of {allowed}; got {value!r}")
+    try:
+        layers = sorted({int(t) for t in value.split(",")})
+    except ValueError:
+        raise ConfigError("train", f"must be one of {allowed}; got {value!r}") from None
+    if not layers or layers[0] < 1 or layers[-1] > depth:
+        raise ConfigError("train", f"must be one of {allowed}; got {value!r}")
+    return ",".join(str(t) for t in layers)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """One simulation: model, loss, data, label noise, schedule and seed.
 
     Parameters
     ----------
-    model : {"neuron", "twolayer"}
-        Single neuron ``V.x`` or two-layer ReLU net ``V.ReLU(M x)``.
+    model : {"neuron", "twolayer", "mlp"}
+        Single neuron ``V.x``, two-layer ReLU net ``V.ReLU(M x)``, or a deep net ``W_L phi(... phi(W_1 x))``
+        with hidden widths ``widths`` (a one-hidden-layer mlp is the two-layer net, bit for bit).
     loss : {"hinge", "logistic"}
         Hinge (update only when ``y N(x) <= 0``) or cross-entropy (every step).
     bias : bool
         Bias on the neuron / on both layers of the network.
-    train : {"all", "hidden"}
-        Train every layer, or only the hidden layer with ``V = (1,..,1,-1,..,-1)`` (even width).
+    train : {"all", "hidden"} or str
+        Train every layer, or every layer but the output one with ``V = (1,..,1,-1,..,-1)`` (the last
+        hidden width even); for an mlp also a list of 1-based layers such as ``"1,3"`` (layer L is
+        the output layer; the others keep their initial weights).
     data : {"gaussian", "basis", "cube", "mnist", "fashion-mnist"}
         Input law: N(0, I_d), uniform on the standard basis, uniform on [-1, 1]^d; or an image
         data set (pixels scaled to [0, 1], label +1 for even digits / classes, -1 for odd).
     d : int or None
         Input dimension; None means 30, or 784 for image data.
     width : int
-        Hidden units of the two-layer net (ignored by the neuron).
+        Hidden units of the two-layer net (ignored by the neuron; an mlp without ``widths`` has one
+        hidden layer of this width).
+    widths : tuple of int, str or None
+        Hidden layer widths of an mlp, e.g. ``(64, 32, 16)`` or ``"64,32,16"`` (depth >= 1).
+    activation : {"relu", "leaky"}
+        Hidden units of an mlp: ReLU, or leaky ReLU with slope ``leak`` below 0.
+    leak : float
+        Slope of leaky units below 0, in (0, 1] (used only with ``activation="leaky"``).
     lr : float or None
         Learning rate h; None means 1/d**2 for the neuron (Fig. 1) and 1/d for the net (Figs. 2-3).
     p : float
@@ -126,6 +179,9 @@ class RunConfig:
     data: str = "gaussian"
     d: int | None = None
     width: int = 100
+    widths: tuple[int, ...] | None = None
+    activation: str = "relu"
+    leak: float = 0.01
     lr: float | None = None
     p: float = 1.0
     n_train: int | None = None
@@ -150,7 +206,7 @@ class RunConfig:
         _check_choice("loss", self.loss, LOSSES)
         if not isinstance(self.bias, bool):
             raise ConfigError("bias", f"must be true or false, got {self.bias!r}")
-        _check_choice("train", self.train, TRAINS)
+        _check_choice("activation", self.activation, ACTIVATIONS)
         _check_choice("data", self.data, DATA)
         _check_choice("init", self.init, INITS)
         _check_choice("record_spacing", self.record_spacing, SPACINGS)
@@ -168,13 +224,26 @@ class RunConfig:
             if not image:
                 raise ConfigError("classes", f"10 needs image data (--data mnist or fashion-mnist), got --data {self.data}")
             if self.model != "twolayer" or self.train != "all":
-                raise ConfigError("classes", "10 needs --model twolayer --train all")
+                raise ConfigError("classes", f"10 needs --model twolayer --train all, got --model {self.model} --train {self.train}")
         _check_int("width", self.width, 1, 10_000_000)
+        widths = _parse_widths(self.widths)
+        if widths is not None and self.model != "mlp":
+            raise ConfigError("widths", f"applies only to --model mlp, got model {self.model!r}")
+        object.__setattr__(self, "widths", widths)
+        if self.activation != "relu" and self.model != "mlp":
+            raise ConfigError("activation", f"{self.activation} needs --model mlp (the two-layer net is ReLU), got model {self.model!r}")
+        leak = _check_float("leak", self.leak)
+        if not 0.0 < leak <= 1.0:
+            raise ConfigError("leak", f"must be in (0, 1], got {leak}")
+        object.__setattr__(self, "leak", leak)
+        object.__setattr__(self, "train", _parse_train(self.train, self.model, self.depth))
         if self.train == "hidden":
-            if self.model != "twolayer":
-                raise ConfigError("train", f"hidden needs --model twolayer, got model {self.model!r}")
-            if self.width % 2:
-                raise ConfigError("width", f"must be even with --train hidden (half +1, half -1), got {self.width}")
+            last = self.hidden_widths[-1] if self.model != "neuron" else 0
+            if self.model == "neuron":
+                raise ConfigError("train", f"hidden needs --model twolayer or mlp, got model {self.model!r}")
+            if last % 2:
+                name = "width" if self.model == "twolayer" or self.widths is None else "widths"
+                raise ConfigError(name, f"must be even in the last hidden layer with --train hidden (half +1, half -1), got {last}")
         lr = 1.0 / self.d**2 if (self.lr is None and self.model == "neuron") else self.lr
         lr = 1.0 / self.d if lr is None else lr
         lr = _check_float("lr", lr)
@@ -215,13 +284,39 @@ class RunConfig:
         return self.d + int(self.bias)
 
     @property
+    def hidden_widths(self) -> tuple[int, ...]:
+        """Widths of the hidden layers: ``(width,)`` for the two-layer net, ``()`` for the neuron."""
+        if self.model == "neuron":
+            return ()
+        if self.model == "mlp" and self.widths is not None:
+            return self.widths
+        return (self.width,)
+
+    @property
+    def depth(self) -> int:
+        """Weight layers L: 1 for the neuron, 2 for the two-layer net, hidden layers + 1 for an mlp."""
+        return len(self.hidden_widths) + 1
+
+    @property
+    def trained_layers(self) -> tuple[int, ...]:
+        """The trained layers, 1-based (layer ``depth`` is the output layer)."""
+        if self.train == "all":
+            return tuple(range(1, self.depth + 1))
+        if self.train == "hidden":
+            return tuple(range(1, self.depth))
+        return tuple(int(t) for t in self.train.split(","))
+
+    @property
     def errors(self) -> bool:
         """Whether error columns are computed: labelled data (p < 1), a training set, or images."""
         return self.p < 1.0 or self.n_train is not None or self.data in IMAGE_DATA
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict of every parameter (JSON-ready)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if not f.name.startswith("_")}
+        """Plain dict of every parameter (JSON-ready: ``widths`` as a list)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if not f.name.startswith("_")}
+        if out["widths"] is not None:
+            out["widths"] = list(out["widths"])
+        return out
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RunConfig:
@@ -241,6 +336,9 @@ class RunConfig:
         parts = [self.model, self.loss, "bias" if self.bias else "nobias"]
         if self.model == "twolayer":
             parts += [f"w{self.width}", f"train-{self.train}"]
+        elif self.model == "mlp":
+            act = "relu" if self.activation == "relu" else f"leaky{self.leak:g}"
+            parts += ["w" + "x".join(str(n) for n in self.hidden_widths), act, f"train-{self.train.replace(',', '.')}"]
         parts += [self.data, f"d{self.d}", f"lr{self.lr:.4g}", f"p{self.p:g}"]
         if self.n_train is not None:
             parts.append(f"n{self.n_train}")

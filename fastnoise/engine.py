@@ -18,20 +18,19 @@ import pandas as pd
 
 from . import _rng
 from ._kernels import common as kc
+from ._kernels import driver
 from ._kernels.draws import BASIS, CUBE, GAUSSIAN, TRAINSET, draw_class_stream, draw_stream
-from ._kernels.multiclass import apply_multiclass, run_multiclass
-from ._kernels.neuron import apply_neuron, run_neuron
-from ._kernels.twolayer import apply_twolayer, run_twolayer
+from ._kernels.layout import Geometry
+from ._kernels.models import MODELS
+from ._kernels.params import Data, Params, Spec
 from .config import IMAGE_DATA, RunConfig
-from .schema import METRICS, frame_from_arrays
+from .schema import frame_from_arrays
 
 __all__ = ["RunResult", "SimulationError", "run", "simulate", "checkpoints"]
 
 ProgressFn = Callable[[int, int], None]
 
 _DATA_CODES = {"gaussian": GAUSSIAN, "basis": BASIS, "cube": CUBE}
-_ALIGN = 64  # bytes: one cache line
-_PAD = 16  # doubles of padding after each replica's row: replicas never share a cache line
 
 
 class SimulationError(RuntimeError):
@@ -48,18 +47,6 @@ class RunResult:
     weights: list[dict[str, np.ndarray | float]]
     log2_scale: np.ndarray
     seconds: float
-
-
-def _aligned_zeros(shape: tuple[int, ...], pad: int = _PAD) -> np.ndarray:
-    """A zero float64 array of ``shape``, 64-byte aligned; with ``pad``, the last axis gets ``pad``
-    extra elements (rounded to whole cache lines) so that rows never share a cache line."""
-    per_line = _ALIGN // 8
-    if pad:
-        shape = (*shape[:-1], -(-shape[-1] // per_line) * per_line + pad)
-    size = int(np.prod(shape))
-    raw = np.zeros(size + per_line)
-    offset = (-raw.ctypes.data % _ALIGN) // 8
-    return raw[offset : offset + size].reshape(shape)
 
 
 def checkpoints(steps: int, records: int, spacing: str) -> np.ndarray:
@@ -101,18 +88,7 @@ def _draw_inputs(data: str, n: int, d: int, rng: np.random.Generator) -> np.ndar
     return rng.uniform(-1.0, 1.0, size=(n, d))
 
 
-@dataclass
-class _DataSets:
-    Xtr: np.ndarray  # sampled by SGD (empty for fresh samples)
-    Ytr: np.ndarray  # its clean labels
-    Xev: np.ndarray  # error_train is measured here (the first eval_size training samples)
-    Yev: np.ndarray
-    Xpr: np.ndarray  # probe set (active neurons)
-    Xte: np.ndarray  # test set
-    Yte: np.ndarray
-
-
-def datasets(cfg: RunConfig) -> _DataSets:
+def datasets(cfg: RunConfig) -> Data:
     """The sets drawn once per run (shared read-only by all replicas): training, probe, test.
 
     Synthetic data: probe and test sets are the d basis vectors for basis data, otherwise
@@ -157,7 +133,7 @@ def datasets(cfg: RunConfig) -> _DataSets:
             Yte = _target(cfg.data, Xte, cfg)
     m = min(cfg.eval_size, Xtr.shape[0])
     Xev, Yev = Xtr[:m], Ytr[:m]
-    return _DataSets(*(np.ascontiguousarray(a, dtype=np.float64) for a in (Xtr, Ytr, Xev, Yev, Xpr, Xte, Yte)))
+    return Data(*(np.ascontiguousarray(a, dtype=np.float64) for a in (Xtr, Ytr, Xev, Yev, Xpr, Xte, Yte)))
 
 
 # --------------------------------------------------------------------------- weights
@@ -201,92 +177,60 @@ def initial_weights(cfg: RunConfig, replica: int) -> dict[str, np.ndarray | floa
     return {"M": M, "V": V, "b2": 0.0}
 
 
-def _kp(cfg: RunConfig) -> int:
-    return -(-cfg.width // 8) * 8
+def kernel_model(cfg: RunConfig) -> str:
+    """The kernel model a run uses (the ten-class net is its own kernel)."""
+    if cfg.model == "twolayer" and cfg.classes > 2:
+        return "multiclass"
+    return cfg.model
 
 
-def _pack(cfg: RunConfig, weights: list[dict[str, Any]]) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-    """Weight arrays and the scratch buffer in the kernels' layout (see the kernel modules)."""
-    R, din = cfg.replicas, cfg.din
-    dinp = -(-din // 8) * 8
-    if cfg.model == "neuron":
-        W = _aligned_zeros((R, din))
-        for r, w in enumerate(weights):
-            W[r, :din] = w["V"]
-        S = _aligned_zeros((R, dinp))
-        if cfg.bias:
-            S[:, cfg.d] = 1.0
-        return (W,), S
-    k, kp = cfg.width, _kp(cfg)
-    Wm = _aligned_zeros((R, din + 1, kp), pad=0)  # row din: padding between replicas
-    C = cfg.classes
-    if C > 2:
-        Wv = _aligned_zeros((R, C * kp + C))
-        for r, w in enumerate(weights):
-            Wm[r, :din, :k] = w["M"].T
-            Wv[r, : C * kp].reshape(C, kp)[:, :k] = w["V"]
-            Wv[r, C * kp : C * kp + C] = w["b"]
-        S = _aligned_zeros((R, dinp + 3 * kp + 2 * (-(-C // 8) * 8)))
-        if cfg.bias:
-            S[:, cfg.d] = 1.0
-        return (Wm, Wv), S
-    Wv = _aligned_zeros((R, kp + 1))
-    for r, w in enumerate(weights):
-        Wm[r, :din, :k] = w["M"].T
-        Wv[r, :k] = w["V"]
-        Wv[r, kp] = w["b2"]
-    S = _aligned_zeros((R, dinp + 3 * kp))
-    if cfg.bias:
-        S[:, cfg.d] = 1.0
-    return (Wm, Wv), S
+def geometry(cfg: RunConfig) -> Geometry:
+    """The shapes of a run's arrays (see :mod:`fastnoise._kernels.layout`)."""
+    widths = () if cfg.model == "neuron" else cfg.hidden_widths
+    return Geometry(kernel_model(cfg), cfg.d, cfg.bias, widths, cfg.classes)
 
 
-def _unpack(cfg: RunConfig, arrays: tuple[np.ndarray, ...], log2: np.ndarray) -> list[dict[str, Any]]:
-    out = []
-    for r in range(cfg.replicas):
-        s = math.ldexp(1.0, -int(log2[r]))
-        if cfg.model == "neuron":
-            out.append({"V": arrays[0][r, : cfg.din] * s})
-            continue
-        Wm, Wv = arrays
-        k, kp, din, C = cfg.width, _kp(cfg), cfg.din, cfg.classes
-        if C > 2:
-            V = Wv[r, : C * kp].reshape(C, kp)[:, :k] * s
-            out.append({"M": Wm[r, :din, :k].T * s, "V": V, "b": Wv[r, C * kp : C * kp + C] * s})
-            continue
-        out.append({"M": Wm[r, :din, :k].T * s, "V": Wv[r, :k] * s, "b2": float(Wv[r, kp]) * s})
-    return out
+def kernel_spec(cfg: RunConfig) -> Spec:
+    """The compile-time options of a run's kernel: loss, input law, activation, sparse inputs."""
+    trainset = cfg.n_train is not None or cfg.data in IMAGE_DATA
+    return Spec(
+        loss=kc.HINGE if cfg.loss == "hinge" else kc.LOGISTIC,
+        data=TRAINSET if trainset else _DATA_CODES[cfg.data],
+        act=kc.LEAKY if cfg.activation == "leaky" else kc.RELU,
+        sparse=cfg.data in IMAGE_DATA,
+    )
 
 
-#: Deliberate faults, injected only by tests to show that the theorem checks fail on a wrong
-#: engine: the step taken the wrong way, the label noise ignored, the bias step of the two-layer
-#: net dropped (hidden and output biases never move).
-FAULTS = ("flip_sign", "ignore_noise", "drop_bias_step")
+def kernel_params(cfg: RunConfig, renormalize: bool = True) -> Params:
+    """The run's parameters as the kernels read them."""
+    geo = geometry(cfg)
+    net = cfg.model != "neuron"
+    return Params(
+        d=cfg.d,
+        din=cfg.din,
+        lr=float(cfg.lr),
+        p=float(cfg.p),
+        cube_k=cfg.cube_dims,
+        cube_c=cube_halfwidth(cfg.cube_dims),
+        bias=cfg.bias,
+        errors=cfg.errors,
+        renorm=renormalize and rescaling_exact(cfg),
+        train_v=cfg.train == "all",
+        k=cfg.hidden_widths[-1] if net else 1,
+        kp=geo.kp,
+        classes=cfg.classes,
+        depth=geo.depth,
+        dims=geo.dims,
+        kps=geo.kps,
+        roff=geo.roff,
+        trained=np.array([int(l in cfg.trained_layers) for l in range(1, geo.depth + 1)], dtype=np.int64),
+        leak=float(cfg.leak) if cfg.activation == "leaky" else 0.0,
+    )
 
 
-def _params(cfg: RunConfig, renormalize: bool, fault: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    if fault is not None and fault not in FAULTS:
-        raise ValueError(f"unknown fault {fault!r}; allowed: {', '.join(FAULTS)}")
-    ipar = np.zeros(kc.N_IPAR, dtype=np.int64)
-    ipar[kc.I_D] = cfg.d
-    ipar[kc.I_DIN] = cfg.din
-    ipar[kc.I_K] = cfg.width if cfg.model == "twolayer" else 1
-    ipar[kc.I_KP] = _kp(cfg) if cfg.model == "twolayer" else 8
-    ipar[kc.I_LOSS] = kc.HINGE if cfg.loss == "hinge" else kc.LOGISTIC
-    ipar[kc.I_DATA] = TRAINSET if (cfg.n_train is not None or cfg.data in IMAGE_DATA) else _DATA_CODES[cfg.data]
-    ipar[kc.I_CUBEK] = cfg.cube_dims
-    ipar[kc.I_TRAINV] = int(cfg.train == "all")
-    ipar[kc.I_BIAS] = int(cfg.bias)
-    ipar[kc.I_RENORM] = int(renormalize and rescaling_exact(cfg))
-    ipar[kc.I_ERRORS] = int(cfg.errors)
-    ipar[kc.I_BIASSTEP] = int(fault != "drop_bias_step")
-    ipar[kc.I_CLASSES] = cfg.classes
-    ipar[kc.I_SPARSE] = int(cfg.data in IMAGE_DATA)
-    fpar = np.zeros(kc.N_FPAR)
-    fpar[kc.F_LR] = -cfg.lr if fault == "flip_sign" else cfg.lr
-    fpar[kc.F_P] = 0.0 if fault == "ignore_noise" else cfg.p
-    fpar[kc.F_CUBEC] = cube_halfwidth(cfg.cube_dims)
-    return ipar, fpar
+def kernels(cfg: RunConfig, spec: Spec | None = None) -> driver.Kernels:
+    """The compiled kernels of a run (built once per model and spec, then cached)."""
+    return driver.build(MODELS[kernel_model(cfg)], kernel_spec(cfg) if spec is None else spec)
 
 
 def rescaling_exact(cfg: RunConfig) -> bool:
@@ -327,7 +271,9 @@ def _segments(points: np.ndarray, chunk: int) -> list[tuple[np.ndarray, np.ndarr
 
 def _chunk_steps(cfg: RunConfig) -> int:
     """Steps per kernel call: about a quarter of a second of work, so progress moves."""
-    ns = 60.0 if cfg.model == "neuron" else 60.0 + 0.15 * cfg.din * _kp(cfg)
+    geo = geometry(cfg)
+    macs = geo.din * geo.kps[0] + sum(int(geo.dims[l]) * int(geo.kps[l]) for l in range(1, geo.depth - 1))
+    ns = 60.0 if cfg.model == "neuron" else 60.0 + 0.15 * macs
     waves = math.ceil(cfg.replicas / max(1, numba.get_num_threads()))
     return max(1024, int(0.25e9 / (ns * waves)))
 
@@ -338,7 +284,6 @@ def run(
     threads: int | None = None,
     progress: ProgressFn | None = None,
     _renormalize: bool = True,
-    _fault: str | None = None,
     **params: Any,
 ) -> RunResult:
     """Run a simulation and return its table and final weights.
@@ -373,43 +318,24 @@ def run(
         raise ConfigError("threads", f"must be between 1 and {nthreads}, got {threads!r}")
     t_start = time.perf_counter()
     data = datasets(cfg)
-    init = [initial_weights(cfg, r) for r in range(cfg.replicas)]
-    arrays, S = _pack(cfg, init)
+    geo = geometry(cfg)
+    arrays, S = geo.pack([initial_weights(cfg, r) for r in range(cfg.replicas)])
     state = _rng.kernel_state(cfg.seed, cfg.replicas)
-    ipar, fpar = _params(cfg, _renormalize, _fault)
+    P = kernel_params(cfg, _renormalize)
+    kern = kernels(cfg)
     points = checkpoints(cfg.steps, cfg.records, cfg.record_spacing)
     R, C = cfg.replicas, len(points)
-    out = np.full((R, C, kc.N_METRICS), np.nan)
+    out = np.full((R, C, geo.n_metrics), np.nan)
     steps_done = np.zeros(R, np.int64)
     updates = np.zeros(R, np.int64)
-    status = np.zeros((R, 3), np.int64)
-    kernel = run_neuron if cfg.model == "neuron" else (run_multiclass if cfg.classes > 2 else run_twolayer)
+    status = np.zeros((R, kc.STATUS_WORDS), np.int64)
     old_threads = numba.get_num_threads()
     if threads is not None:
         numba.set_num_threads(threads)
     try:
         done = 0
         for seg_steps, seg_rec, n in _segments(points, _chunk_steps(cfg)):
-            kernel(
-                *arrays,
-                S,
-                state,
-                steps_done,
-                updates,
-                status,
-                ipar,
-                fpar,
-                data.Xtr,
-                data.Ytr,
-                data.Xev,
-                data.Yev,
-                data.Xpr,
-                data.Xte,
-                data.Yte,
-                seg_steps,
-                seg_rec,
-                out,
-            )
+            kern.drive(arrays, S, state, steps_done, updates, status, P, data, seg_steps, seg_rec, out)
             _raise_on_status(status, cfg)
             done += n
             if progress is not None:
@@ -417,7 +343,7 @@ def run(
     finally:
         numba.set_num_threads(old_threads)
     table = frame_from_arrays(cfg, points, out)
-    final = _unpack(cfg, arrays, status[:, kc.S_LOG2])
+    final = geo.unpack(arrays, status[:, kc.S_LOG2])
     return RunResult(cfg, table, final, status[:, kc.S_LOG2].copy(), time.perf_counter() - t_start)
 
 
@@ -463,9 +389,7 @@ def simulate(
     return run(config, threads=threads, progress=progress, **params).table
 
 
-def apply_step(
-    cfg: RunConfig, weights: dict[str, Any], x: np.ndarray, y: float, *, _fault: str | None = None
-) -> tuple[dict[str, Any], float]:
+def apply_step(cfg: RunConfig, weights: dict[str, Any], x: np.ndarray, y: float) -> tuple[dict[str, Any], float]:
     """One SGD step of the compiled kernel on a given sample, from given weights.
 
     Parameters
@@ -473,7 +397,7 @@ def apply_step(
     cfg : RunConfig
         Model, loss, bias, train and lr (data, p and the schedule are ignored).
     weights : dict
-        As returned by :func:`initial_weights` (``V``; or ``M``, ``V``, ``b2``).
+        As returned by :func:`initial_weights` (``V``; or ``M``, ``V``, ``b2``; or ``W1`` ... ``WL``).
     x : ndarray, shape (d,)
         The input, without the bias coordinate.
     y : float
@@ -485,24 +409,19 @@ def apply_step(
         The weights after the step (new arrays) and N(x) before it (NaN with ten classes).
     """
     one = cfg.replace(replicas=1)
-    arrays, S = _pack(one, [weights])
-    ipar, fpar = _params(one, False, _fault)
-    xb = np.zeros(-(-one.din // 8) * 8)
-    xb[: one.d] = x
-    if one.bias:
-        xb[one.d] = 1.0
-    if one.model == "neuron":
-        out = apply_neuron(arrays[0][0], xb, float(y), ipar, fpar)
-    elif one.classes > 2:
-        kp, cp = _kp(one), -(-one.classes // 8) * 8
-        pre = np.zeros(kp)
-        s_ = np.zeros(cp)
-        apply_multiclass(arrays[0][0], arrays[1][0], xb, int(y), pre, np.zeros(kp), s_, np.zeros(cp), ipar, fpar)
+    geo = geometry(one)
+    arrays, S = geo.pack([weights])
+    P = kernel_params(one, renormalize=False)
+    dense = kernel_spec(one)._replace(data=GAUSSIAN, sparse=False)  # x is given: no one-hot or sparse path
+    kern = kernels(one, dense)
+    w = kern.view(arrays, S, 0, P)
+    w[0][: one.d] = x
+    if one.classes > 2:
+        kern.update(w, -1, int(y), P, P.lr)
         out = float("nan")  # C scores, not one output
     else:
-        kp = _kp(one)
-        out = apply_twolayer(arrays[0][0], arrays[1][0], xb, float(y), np.zeros(kp), np.zeros(kp), ipar, fpar)
-    return _unpack(one, arrays, np.zeros(1, np.int64))[0], float(out)
+        out = float(kern.update(w, -1, float(y), P, P.lr)[0])
+    return geo.unpack(arrays, np.zeros(1, np.int64))[0], out
 
 
 def sample_stream(cfg: RunConfig, replica: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -511,7 +430,8 @@ def sample_stream(cfg: RunConfig, replica: int, n: int) -> tuple[np.ndarray, np.
     The same draws, in the same order, as the kernels make (for tests and references).
     """
     data = datasets(cfg)
-    ipar, fpar = _params(cfg, True)
+    P = kernel_params(cfg)
+    code = kernel_spec(cfg).data
     row = _rng.kernel_state(cfg.seed, replica + 1)[replica].copy()
     xs = np.zeros((n, cfg.d))
     clean = np.zeros(n)
@@ -521,8 +441,6 @@ def sample_stream(cfg: RunConfig, replica: int, n: int) -> tuple[np.ndarray, np.
         ys_i = np.zeros(n, np.int64)
         draw_class_stream(row, n, cfg.d, data.Xtr, data.Ytr, cfg.classes, cfg.p, xs, clean_i, ys_i)
         return xs, clean_i.astype(float), ys_i.astype(float)
-    draw_stream(row, n, cfg.d, int(ipar[kc.I_DATA]), data.Xtr, data.Ytr, fpar[kc.F_CUBEC], cfg.cube_dims, cfg.p, xs, clean, ys)
+    draw_stream(row, n, cfg.d, code, data.Xtr, data.Ytr, P.cube_c, cfg.cube_dims, cfg.p, xs, clean, ys)
     return xs, clean, ys
 
-
-assert len(METRICS) == kc.N_METRICS

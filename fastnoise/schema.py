@@ -1,7 +1,11 @@
 """The table's columns, their types and meaning, and the schema version.
 
-One row per (replica, checkpoint). The same columns for every model: a metric that does not
-apply (``norm_2`` of a neuron, errors under pure noise without a training set) is null.
+One row per (replica, checkpoint). The base columns are the same for every model: a metric that
+does not apply (``norm_2`` of a neuron, errors under pure noise without a training set) is null.
+Deep nets (``model="mlp"``) add per-layer columns: ``norm_l``, ``log10_norm_l``, ``bias_norm_l``
+for layers 3..L and ``active_mean_l``, ``active_min_l``, ``dead_l`` for every hidden layer
+(:func:`metric_names`). Schema 2 added those and the ``widths``, ``activation``, ``leak`` columns;
+files of schema 1 read unchanged (they lack the new columns).
 """
 
 from __future__ import annotations
@@ -9,11 +13,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._kernels.layout import BASE_NAMES
+from ._kernels.layout import metric_names as _layout_names
 from .config import RunConfig
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-#: Metric columns, in the kernels' order, with their meaning (README's schema table).
+#: Base metric columns, in the kernels' order, with their meaning (README's schema table).
 METRICS: dict[str, str] = {
     "norm_1": "Frobenius norm of the first weight layer (the neuron's V), bias included",
     "norm_2": "norm of the output layer (V and b2; ten classes: the 10 x width V and b) of a two-layer net",
@@ -31,10 +37,44 @@ METRICS: dict[str, str] = {
     "error_test": "fraction of the test set with y*N(x) <= 0 (ten classes: argmax of the scores != label)",
 }
 
-#: Parameter columns repeated on every row.
-PARAMS = ("model", "loss", "bias", "train", "data", "d", "width", "lr", "p", "n_train", "init", "seed")
+#: Per-layer metric columns of deep nets, ``{l}`` the layer (1-based; output layer L).
+LAYER_METRICS: dict[str, str] = {
+    "norm_{l}": "Frobenius norm of weight layer l (bias column included); norm_1, norm_2 are the base columns",
+    "log10_norm_{l}": "log10 of norm_l, exact even below 1e-308 (renormalised runs)",
+    "bias_norm_{l}": "norm of layer l's bias part (the output layer's: |b|)",
+    "active_mean_{l}": "hidden layer l: mean over the probe set of the number of its units with pre-activation > 0",
+    "active_min_{l}": "hidden layer l: least number of active units over the probe set",
+    "dead_{l}": "hidden layer l: units whose pre-activation is <= 0 on every probe input",
+}
+assert tuple(METRICS) == BASE_NAMES
 
-_INT_METRICS = ("updates", "active_min", "dead")
+#: Parameter columns repeated on every row.
+PARAMS = (
+    "model",
+    "loss",
+    "bias",
+    "train",
+    "data",
+    "d",
+    "width",
+    "widths",
+    "activation",
+    "leak",
+    "lr",
+    "p",
+    "n_train",
+    "init",
+    "seed",
+)
+
+
+def _is_count(name: str) -> bool:
+    return name == "updates" or name.startswith(("active_min", "dead"))
+
+
+def metric_names(cfg: RunConfig) -> list[str]:
+    """The metric columns of a run's table, in the kernels' order."""
+    return _layout_names(cfg.depth, cfg.model == "mlp")
 
 
 def frame_from_arrays(cfg: RunConfig, points: np.ndarray, out: np.ndarray) -> pd.DataFrame:
@@ -45,15 +85,16 @@ def frame_from_arrays(cfg: RunConfig, points: np.ndarray, out: np.ndarray) -> pd
         "step": np.tile(points.astype(np.int64), R),
     }
     flat = out.reshape(R * C, -1)
-    for m, name in enumerate(METRICS):
+    for m, name in enumerate(metric_names(cfg)):
         v = flat[:, m]
-        if name in _INT_METRICS:
+        if _is_count(name):
             cols[name] = pd.array(np.where(np.isnan(v), 0, v).astype(np.int64), dtype="Int64")
             cols[name][np.isnan(v)] = pd.NA
         else:
             cols[name] = v
     n = R * C
-    net = cfg.model == "twolayer"
+    net = cfg.model != "neuron"
+    mlp = cfg.model == "mlp"
     cols.update(
         model=np.full(n, cfg.model, dtype=object),
         loss=np.full(n, cfg.loss, dtype=object),
@@ -61,7 +102,10 @@ def frame_from_arrays(cfg: RunConfig, points: np.ndarray, out: np.ndarray) -> pd
         train=np.full(n, cfg.train, dtype=object),
         data=np.full(n, cfg.data, dtype=object),
         d=np.full(n, cfg.d, dtype=np.int64),
-        width=pd.array([cfg.width if net else None] * n, dtype="Int64"),
+        width=pd.array([cfg.hidden_widths[0] if net else None] * n, dtype="Int64"),
+        widths=np.full(n, ",".join(str(w) for w in cfg.hidden_widths) if mlp else None, dtype=object),
+        activation=np.full(n, cfg.activation if net else None, dtype=object),
+        leak=pd.array([cfg.leak if cfg.activation == "leaky" else None] * n, dtype="Float64"),
         lr=np.full(n, cfg.lr),
         p=np.full(n, cfg.p),
         n_train=pd.array([cfg.n_train] * n, dtype="Int64"),

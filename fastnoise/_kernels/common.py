@@ -1,4 +1,4 @@
-"""Small shared kernel pieces: codes, the parameter vectors' layout, sigmoid, robust norms."""
+"""Small shared kernel pieces: codes, status protocol, thresholds, sigmoid, robust norms."""
 
 from __future__ import annotations
 
@@ -8,41 +8,17 @@ import numpy as np
 
 from .._jit import jit
 
-# Losses and status codes.
+# Losses, activations and status codes.
 HINGE, LOGISTIC = 0, 1
+RELU, LEAKY = 0, 1
 OK, NONFINITE, UNDERFLOW = 0, 1, 2
 
-# Integer parameters: ipar[...]
-I_D, I_DIN, I_K, I_KP, I_LOSS, I_DATA, I_CUBEK, I_TRAINV, I_BIAS, I_RENORM, I_ERRORS, I_BIASSTEP, I_CLASSES, I_SPARSE = range(14)
-N_IPAR = 14
-# I_BIASSTEP: 1 normally; 0 drops the bias step (a fault injected only by the checks' tests).
-# I_SPARSE: 1 for inputs with many zero coordinates (images): loops skip the rows of zero inputs.
-# Float parameters: fpar[...]
-F_LR, F_P, F_CUBEC = range(3)
-N_FPAR = 3
-
-# Metric columns of out[replica, record, :]
-(
-    M_NORM1,
-    M_NORM2,
-    M_LOG1,
-    M_LOG2,
-    M_BIAS1,
-    M_BIAS2,
-    M_UPDATES,
-    M_ACT_MEAN,
-    M_ACT_MIN,
-    M_DEAD,
-    M_ERR_TRAIN,
-    M_ERR_TEST,
-) = range(12)
-N_METRICS = 12
-
-# Status row: [code, step, log2 scale carried by the renormalisation]
+# Status row of a replica: [code, step, log2 scale carried by the renormalisation]
 S_CODE, S_STEP, S_LOG2 = range(3)
+STATUS_WORDS = 3
 
 DBL_MAX = np.finfo(np.float64).max
-# A layer pair whose largest weights multiply below this is about to leave the normal range.
+# A run whose layers' largest weights multiply below this is about to leave the normal range.
 UNDERFLOW_PRODUCT = 2.0**-900
 # Renormalise (hinge, no bias) when every weight is below this; exact: a power of two.
 RENORM_BELOW = 2.0**-64
@@ -92,3 +68,11 @@ def block_norm(a, off, n, stride, count):
             v = a[base + i] / m
             ss += v * v
     return m * math.sqrt(ss), math.log10(m) + 0.5 * math.log10(ss)
+
+
+@jit
+def scaled(nrm, lg, log2):
+    """A norm and its log10 of weights stored ``2**log2`` times their true size, at true size."""
+    if log2 == 0:
+        return nrm, lg
+    return math.ldexp(nrm, -log2), lg - log2 * LOG10_2

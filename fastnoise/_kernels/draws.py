@@ -155,51 +155,105 @@ def store_state(row, st):
 
 
 @jit
+def draw_gaussian(x, d, st):
+    """x ~ N(0, I_d) into ``x[:d]``; clean label sign(x_1) [ours]."""
+    for i in range(d):
+        x[i], st = normal(st)
+    return 1.0 if x[0] > 0.0 else -1.0, st
+
+
+@jit
+def draw_basis(x, d, st):
+    """x = e_j, j uniform; clean label +1 on the first ceil(d/2) vectors [ours]. Returns (j, clean, st)."""
+    j, st = below(d, st)
+    for i in range(d):
+        x[i] = 0.0
+    x[j] = 1.0
+    return j, 1.0 if 2 * j < d else -1.0, st
+
+
+@jit
+def draw_cube(x, d, cube_c, cube_k, st):
+    """x uniform on [-1, 1]^d; clean label +1 iff the first ``cube_k`` coordinates lie in [-c, c]."""
+    inside = True
+    for i in range(d):
+        u, st = uniform01(st)
+        x[i] = 2.0 * u - 1.0
+        if i < cube_k and abs(x[i]) > cube_c:
+            inside = False
+    return 1.0 if inside else -1.0, st
+
+
+@jit
+def draw_row(x, d, X, Y, st):
+    """A uniform row of the training set into ``x[:d]``; its stored clean label."""
+    r, st = below(X.shape[0], st)
+    for i in range(d):
+        x[i] = X[r, i]
+    return Y[r], st
+
+
+@jit
+def noisy_label(clean, p, st):
+    """With probability ``p`` the label is replaced by a uniform draw from {-1, +1}."""
+    if p >= 1.0:
+        return sign_bit(st)
+    if p > 0.0:
+        u, st = uniform01(st)
+        if u < p:
+            return sign_bit(st)
+    return clean, st
+
+
+@jit
 def draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st):
     """Draw one training sample into ``x[:d]``; returns ``(j, clean, y, st)``.
 
     ``j`` is the basis index for ``BASIS`` data (else -1), ``clean`` the target label and ``y`` the
-    label after noise: with probability ``p`` it is replaced by a uniform draw from {-1, +1}.
-    ``x[d:]`` (the bias coordinate, if any) is never written. Targets [ours]: gaussian,
-    ``sign(x_1)``; basis, +1 on the first ceil(d/2) vectors; cube, +1 iff the first ``cube_k``
-    coordinates lie in [-cube_c, cube_c]; trainset, the stored clean label ``Y[i]``.
+    label after noise. ``x[d:]`` (the bias coordinate, if any) is never written. The input law is
+    a run-time argument here (for :func:`draw_stream`); the kernels' step loops use
+    :func:`sample_binary`, where it is a compile-time constant.
     """
     j = -1
     if data == GAUSSIAN:
-        for i in range(d):
-            x[i], st = normal(st)
-        clean = 1.0 if x[0] > 0.0 else -1.0
+        clean, st = draw_gaussian(x, d, st)
     elif data == BASIS:
-        j, st = below(d, st)
-        for i in range(d):
-            x[i] = 0.0
-        x[j] = 1.0
-        clean = 1.0 if 2 * j < d else -1.0
+        j, clean, st = draw_basis(x, d, st)
     elif data == CUBE:
-        inside = True
-        for i in range(d):
-            u, st = uniform01(st)
-            x[i] = 2.0 * u - 1.0
-            if i < cube_k and abs(x[i]) > cube_c:
-                inside = False
-        clean = 1.0 if inside else -1.0
+        clean, st = draw_cube(x, d, cube_c, cube_k, st)
     else:
-        n = X.shape[0]
-        r, st = below(n, st)
-        for i in range(d):
-            x[i] = X[r, i]
-        clean = Y[r]
-    if p >= 1.0:
-        y, st = sign_bit(st)
-    elif p > 0.0:
-        u, st = uniform01(st)
-        if u < p:
-            y, st = sign_bit(st)
-        else:
-            y = clean
-    else:
-        y = clean
+        clean, st = draw_row(x, d, X, Y, st)
+    y, st = noisy_label(clean, p, st)
     return j, clean, y, st
+
+
+# --------------------------------------------------------------------------- step-loop samplers
+# Templates (plain functions): :func:`.driver.build` compiles them once per Spec, with DATA bound
+# to the run's input law, so the law is decided at compile time. ``w[0]`` is the input buffer.
+
+DATA = GAUSSIAN  # rebound per Spec by the driver builder
+
+
+def sample_binary(w, P, D, st):
+    """A sample of a binary task into ``w[0]``: returns ``(j, y, st)`` (``j``: basis index or -1)."""
+    x = w[0]
+    j = -1
+    if DATA == GAUSSIAN:
+        clean, st = draw_gaussian(x, P.d, st)
+    elif DATA == BASIS:
+        j, clean, st = draw_basis(x, P.d, st)
+    elif DATA == CUBE:
+        clean, st = draw_cube(x, P.d, P.cube_c, P.cube_k, st)
+    else:
+        clean, st = draw_row(x, P.d, D.Xtr, D.Ytr, st)
+    y, st = noisy_label(clean, P.p, st)
+    return j, y, st
+
+
+def sample_class(w, P, D, st):
+    """A sample of a C-class task into ``w[0]``: returns ``(-1, class index, st)``."""
+    _, y, st = draw_class_sample(w[0], P.d, D.Xtr, D.Ytr, P.classes, P.p, st)
+    return -1, y, st
 
 
 @jit

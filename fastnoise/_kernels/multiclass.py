@@ -18,21 +18,12 @@ import math
 
 import numpy as np
 
-from .._jit import jit, pjit, prange
-from .common import (
-    CHECK_EVERY,
-    DBL_MAX,
-    F_LR,
-    F_P,
-    HINGE,
-    I_BIAS,
-    I_CLASSES,
-    I_D,
-    I_DIN,
-    I_ERRORS,
-    I_K,
-    I_KP,
-    I_LOSS,
+from .._jit import jit
+from .common import DBL_MAX, HINGE, UNDERFLOW_PRODUCT, block_max_abs, block_norm
+from .draws import sample_class
+from .driver import Model, constant_lr
+from .layout import (
+    M_ACT_MEAN,
     M_BIAS1,
     M_BIAS2,
     M_ERR_TEST,
@@ -41,18 +32,11 @@ from .common import (
     M_LOG2,
     M_NORM1,
     M_NORM2,
-    M_UPDATES,
-    NONFINITE,
-    OK,
-    S_CODE,
-    S_STEP,
-    UNDERFLOW,
-    UNDERFLOW_PRODUCT,
-    block_max_abs,
-    block_norm,
+    net_scratch,
 )
-from .draws import draw_class_sample, load_state, store_state
 from .twolayer import _load_x, forward, forward_sparse, output, record_active
+
+LOSS = HINGE  # rebound per Spec by the driver builder
 
 
 @jit
@@ -63,16 +47,23 @@ def scores(W, Vb, x, din, kp, C, pre, s):
         s[c] = output(Vb[c * kp : (c + 1) * kp], pre, kp, Vb[C * kp + c])
 
 
-@jit
-def multiclass_update(W, Vb, x, y, pre, g, s, e, ipar, h):
+def view(arrays, scratch, r, P):
+    """(x, W, Vb, pre, g, fired, s, e) of replica r."""
+    pre0, g0, f0, s0, e0, end = net_scratch(P.din, P.kp, P.classes)
+    row = scratch[r]
+    return row[0:pre0], arrays[0][r], arrays[1][r], row[pre0:g0], row[g0:f0], row[f0:s0], row[s0:e0], row[e0:end]
+
+
+def update(w, j, y, P, h):
     """One SGD step on (x, y), y a class index; returns (the largest |score|, whether it updated).
 
     Image inputs are sparse: the forward pass and the update skip the rows of zero pixels.
     """
-    din = ipar[I_DIN]
-    kp = ipar[I_KP]
-    C = ipar[I_CLASSES]
-    bias = ipar[I_BIAS] != 0
+    x, W, Vb, pre, g, _, s, e = w
+    din = P.din
+    kp = P.kp
+    C = P.classes
+    bias = P.bias
     forward_sparse(W, x, din, kp, pre)
     for c in range(C):
         s[c] = output(Vb[c * kp : (c + 1) * kp], pre, kp, Vb[C * kp + c])
@@ -82,7 +73,7 @@ def multiclass_update(W, Vb, x, y, pre, g, s, e, ipar, h):
             top = abs(s[c])
     if not top <= DBL_MAX:
         return top, False
-    if ipar[I_LOSS] == HINGE:
+    if LOSS == HINGE:
         rival = -1
         for c in range(C):
             if c != y and (rival < 0 or s[c] > s[rival]):
@@ -133,34 +124,12 @@ def multiclass_update(W, Vb, x, y, pre, g, s, e, ipar, h):
     return top, True
 
 
-@jit
-def multiclass_steps(W, Vb, x, pre, g, s, e, ipar, fpar, X, Y, nsteps, t0, st, status):
-    """Run ``nsteps`` steps from global step ``t0``; returns (updates, st, ok)."""
-    d = ipar[I_D]
-    din = ipar[I_DIN]
-    k = ipar[I_K]
-    kp = ipar[I_KP]
-    C = ipar[I_CLASSES]
-    h = fpar[F_LR]
-    p = fpar[F_P]
-    upd = 0
-    for t in range(nsteps):
-        _, y, st = draw_class_sample(x, d, X, Y, C, p, st)
-        top, updated = multiclass_update(W, Vb, x, y, pre, g, s, e, ipar, h)
-        if not top <= DBL_MAX:
-            status[S_CODE] = NONFINITE
-            status[S_STEP] = t0 + t
-            return upd, st, False
-        if updated:
-            upd += 1
-        if (t0 + t + 1) % CHECK_EVERY == 0:
-            mw = block_max_abs(W.reshape(W.size), 0, k, kp, din)
-            mv = block_max_abs(Vb, 0, C * kp, 0, 1)
-            if mw > 0.0 and mv > 0.0 and mw * mv < UNDERFLOW_PRODUCT:
-                status[S_CODE] = UNDERFLOW
-                status[S_STEP] = t0 + t + 1
-                return upd, st, False
-    return upd, st, True
+def check(w, P, status):
+    """No exact rescaling: stop before the layers' largest weights multiply below 2^-900."""
+    _, W, Vb, _, _, _, _, _ = w
+    mw = block_max_abs(W.reshape(W.size), 0, P.k, P.kp, P.din)
+    mv = block_max_abs(Vb, 0, P.classes * P.kp, 0, 1)
+    return not (mw > 0.0 and mv > 0.0 and mw * mv < UNDERFLOW_PRODUCT)
 
 
 @jit
@@ -182,67 +151,24 @@ def multiclass_error(W, Vb, x, pre, s, Xs, Ys, din, kp, C):
     return wrong / n
 
 
-@jit
-def multiclass_record(W, Vb, x, pre, fired, s, ipar, out_row, Xev, Yev, Xpr, Xte, Yte):
-    d = ipar[I_D]
-    din = ipar[I_DIN]
-    k = ipar[I_K]
-    kp = ipar[I_KP]
-    C = ipar[I_CLASSES]
+def record(w, P, D, log2, out_row):
+    x, W, Vb, pre, _, fired, s, _ = w
+    d = P.d
+    din = P.din
+    k = P.k
+    kp = P.kp
+    C = P.classes
     flat = W.reshape(W.size)
     out_row[M_NORM1], out_row[M_LOG1] = block_norm(flat, 0, k, kp, din)
     out_row[M_NORM2], out_row[M_LOG2] = block_norm(Vb, 0, C * kp + C, 0, 1)
-    if ipar[I_BIAS]:
+    if P.bias:
         out_row[M_BIAS1] = block_norm(flat, d * kp, k, 0, 1)[0]
         out_row[M_BIAS2] = block_norm(Vb, C * kp, C, 0, 1)[0]
-    record_active(W, x, pre, fired, ipar, out_row, Xpr)
-    if ipar[I_ERRORS]:
-        out_row[M_ERR_TRAIN] = multiclass_error(W, Vb, x, pre, s, Xev, Yev, din, kp, C)
-        out_row[M_ERR_TEST] = multiclass_error(W, Vb, x, pre, s, Xte, Yte, din, kp, C)
+    record_active(W, x, pre, fired, d, din, k, kp, D.Xpr, out_row, M_ACT_MEAN)
+    if P.errors:
+        out_row[M_ERR_TRAIN] = multiclass_error(W, Vb, x, pre, s, D.Xev, D.Yev, din, kp, C)
+        out_row[M_ERR_TEST] = multiclass_error(W, Vb, x, pre, s, D.Xte, D.Yte, din, kp, C)
     return math.isfinite(out_row[M_NORM1]) and math.isfinite(out_row[M_NORM2])
 
 
-@jit
-def apply_multiclass(W, Vb, x, y, pre, g, s, e, ipar, fpar):
-    """One step on a given sample (x carries the bias coordinate); returns whether it updated."""
-    return multiclass_update(W, Vb, x, y, pre, g, s, e, ipar, fpar[F_LR])[1]
-
-
-@pjit
-def run_multiclass(
-    Wm, Wv, scratch, state, steps_done, updates, status, ipar, fpar, Xtr, Ytr, Xev, Yev, Xpr, Xte, Yte, seg_steps, seg_rec, out
-):
-    """Advance every replica through the segments; ``prange`` over replicas, nothing shared written."""
-    R = Wm.shape[0]
-    kp = ipar[I_KP]
-    cp = (ipar[I_CLASSES] + 7) // 8 * 8
-    xo = (ipar[I_DIN] + 7) // 8 * 8
-    for r in prange(R):
-        if status[r, S_CODE] != OK:
-            continue
-        W = Wm[r]
-        Vb = Wv[r]
-        x = scratch[r, 0:xo]
-        pre = scratch[r, xo : xo + kp]
-        g = scratch[r, xo + kp : xo + 2 * kp]
-        fired = scratch[r, xo + 2 * kp : xo + 3 * kp]
-        s = scratch[r, xo + 3 * kp : xo + 3 * kp + cp]
-        e = scratch[r, xo + 3 * kp + cp : xo + 3 * kp + 2 * cp]
-        st = load_state(state[r])
-        for seg in range(seg_steps.shape[0]):
-            n = seg_steps[seg]
-            if n > 0:
-                upd, st, ok = multiclass_steps(W, Vb, x, pre, g, s, e, ipar, fpar, Xtr, Ytr, n, steps_done[r], st, status[r])
-                updates[r] += upd
-                if not ok:
-                    break
-                steps_done[r] += n
-            rec = seg_rec[seg]
-            if rec >= 0:
-                out[r, rec, M_UPDATES] = updates[r]
-                updates[r] = 0
-                if not multiclass_record(W, Vb, x, pre, fired, s, ipar, out[r, rec], Xev, Yev, Xpr, Xte, Yte):
-                    status[r, S_CODE] = NONFINITE
-                    status[r, S_STEP] = steps_done[r]
-                    break
-        store_state(state[r], st)
+MODEL = Model("multiclass", view=view, sample=sample_class, update=update, check=check, lr=constant_lr, record=record)

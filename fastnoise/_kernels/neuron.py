@@ -1,10 +1,10 @@
 """Single neuron (perceptron) ``N(x) = V . x``; with a bias, x carries a last coordinate 1.
 
-Rules (paper.md section 1): hinge, ``V += h*y*x`` only when ``y*(V.x) <= 0``; logistic,
+Rules (README, "What it simulates"): hinge, ``V += h*y*x`` only when ``y*(V.x) <= 0``; logistic,
 ``V += h*y*sigmoid(-y*V.x)*x`` at every step.
 
-Replica row of ``weights``: ``V[0:din]`` (``V[d]`` is the bias when there is one).
-Replica row of ``scratch``: ``x[0:din]`` (``x[d] = 1`` for the bias).
+Views of replica r (``w``): ``x`` = scratch row (``x[d] = 1`` for the bias), ``V`` = weights row
+``[0:din]`` (``V[d]`` is the bias when there is one).
 """
 
 from __future__ import annotations
@@ -13,38 +13,13 @@ import math
 
 import numpy as np
 
-from .._jit import jit, pjit, prange
-from .common import (
-    CHECK_EVERY,
-    DBL_MAX,
-    F_CUBEC,
-    F_LR,
-    F_P,
-    HINGE,
-    I_BIAS,
-    I_CUBEK,
-    I_D,
-    I_DATA,
-    I_DIN,
-    I_ERRORS,
-    I_LOSS,
-    M_BIAS1,
-    M_ERR_TEST,
-    M_ERR_TRAIN,
-    M_LOG1,
-    M_NORM1,
-    M_UPDATES,
-    NONFINITE,
-    OK,
-    S_CODE,
-    S_STEP,
-    UNDERFLOW,
-    UNDERFLOW_PRODUCT,
-    block_max_abs,
-    block_norm,
-    sigmoid,
-)
-from .draws import draw_sample, load_state, store_state
+from .._jit import jit
+from .common import DBL_MAX, HINGE, UNDERFLOW_PRODUCT, block_max_abs, block_norm, sigmoid
+from .draws import sample_binary
+from .driver import Model, constant_lr
+from .layout import M_BIAS1, M_ERR_TEST, M_ERR_TRAIN, M_LOG1, M_NORM1
+
+LOSS = HINGE  # rebound per Spec by the driver builder
 
 
 @jit
@@ -55,60 +30,32 @@ def dot(V, x, n):
     return s
 
 
-@jit
-def neuron_update(V, x, y, din, loss, h):
-    """One SGD step on the sample (x, y); returns (N(x) before the step, h*y*s).
+def view(arrays, scratch, r, P):
+    return scratch[r], arrays[0][r]
 
-    Scalars, not the parameter vector, so that nothing is reloaded inside the step loop.
-    """
+
+def update(w, j, y, P, h):
+    """One SGD step on the sample (x, y); returns (N(x) before the step, whether V moved)."""
+    x, V = w
+    din = P.din
     out = dot(V, x, din)
     if not abs(out) <= DBL_MAX:
-        return out, 0.0
-    if loss == HINGE:
+        return out, False
+    if LOSS == HINGE:
         if y * out > 0.0:
-            return out, 0.0
+            return out, False
         hy = h * y
     else:
         hy = h * y * sigmoid(-y * out)
     for i in range(din):
         V[i] += hy * x[i]
-    return out, hy
+    return out, hy != 0.0
 
 
-@jit
-def apply_neuron(V, x, y, ipar, fpar):
-    """One step on a given sample (x carries the bias coordinate); returns N(x) before the step."""
-    return neuron_update(V, x, y, ipar[I_DIN], ipar[I_LOSS], fpar[F_LR])[0]
-
-
-@jit
-def neuron_steps(V, x, ipar, fpar, X, Y, nsteps, t0, st, status):
-    """Run ``nsteps`` SGD steps from global step ``t0``; returns (updates, st, ok)."""
-    d = ipar[I_D]
-    din = ipar[I_DIN]
-    loss = ipar[I_LOSS]
-    data = ipar[I_DATA]
-    cube_k = ipar[I_CUBEK]
-    h = fpar[F_LR]
-    p = fpar[F_P]
-    cube_c = fpar[F_CUBEC]
-    upd = 0
-    for t in range(nsteps):
-        _, _, y, st = draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st)
-        out, hy = neuron_update(V, x, y, din, loss, h)
-        if not abs(out) <= DBL_MAX:
-            status[S_CODE] = NONFINITE
-            status[S_STEP] = t0 + t
-            return upd, st, False
-        if hy != 0.0:
-            upd += 1
-        if (t0 + t + 1) % CHECK_EVERY == 0:
-            m = block_max_abs(V, 0, din, 0, 1)
-            if 0.0 < m < UNDERFLOW_PRODUCT:
-                status[S_CODE] = UNDERFLOW
-                status[S_STEP] = t0 + t + 1
-                return upd, st, False
-    return upd, st, True
+def check(w, P, status):
+    """No exact rescaling for a neuron: stop before the weights leave the normal range."""
+    m = block_max_abs(w[1], 0, P.din, 0, 1)
+    return not (0.0 < m < UNDERFLOW_PRODUCT)
 
 
 @jit
@@ -127,47 +74,17 @@ def neuron_error(V, Xs, Ys, din, x):
     return wrong / n
 
 
-@jit
-def neuron_record(V, x, ipar, out_row, Xev, Yev, Xte, Yte):
-    d = ipar[I_D]
-    din = ipar[I_DIN]
-    nrm, lg = block_norm(V, 0, din, 0, 1)
+def record(w, P, D, log2, out_row):
+    x, V = w
+    nrm, lg = block_norm(V, 0, P.din, 0, 1)
     out_row[M_NORM1] = nrm
     out_row[M_LOG1] = lg
-    if ipar[I_BIAS]:
-        out_row[M_BIAS1] = abs(V[d])
-    if ipar[I_ERRORS]:
-        out_row[M_ERR_TRAIN] = neuron_error(V, Xev, Yev, din, x)
-        out_row[M_ERR_TEST] = neuron_error(V, Xte, Yte, din, x)
+    if P.bias:
+        out_row[M_BIAS1] = abs(V[P.d])
+    if P.errors:
+        out_row[M_ERR_TRAIN] = neuron_error(V, D.Xev, D.Yev, P.din, x)
+        out_row[M_ERR_TEST] = neuron_error(V, D.Xte, D.Yte, P.din, x)
     return math.isfinite(nrm)
 
 
-@pjit
-def run_neuron(
-    weights, scratch, state, steps_done, updates, status, ipar, fpar, Xtr, Ytr, Xev, Yev, Xpr, Xte, Yte, seg_steps, seg_rec, out
-):
-    """Advance every replica through the segments; ``prange`` over replicas, nothing shared written."""
-    R = weights.shape[0]
-    for r in prange(R):
-        if status[r, S_CODE] != OK:
-            continue
-        V = weights[r]
-        x = scratch[r]
-        st = load_state(state[r])
-        for s in range(seg_steps.shape[0]):
-            n = seg_steps[s]
-            if n > 0:
-                upd, st, ok = neuron_steps(V, x, ipar, fpar, Xtr, Ytr, n, steps_done[r], st, status[r])
-                updates[r] += upd
-                if not ok:
-                    break
-                steps_done[r] += n
-            rec = seg_rec[s]
-            if rec >= 0:
-                out[r, rec, M_UPDATES] = updates[r]
-                updates[r] = 0
-                if not neuron_record(V, x, ipar, out[r, rec], Xev, Yev, Xte, Yte):
-                    status[r, S_CODE] = NONFINITE
-                    status[r, S_STEP] = steps_done[r]
-                    break
-        store_state(state[r], st)
+MODEL = Model("neuron", view=view, sample=sample_binary, update=update, check=check, lr=constant_lr, record=record)

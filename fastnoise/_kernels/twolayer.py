@@ -21,28 +21,21 @@ import math
 
 import numpy as np
 
-from .._jit import jit, pjit, prange
+from .._jit import jit
 from .common import (
-    CHECK_EVERY,
     DBL_MAX,
-    F_CUBEC,
-    F_LR,
-    F_P,
     HINGE,
-    I_BIAS,
-    I_BIASSTEP,
-    I_CUBEK,
-    I_D,
-    I_DATA,
-    I_DIN,
-    I_ERRORS,
-    I_K,
-    I_KP,
-    I_LOSS,
-    I_RENORM,
-    I_SPARSE,
-    I_TRAINV,
-    LOG10_2,
+    RENORM_BELOW,
+    S_LOG2,
+    UNDERFLOW_PRODUCT,
+    block_max_abs,
+    block_norm,
+    scaled,
+    sigmoid,
+)
+from .draws import sample_binary
+from .driver import Model, constant_lr
+from .layout import (
     M_ACT_MEAN,
     M_ACT_MIN,
     M_BIAS1,
@@ -54,20 +47,13 @@ from .common import (
     M_LOG2,
     M_NORM1,
     M_NORM2,
-    M_UPDATES,
-    NONFINITE,
-    OK,
-    RENORM_BELOW,
-    S_CODE,
-    S_LOG2,
-    S_STEP,
-    UNDERFLOW,
-    UNDERFLOW_PRODUCT,
-    block_max_abs,
-    block_norm,
-    sigmoid,
+    net_scratch,
 )
-from .draws import BASIS, draw_sample, load_state, store_state
+
+# Rebound per Spec by the driver builder (see driver.py): decided when the loop compiles.
+LOSS = HINGE
+ONEHOT = False
+SPARSE = False
 
 # Hidden layers up to this many weights (32 KiB, inside L1) take their rows four at a time.
 BLOCK_ROWS_MAX = 4096
@@ -195,30 +181,35 @@ def _rescale(W, Vb, din, kp, c):
         Vb[i] *= c
 
 
-@jit
-def twolayer_update(W, Vb, x, j, y, pre, g, ipar, h):
-    """One SGD step on the sample (x, y) (``j >= 0``: x is e_j); returns (N(x), h*y*s).
+def view(arrays, scratch, r, P):
+    """(x, W, Vb, pre, g, fired) of replica r."""
+    pre0, g0, f0, end, _, _ = net_scratch(P.din, P.kp, 2)
+    row = scratch[r]
+    return row[0:pre0], arrays[0][r], arrays[1][r], row[pre0:g0], row[g0:f0], row[f0:end]
+
+
+def update(w, j, y, P, h):
+    """One SGD step on the sample (x, y) (with ONEHOT, x is e_j); returns (N(x) before the step, whether it moved).
 
     Forward with the weights before the step, then, if the scale ``h*y*s`` is non-zero:
     g = h*y*s*V on the firing units (M_i.x >= 0), V += h*y*s*ReLU(M x), b2 += h*y*s (bias),
     M_i += g_i * x.
     """
-    d = ipar[I_D]
-    din = ipar[I_DIN]
-    kp = ipar[I_KP]
-    train_v = ipar[I_TRAINV] != 0
-    bias_step = ipar[I_BIAS] != 0 and ipar[I_BIASSTEP] != 0
-    bias_row = d if ipar[I_BIAS] != 0 else -1
+    x, W, Vb, pre, g, _ = w
+    d = P.d
+    din = P.din
+    kp = P.kp
+    bias = P.bias
+    bias_row = d if bias else -1
     V = Vb[0:kp]
-    sparse = ipar[I_SPARSE] != 0
-    if j >= 0:
+    if ONEHOT:
         forward_onehot(W, j, bias_row, kp, pre)
-    elif sparse:
+    elif SPARSE:
         forward_sparse(W, x, din, kp, pre)
     else:
         forward(W, x, din, kp, pre)
     out = output(V, pre, kp, Vb[kp])
-    if ipar[I_LOSS] == HINGE:
+    if LOSS == HINGE:
         s = 1.0 if y * out <= 0.0 else 0.0
     else:
         s = sigmoid(-y * out)
@@ -226,84 +217,50 @@ def twolayer_update(W, Vb, x, j, y, pre, g, ipar, h):
     if hy != 0.0 and abs(out) <= DBL_MAX:
         for i in range(kp):
             g[i] = hy * V[i] if pre[i] >= 0.0 else 0.0
-        if train_v:
+        if P.train_v:
             for i in range(kp):
                 pi = pre[i]
                 V[i] += hy * (pi if pi > 0.0 else 0.0)
-            if bias_step:
+            if bias:
                 Vb[kp] += hy
-        if j >= 0:
+        if ONEHOT:
             wj = W[j]
             for i in range(kp):
                 wj[i] += g[i]
-            if bias_step:
+            if bias:
                 wb = W[bias_row]
                 for i in range(kp):
                     wb[i] += g[i]
-        else:
-            rows = din if (bias_step or bias_row < 0) else d
-            if sparse:
-                for jj in range(rows):
-                    xj = x[jj]
-                    if xj != 0.0:  # exact: adding g * 0 changes nothing
-                        wj = W[jj]
-                        for i in range(kp):
-                            wj[i] += g[i] * xj
-            else:
-                for jj in range(rows):
-                    xj = x[jj]
+        elif SPARSE:
+            for jj in range(din):
+                xj = x[jj]
+                if xj != 0.0:  # exact: adding g * 0 changes nothing
                     wj = W[jj]
                     for i in range(kp):
                         wj[i] += g[i] * xj
-    return out, hy
+        else:
+            for jj in range(din):
+                xj = x[jj]
+                wj = W[jj]
+                for i in range(kp):
+                    wj[i] += g[i] * xj
+    return out, hy != 0.0
 
 
-@jit
-def apply_twolayer(W, Vb, x, y, pre, g, ipar, fpar):
-    """One step on a given sample (x carries the bias coordinate); returns N(x) before the step."""
-    return twolayer_update(W, Vb, x, -1, y, pre, g, ipar, fpar[F_LR])[0]
-
-
-@jit
-def twolayer_steps(W, Vb, x, pre, g, ipar, fpar, X, Y, nsteps, t0, st, status):
-    """Run ``nsteps`` SGD steps from global step ``t0``; returns (updates, st, ok)."""
-    d = ipar[I_D]
-    din = ipar[I_DIN]
-    k = ipar[I_K]
-    kp = ipar[I_KP]
-    data = ipar[I_DATA]
-    cube_k = ipar[I_CUBEK]
-    renorm = ipar[I_RENORM] != 0
-    onehot = data == BASIS
-    h = fpar[F_LR]
-    p = fpar[F_P]
-    cube_c = fpar[F_CUBEC]
-    upd = 0
-    for t in range(nsteps):
-        j, _, y, st = draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st)
-        out, hy = twolayer_update(W, Vb, x, j if onehot else -1, y, pre, g, ipar, h)
-        if not abs(out) <= DBL_MAX:
-            status[S_CODE] = NONFINITE
-            status[S_STEP] = t0 + t
-            return upd, st, False
-        if hy != 0.0:
-            upd += 1
-        if (t0 + t + 1) % CHECK_EVERY == 0:
-            mw, mv = layer_max(W, Vb, din, k, kp)
-            if renorm:
-                m = mw if mw >= mv else mv
-                if 0.0 < m < RENORM_BELOW:
-                    e = math.frexp(m)[1]
-                    c = math.ldexp(1.0, -e)
-                    _rescale(W, Vb, din, kp, c)
-                    status[S_LOG2] -= e
-                    mw *= c
-                    mv *= c
-            if mw > 0.0 and mv > 0.0 and mw * mv < UNDERFLOW_PRODUCT:
-                status[S_CODE] = UNDERFLOW
-                status[S_STEP] = t0 + t + 1
-                return upd, st, False
-    return upd, st, True
+def check(w, P, status):
+    """Renormalise by a power of two when every weight is tiny (if exact), then the underflow test."""
+    _, W, Vb, _, _, _ = w
+    mw, mv = layer_max(W, Vb, P.din, P.k, P.kp)
+    if P.renorm:
+        m = mw if mw >= mv else mv
+        if 0.0 < m < RENORM_BELOW:
+            e = math.frexp(m)[1]
+            c = math.ldexp(1.0, -e)
+            _rescale(W, Vb, P.din, P.kp, c)
+            status[S_LOG2] -= e
+            mw *= c
+            mv *= c
+    return not (mw > 0.0 and mv > 0.0 and mw * mv < UNDERFLOW_PRODUCT)
 
 
 @jit
@@ -329,19 +286,11 @@ def twolayer_error(W, Vb, x, pre, Xs, Ys, din, kp):
 
 
 @jit
-def _scaled(nrm, lg, log2):
-    if log2 == 0:
-        return nrm, lg
-    return math.ldexp(nrm, -log2), lg - log2 * LOG10_2
+def record_active(W, x, pre, fired, d, din, k, kp, Xpr, out_row, col):
+    """active_mean, active_min and dead on the probe set into ``out_row[col:col + 3]``.
 
-
-@jit
-def record_active(W, x, pre, fired, ipar, out_row, Xpr):
-    """active_mean, active_min and dead on the probe set: unit i is active on x when M_i . x > 0."""
-    d = ipar[I_D]
-    din = ipar[I_DIN]
-    k = ipar[I_K]
-    kp = ipar[I_KP]
+    Unit i is active on x when M_i . x > 0 (pre-activations of the first hidden layer).
+    """
     npr = Xpr.shape[0]
     for i in range(kp):
         fired[i] = 0.0
@@ -362,17 +311,17 @@ def record_active(W, x, pre, fired, ipar, out_row, Xpr):
     for i in range(k):
         if fired[i] != 0.0:
             nfired += 1
-    out_row[M_ACT_MEAN] = total / npr
-    out_row[M_ACT_MIN] = least
-    out_row[M_DEAD] = k - nfired
+    out_row[col] = total / npr
+    out_row[col + 1] = least
+    out_row[col + 2] = k - nfired
 
 
-@jit
-def twolayer_record(W, Vb, x, pre, fired, ipar, log2, out_row, Xev, Yev, Xpr, Xte, Yte):
-    d = ipar[I_D]
-    din = ipar[I_DIN]
-    k = ipar[I_K]
-    kp = ipar[I_KP]
+def record(w, P, D, log2, out_row):
+    x, W, Vb, pre, _, fired = w
+    d = P.d
+    din = P.din
+    k = P.k
+    kp = P.kp
     flat = W.reshape(W.size)
     n1, l1 = block_norm(flat, 0, k, kp, din)
     nv, lv = block_norm(Vb, 0, k, 0, 1)
@@ -382,50 +331,16 @@ def twolayer_record(W, Vb, x, pre, fired, ipar, log2, out_row, Xev, Yev, Xpr, Xt
     else:
         n2 = math.hypot(nv, b2)
         l2 = math.log10(n2)
-    out_row[M_NORM1], out_row[M_LOG1] = _scaled(n1, l1, log2)
-    out_row[M_NORM2], out_row[M_LOG2] = _scaled(n2, l2, log2)
-    if ipar[I_BIAS]:
-        out_row[M_BIAS1] = _scaled(block_norm(flat, d * kp, k, 0, 1)[0], 0.0, log2)[0]
-        out_row[M_BIAS2] = _scaled(b2, 0.0, log2)[0]
-    record_active(W, x, pre, fired, ipar, out_row, Xpr)
-    if ipar[I_ERRORS]:
-        out_row[M_ERR_TRAIN] = twolayer_error(W, Vb, x, pre, Xev, Yev, din, kp)
-        out_row[M_ERR_TEST] = twolayer_error(W, Vb, x, pre, Xte, Yte, din, kp)
+    out_row[M_NORM1], out_row[M_LOG1] = scaled(n1, l1, log2)
+    out_row[M_NORM2], out_row[M_LOG2] = scaled(n2, l2, log2)
+    if P.bias:
+        out_row[M_BIAS1] = scaled(block_norm(flat, d * kp, k, 0, 1)[0], 0.0, log2)[0]
+        out_row[M_BIAS2] = scaled(b2, 0.0, log2)[0]
+    record_active(W, x, pre, fired, d, din, k, kp, D.Xpr, out_row, M_ACT_MEAN)
+    if P.errors:
+        out_row[M_ERR_TRAIN] = twolayer_error(W, Vb, x, pre, D.Xev, D.Yev, din, kp)
+        out_row[M_ERR_TEST] = twolayer_error(W, Vb, x, pre, D.Xte, D.Yte, din, kp)
     return math.isfinite(n1) and math.isfinite(n2)
 
 
-@pjit
-def run_twolayer(
-    Wm, Wv, scratch, state, steps_done, updates, status, ipar, fpar, Xtr, Ytr, Xev, Yev, Xpr, Xte, Yte, seg_steps, seg_rec, out
-):
-    """Advance every replica through the segments; ``prange`` over replicas, nothing shared written."""
-    R = Wm.shape[0]
-    kp = ipar[I_KP]
-    xo = (ipar[I_DIN] + 7) // 8 * 8
-    for r in prange(R):
-        if status[r, S_CODE] != OK:
-            continue
-        W = Wm[r]
-        Vb = Wv[r]
-        x = scratch[r, 0:xo]
-        pre = scratch[r, xo : xo + kp]
-        g = scratch[r, xo + kp : xo + 2 * kp]
-        fired = scratch[r, xo + 2 * kp : xo + 3 * kp]
-        st = load_state(state[r])
-        for s in range(seg_steps.shape[0]):
-            n = seg_steps[s]
-            if n > 0:
-                upd, st, ok = twolayer_steps(W, Vb, x, pre, g, ipar, fpar, Xtr, Ytr, n, steps_done[r], st, status[r])
-                updates[r] += upd
-                if not ok:
-                    break
-                steps_done[r] += n
-            rec = seg_rec[s]
-            if rec >= 0:
-                out[r, rec, M_UPDATES] = updates[r]
-                updates[r] = 0
-                if not twolayer_record(W, Vb, x, pre, fired, ipar, status[r, S_LOG2], out[r, rec], Xev, Yev, Xpr, Xte, Yte):
-                    status[r, S_CODE] = NONFINITE
-                    status[r, S_STEP] = steps_done[r]
-                    break
-        store_state(state[r], st)
+MODEL = Model("twolayer", view=view, sample=sample_binary, update=update, check=check, lr=constant_lr, record=record)

@@ -1,0 +1,200 @@
+"""The one replica driver, and the builder that specialises it for a model and a spec.
+
+A model (one module of :mod:`fastnoise._kernels`) contributes a :class:`Model`: plain Python
+functions, the *templates*, with fixed signatures (``w`` is the model's tuple of one replica's
+array views, input buffer first; ``P`` a :class:`.params.Params`; ``D`` a :class:`.params.Data`)::
+
+    view(arrays, scratch, r, P) -> w          replica r's views into the shared arrays
+    sample(w, P, D, st) -> (j, y, st)         draw a sample into w[0] (j: basis index or -1)
+    update(w, j, y, P, h) -> (out, moved)     one SGD step; out = N(x) before it (non-finite: stop)
+    check(w, P, status) -> ok                 every CHECK_EVERY steps: renormalise / underflow
+    lr(P, status) -> h                        the step size in stored units (renormalised runs)
+    record(w, P, D, log2, out_row) -> ok      write a checkpoint's metrics (ok: norms finite)
+
+Everything else is written once, here: the ``prange`` over replicas, the segment/record schedule,
+the status protocol (non-finite output, underflow, the failing step) and the periodic check.
+
+**Specialisation.** :func:`build` copies every template of the model and of this module into a
+new function object whose globals are the template module's plus the run's :class:`.params.Spec`
+as constants (``LOSS``, ``DATA``, ``ACT``, ``SPARSE``, ``ONEHOT``) and the model's functions under
+the driver's names (``VIEW``, ``SAMPLE``, ``UPDATE`` ...). Numba freezes globals at compile time,
+so ``if LOSS == HINGE`` is decided when the loop compiles, not at every step. Why copies with new
+globals rather than closures (as py-pde's ``make_*`` factories do): Numba's on-disk cache keys a
+closure on its pickled cell contents, and a pickled dispatcher carries a fresh UUID in every
+process, so a closure over model functions is recompiled in every process (measured: a cache
+miss on every run); a template copy is keyed on its bytecode and its own qualified name
+(``_drive__twolayer__l0d0a0s0``), so each (model, spec) compiles once and is cached on disk.
+
+**Faults stay out of production kernels.** ``build(..., replace={"UPDATE": f})`` hands the same
+driver a different step (the theorem checks' own tests use it to break the engine on purpose);
+such a build is never cached.
+
+**Room for lanes.** A lane-batched variant (several replicas per SIMD lane group, each with its
+own stream) would add a second driver template beside :func:`_drive` that pranges over blocks of
+replicas and calls a model's ``steps_lanes``; the status protocol (:func:`_fail`), the record step
+(:func:`_record`) and this builder are shared, not copied.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+from .._jit import jit, pjit, prange
+from .common import CHECK_EVERY, DBL_MAX, NONFINITE, OK, S_CODE, S_LOG2, S_STEP, UNDERFLOW
+from .draws import BASIS, load_state, store_state
+from .layout import M_UPDATES
+from .params import Spec
+
+__all__ = ["Model", "Kernels", "build", "constant_lr"]
+
+
+class Model(NamedTuple):
+    """One model's templates (plain functions) and the templates they call that read the spec."""
+
+    name: str
+    view: Callable
+    sample: Callable
+    update: Callable
+    check: Callable
+    lr: Callable
+    record: Callable
+    helpers: tuple[Callable, ...] = ()
+
+
+class Kernels(NamedTuple):
+    """A model compiled for one spec: the driver and the pieces the engine calls directly."""
+
+    drive: Any
+    view: Any
+    update: Any
+    spec: Spec
+
+
+def constant_lr(P, status):
+    """The step size of models without a learning-rate rescaling: h itself."""
+    return P.lr
+
+
+# --------------------------------------------------------------------------- driver templates
+# Rebound by build(); the placeholders keep linters and readers oriented.
+VIEW = SAMPLE = UPDATE = CHECK = LR = RECORD = STEPS = None
+
+
+def _fail(status, code, step):
+    """The status protocol: a replica stops with a code and the step where it happened."""
+    status[S_CODE] = code
+    status[S_STEP] = step
+
+
+def _steps(w, P, D, n, t0, st, status):
+    """``n`` SGD steps from global step ``t0``; returns (updates, st, ok)."""
+    h = LR(P, status)
+    upd = 0
+    for t in range(n):
+        j, y, st = SAMPLE(w, P, D, st)
+        out, moved = UPDATE(w, j, y, P, h)
+        if not abs(out) <= DBL_MAX:
+            _fail(status, NONFINITE, t0 + t)
+            return upd, st, False
+        if moved:
+            upd += 1
+        if (t0 + t + 1) % CHECK_EVERY == 0:
+            if not CHECK(w, P, status):
+                _fail(status, UNDERFLOW, t0 + t + 1)
+                return upd, st, False
+            h = LR(P, status)
+    return upd, st, True
+
+
+def _record(w, P, D, updates, status, steps_done, out_row):
+    """Write one checkpoint; a non-finite norm stops the replica."""
+    out_row[M_UPDATES] = updates
+    if not RECORD(w, P, D, status[S_LOG2], out_row):
+        _fail(status, NONFINITE, steps_done)
+        return False
+    return True
+
+
+def _drive(arrays, scratch, state, steps_done, updates, status, P, D, seg_steps, seg_rec, out):
+    """Advance every replica through the segments; ``prange`` over replicas, nothing shared written.
+
+    Replica r runs ``seg_steps[s]`` steps and then, if ``seg_rec[s] >= 0``, records checkpoint
+    ``seg_rec[s]`` into ``out[r, seg_rec[s]]``; it owns ``arrays[..][r]``, ``scratch[r]``,
+    ``state[r]``, ``status[r]`` and its output rows.
+    """
+    R = state.shape[0]
+    for r in prange(R):
+        if status[r, S_CODE] != OK:
+            continue
+        w = VIEW(arrays, scratch, r, P)
+        st = load_state(state[r])
+        for s in range(seg_steps.shape[0]):
+            n = seg_steps[s]
+            if n > 0:
+                upd, st, ok = STEPS(w, P, D, n, steps_done[r], st, status[r])
+                updates[r] += upd
+                if not ok:
+                    break
+                steps_done[r] += n
+            rec = seg_rec[s]
+            if rec >= 0:
+                ok = _record(w, P, D, updates[r], status[r], steps_done[r], out[r, rec])
+                updates[r] = 0
+                if not ok:
+                    break
+        store_state(state[r], st)
+
+
+# --------------------------------------------------------------------------- builder
+
+_BUILT: dict[tuple[str, Spec], Kernels] = {}
+
+
+def _copy(f: Callable, consts: Mapping[str, Any], tag: str) -> types.FunctionType:
+    g = dict(f.__globals__)
+    g.update(consts)
+    nf = types.FunctionType(f.__code__, g, f.__name__, f.__defaults__, f.__closure__)
+    nf.__qualname__ = f"{f.__qualname__}__{tag}"
+    nf.__module__ = f.__module__
+    nf.__doc__ = f.__doc__
+    return nf
+
+
+def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) -> Kernels:
+    """Compile (or fetch) ``model``'s driver for ``spec``.
+
+    ``replace`` maps driver names (``"UPDATE"``, ``"SAMPLE"``, ...) to already-compiled functions
+    used instead of the model's (tests only; such builds are neither memoised nor cached on disk).
+    """
+    key = (model.name, spec)
+    if replace is None and key in _BUILT:
+        return _BUILT[key]
+    tag = f"{model.name}__{spec.tag()}" + ("__replaced" if replace else "")
+    consts = {"LOSS": spec.loss, "DATA": spec.data, "ACT": spec.act, "SPARSE": spec.sparse, "ONEHOT": spec.data == BASIS}
+    roles = {
+        "VIEW": model.view,
+        "SAMPLE": model.sample,
+        "UPDATE": model.update,
+        "CHECK": model.check,
+        "LR": model.lr,
+        "RECORD": model.record,
+        "STEPS": _steps,
+    }
+    templates = {f.__name__: f for f in (*roles.values(), *model.helpers, _record, _fail)}
+    cache = replace is None
+    copies = {name: _copy(f, consts, tag) for name, f in templates.items()}
+    compiled = {name: jit(f, cache=cache) for name, f in copies.items()}
+    drive_copy = _copy(_drive, consts, tag)
+    drive = pjit(drive_copy, cache=cache)
+    bound = {role: compiled[f.__name__] for role, f in roles.items()}
+    if replace:
+        bound.update(replace)
+    for f in (*copies.values(), drive_copy):
+        f.__globals__.update(compiled)  # templates call each other's specialised copies
+        f.__globals__.update(bound)
+    kern = Kernels(drive=drive, view=compiled[model.view.__name__], update=bound["UPDATE"], spec=spec)
+    if replace is None:
+        _BUILT[key] = kern
+    return kern

@@ -1,0 +1,278 @@
+"""Memory layout, in one place: padding, metric columns, scratch rows, packing and unpacking.
+
+The kernels index arrays with the functions here (compiled) and the engine allocates, packs and
+unpacks with them (plain Python), so the two cannot disagree.
+
+Rules:
+- **Padding**: every vector the kernels loop over is padded to a multiple of :data:`LINE` (8
+  doubles, one cache line) with zeros that never contribute and stay zero; each replica's row
+  of a shared array ends with at least :data:`PAD` more doubles, so replicas never share a cache
+  line; arrays are 64-byte aligned.
+- **Weights**: the neuron's V is one row ``W[r, 0:din]``. A hidden layer is stored transposed,
+  ``T[j, i] = M[i, j]`` (row j = input j, the bias row last), so every inner loop runs over hidden
+  units: contiguous, vectorisable, no reductions. The output layer of a binary net is a row
+  ``Wv[r, 0:kp]`` = V with the output bias at ``Wv[r, kp]``; of the C-class net, ``Wv[r, c*kp + i]``
+  = V[c, i] and ``Wv[r, C*kp + c]`` = b[c].
+- **Deep nets** (mlp) stack their hidden layers' transposed blocks in one ``Wm[r]`` of
+  ``kpmax`` columns, layer l from row ``roff[l-1]``; a one-hidden-layer mlp has exactly the
+  two-layer net's arrays.
+- **Metric columns** of ``out[replica, checkpoint, :]``: the 12 base columns (schema v1), then
+  for nets deeper than two layers ``norm_l, log10_norm_l, bias_norm_l`` of layers 3..L, then for
+  an mlp ``active_mean_l, active_min_l, dead_l`` of every hidden layer.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._jit import jit
+
+LINE = 8  # doubles per cache line: the padding unit
+ALIGN = 64  # bytes
+PAD = 16  # doubles after each replica's row
+
+# --------------------------------------------------------------------------- metric columns
+(
+    M_NORM1,
+    M_NORM2,
+    M_LOG1,
+    M_LOG2,
+    M_BIAS1,
+    M_BIAS2,
+    M_UPDATES,
+    M_ACT_MEAN,
+    M_ACT_MIN,
+    M_DEAD,
+    M_ERR_TRAIN,
+    M_ERR_TEST,
+) = range(12)
+N_BASE = 12
+BASE_NAMES = (
+    "norm_1",
+    "norm_2",
+    "log10_norm_1",
+    "log10_norm_2",
+    "bias_norm_1",
+    "bias_norm_2",
+    "updates",
+    "active_mean",
+    "active_min",
+    "dead",
+    "error_train",
+    "error_test",
+)
+
+
+@jit
+def padded(n):
+    """n rounded up to a whole number of cache lines (of doubles)."""
+    return (n + LINE - 1) // LINE * LINE
+
+
+@jit
+def col_norm(l):
+    """Column of ``norm_l`` (layers count from 1)."""
+    if l <= 2:
+        return M_NORM1 if l == 1 else M_NORM2
+    return N_BASE + 3 * (l - 3)
+
+
+@jit
+def col_log(l):
+    """Column of ``log10_norm_l``."""
+    if l <= 2:
+        return M_LOG1 if l == 1 else M_LOG2
+    return N_BASE + 3 * (l - 3) + 1
+
+
+@jit
+def col_bias(l):
+    """Column of ``bias_norm_l``."""
+    if l <= 2:
+        return M_BIAS1 if l == 1 else M_BIAS2
+    return N_BASE + 3 * (l - 3) + 2
+
+
+@jit
+def col_active(depth, l):
+    """Column of ``active_mean_l`` of an mlp with ``depth`` weight layers (min: +1, dead: +2)."""
+    return N_BASE + 3 * max(depth - 2, 0) + 3 * (l - 1)
+
+
+def metric_names(depth: int, per_layer_active: bool) -> list[str]:
+    """Metric column names, in the kernels' order, of a model with ``depth`` weight layers."""
+    names = list(BASE_NAMES)
+    for l in range(3, depth + 1):
+        names += [f"norm_{l}", f"log10_norm_{l}", f"bias_norm_{l}"]
+    if per_layer_active:
+        for l in range(1, depth):
+            names += [f"active_mean_{l}", f"active_min_{l}", f"dead_{l}"]
+    assert names[col_norm(depth)] == f"norm_{depth}" and names[col_bias(depth)] == f"bias_norm_{depth}"
+    if per_layer_active:
+        assert names[col_active(depth, depth - 1) + 2] == f"dead_{depth - 1}"
+    return names
+
+
+# --------------------------------------------------------------------------- scratch rows
+# Two-layer and C-class nets: one scratch row per replica, x (padded din), then pre, g, fired
+# (kp each), then for C classes the scores s and errors e (padded C each).
+
+
+@jit
+def net_scratch(din, kp, classes):
+    """Offsets (pre, g, fired, s, e, end) of a net's scratch row; x starts at 0."""
+    xo = padded(din)
+    cp = padded(classes) if classes > 2 else 0
+    return xo, xo + kp, xo + 2 * kp, xo + 3 * kp, xo + 3 * kp + cp, xo + 3 * kp + 2 * cp
+
+
+# Deep nets: a (rows, cols) scratch block per replica: row 0 is x; hidden layer l owns rows
+# MLP_ROWS * (l - 1) + 1 + (PRE, ACT, DELTA, FIRED).
+MLP_ROWS = 4
+PRE, ACT, DELTA, FIRED = range(4)
+
+
+@jit
+def mlp_row(l, what):
+    """Scratch row of quantity ``what`` (PRE, ACT, DELTA, FIRED) of hidden layer ``l``."""
+    return 1 + MLP_ROWS * (l - 1) + what
+
+
+# --------------------------------------------------------------------------- allocation
+
+
+def aligned_zeros(shape: tuple[int, ...], pad: int = PAD) -> np.ndarray:
+    """A zero float64 array of ``shape``, 64-byte aligned; with ``pad``, the last axis gets ``pad``
+    extra elements (rounded to whole cache lines) so that rows never share a cache line."""
+    per_line = ALIGN // 8
+    if pad:
+        shape = (*shape[:-1], -(-shape[-1] // per_line) * per_line + pad)
+    size = int(np.prod(shape))
+    raw = np.zeros(size + per_line)
+    offset = (-raw.ctypes.data % ALIGN) // 8
+    return raw[offset : offset + size].reshape(shape)
+
+
+
+class Geometry:
+    """The shapes of one run's arrays, from the model's sizes (no RunConfig: kernels-side module).
+
+    Parameters
+    ----------
+    model : {"neuron", "twolayer", "multiclass", "mlp"}
+    d : input dimension; bias : a bias on every layer; widths : hidden widths (nets);
+    classes : outputs of the C-class net.
+    """
+
+    def __init__(self, model: str, d: int, bias: bool, widths: tuple[int, ...] = (), classes: int = 2) -> None:
+        self.model = model
+        self.d = d
+        self.bias = bias
+        self.din = d + int(bias)
+        self.widths = tuple(widths)
+        self.classes = classes
+        self.depth = 1 if model == "neuron" else len(self.widths) + 1
+        self.dims = np.array([d, *self.widths, 1], dtype=np.int64)
+        self.kps = np.array([padded(n) for n in self.widths] + [LINE], dtype=np.int64)
+        rows = [int(self.dims[l - 1]) + int(bias) for l in range(1, self.depth)]
+        self.roff = np.array([0, *np.cumsum(rows)], dtype=np.int64)[: self.depth]
+        self.rows_total = int(sum(rows))
+        self.kpmax = int(self.kps[:-1].max()) if self.widths else LINE
+
+    @property
+    def kp(self) -> int:
+        """Padded width of the (last) hidden layer."""
+        return int(self.kps[-2]) if self.widths else LINE
+
+    @property
+    def n_metrics(self) -> int:
+        return len(metric_names(self.depth, self.model == "mlp"))
+
+    # ------------------------------------------------------------------ pack
+    def pack(self, weights: list[dict[str, Any]]) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        """Weight arrays and the scratch buffer of every replica, in the kernels' layout."""
+        R, d, din = len(weights), self.d, self.din
+        if self.model == "neuron":
+            W = aligned_zeros((R, din))
+            for r, w in enumerate(weights):
+                W[r, :din] = w["V"]
+            S = aligned_zeros((R, padded(din)))
+            if self.bias:
+                S[:, d] = 1.0
+            return (W,), S
+        if self.model == "mlp":
+            return self._pack_mlp(weights)
+        k, kp, C = self.widths[0], self.kp, self.classes
+        Wm = aligned_zeros((R, din + 1, kp), pad=0)  # row din: padding between replicas
+        if self.model == "multiclass":
+            Wv = aligned_zeros((R, C * kp + C))
+            for r, w in enumerate(weights):
+                Wm[r, :din, :k] = w["M"].T
+                Wv[r, : C * kp].reshape(C, kp)[:, :k] = w["V"]
+                Wv[r, C * kp : C * kp + C] = w["b"]
+        else:
+            Wv = aligned_zeros((R, kp + 1))
+            for r, w in enumerate(weights):
+                Wm[r, :din, :k] = w["M"].T
+                Wv[r, :k] = w["V"]
+                Wv[r, kp] = w["b2"]
+        S = aligned_zeros((R, net_scratch(din, kp, C)[-1]))
+        if self.bias:
+            S[:, d] = 1.0
+        return (Wm, Wv), S
+
+    def _pack_mlp(self, weights: list[dict[str, Any]]) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        R, L, b = len(weights), self.depth, int(self.bias)
+        Wm = aligned_zeros((R, self.rows_total + 1, self.kpmax), pad=0)  # last row: padding
+        kpo = self.kp
+        Wv = aligned_zeros((R, kpo + 1))
+        for r, w in enumerate(weights):
+            for l in range(1, L):
+                n_in, n_out, o = int(self.dims[l - 1]), int(self.dims[l]), int(self.roff[l - 1])
+                Wm[r, o : o + n_in + b, :n_out] = w[f"W{l}"].T
+            out = w[f"W{L}"]
+            Wv[r, : out.shape[1] - b] = out[0, : out.shape[1] - b]
+            Wv[r, kpo] = out[0, -1] if b else 0.0
+        cols = max(padded(self.din), self.kpmax + LINE)
+        S = aligned_zeros((R, 1 + MLP_ROWS * (L - 1), cols), pad=0)
+        if self.bias:
+            S[:, 0, self.d] = 1.0
+            for l in range(1, L):
+                S[:, mlp_row(l, ACT), int(self.dims[l])] = 1.0  # the constant input of layer l + 1
+        return (Wm, Wv), S
+
+    # ------------------------------------------------------------------ unpack
+    def unpack(self, arrays: tuple[np.ndarray, ...], log2: np.ndarray) -> list[dict[str, Any]]:
+        """Each replica's weights at true scale (stored weights are 2**log2 times larger)."""
+        out: list[dict[str, Any]] = []
+        din = self.din
+        for r in range(arrays[0].shape[0]):
+            s = math.ldexp(1.0, -int(log2[r]))
+            if self.model == "neuron":
+                out.append({"V": arrays[0][r, :din] * s})
+                continue
+            Wm, Wv = arrays
+            if self.model == "mlp":
+                out.append(self._unpack_mlp(Wm[r], Wv[r], s))
+                continue
+            k, kp, C = self.widths[0], self.kp, self.classes
+            if self.model == "multiclass":
+                V = Wv[r, : C * kp].reshape(C, kp)[:, :k] * s
+                out.append({"M": Wm[r, :din, :k].T * s, "V": V, "b": Wv[r, C * kp : C * kp + C] * s})
+                continue
+            out.append({"M": Wm[r, :din, :k].T * s, "V": Wv[r, :k] * s, "b2": float(Wv[r, kp]) * s})
+        return out
+
+    def _unpack_mlp(self, Wm: np.ndarray, Wv: np.ndarray, s: float) -> dict[str, np.ndarray]:
+        L, b = self.depth, int(self.bias)
+        w: dict[str, np.ndarray] = {}
+        for l in range(1, L):
+            n_in, n_out, o = int(self.dims[l - 1]), int(self.dims[l]), int(self.roff[l - 1])
+            w[f"W{l}"] = Wm[o : o + n_in + b, :n_out].T * s
+        n = int(self.dims[L - 1])
+        last = Wv[:n] if not b else np.append(Wv[:n], Wv[self.kp])
+        w[f"W{L}"] = last[None, :] * s
+        return w
