@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from fastnoise.config import DATA, INITS, LOSSES, MODELS, SPACINGS, TRAINS, ConfigError, RunConfig
+from fastnoise.config import ACTIVATIONS, DATA, INITS, LOSSES, MODELS, SPACINGS, ConfigError, RunConfig
 from fastnoise.datasets import DatasetError
 from fastnoise.engine import SimulationError, run
 from fastnoise.io import check_writable, write_results
@@ -46,28 +46,37 @@ class Progress:
 
 @main.command("run")
 @click.option(
-    "--model", type=click.Choice(MODELS), default="neuron", show_default=True, help="Single neuron or two-layer ReLU net."
+    "--model",
+    type=click.Choice(MODELS),
+    default="neuron",
+    show_default=True,
+    help="Single neuron, two-layer ReLU net, or a deep net (mlp, hidden widths --widths).",
 )
 @click.option(
     "--loss", type=click.Choice(LOSSES), default="hinge", show_default=True, help="Hinge (perceptron rule) or cross-entropy."
 )
-@click.option("--bias/--no-bias", default=False, show_default=True, help="Bias on the neuron / on both layers.")
+@click.option("--bias/--no-bias", default=False, show_default=True, help="Bias on the neuron / on every layer.")
 @click.option(
     "--train",
-    type=click.Choice(TRAINS),
+    type=str,
     default="all",
     show_default=True,
-    help="Train all layers, or only the hidden one (V fixed to +-1).",
+    help="all layers; hidden (every layer but the output, fixed to +-1); mlp: a list of layers such as 1,3.",
 )
 @click.option(
     "--data",
     type=click.Choice(DATA),
     default="gaussian",
     show_default=True,
-    help="Input law: N(0, I_d), standard basis, or [-1, 1]^d.",
+    help="Input law: N(0, I_d), standard basis, [-1, 1]^d, or an image set (mnist, fashion-mnist).",
 )
 @click.option("--d", "d", type=COUNT, default=None, help="Input dimension [default: 30; 784 for image data].")
 @click.option("--width", type=COUNT, default=100, show_default=True, help="Hidden units (two-layer).")
+@click.option("--widths", type=str, default=None, help="mlp: hidden layer widths, e.g. 64,32,16 [default: --width].")
+@click.option(
+    "--activation", type=click.Choice(ACTIVATIONS), default="relu", show_default=True, help="mlp: ReLU or leaky-ReLU units."
+)
+@click.option("--leak", type=float, default=0.01, show_default=True, help="mlp: slope of leaky units below 0.")
 @click.option("--lr", type=float, default=None, help="Learning rate h [default: 1/d^2 neuron, 1/d two-layer].")
 @click.option(
     "--p",
@@ -162,8 +171,16 @@ def _summary(result: Any, path: Path) -> None:
     desc = f"{cfg.model}/{cfg.loss}/{'bias' if cfg.bias else 'no bias'}"
     if cfg.model == "twolayer":
         desc += f", width {cfg.width}, train {cfg.train}"
+    elif cfg.model == "mlp":
+        act = cfg.activation if cfg.activation == "relu" else f"leaky {cfg.leak:g}"
+        desc += f", widths {','.join(map(str, cfg.hidden_widths))}, {act}, train {cfg.train}"
     click.echo(f"{desc}, {cfg.data} d={cfg.d}, lr={cfg.lr:.4g}, p={cfg.p:g}: {cfg.replicas} replicas x {cfg.steps:,} steps")
-    cols = ["norm_1", "norm_2", "active_mean", "error_test"] if cfg.model == "twolayer" else ["norm_1", "error_test"]
+    if cfg.model == "neuron":
+        cols = ["norm_1", "error_test"]
+    else:
+        cols = [f"norm_{l}" for l in range(1, cfg.depth + 1)] + ["active_mean", "error_test"]
+        if cfg.model == "mlp":
+            cols += [f"active_mean_{l}" for l in range(2, cfg.depth)]
     for col in cols:
         a, b = first[col].mean(), last[col].mean()
         if a == a:  # not NaN

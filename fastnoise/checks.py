@@ -8,8 +8,8 @@ measurements as a DataFrame, and a plot. ``fastnoise check`` and ``tests/test_ch
 the same functions. ``mode="quick"`` keeps the whole suite to a few minutes on 2 cores;
 ``mode="full"`` runs larger sizes.
 
-The ``fault`` argument injects a deliberate engine fault (see :data:`fastnoise.engine.FAULTS`);
-it exists so that the tests can show that each check fails when the engine is wrong.
+The checks' own tests (``tests/test_checks.py``) hand the engine a deliberately faulty step
+(``tests/faults.py``) to show that each check fails when the engine is wrong; nothing here knows.
 """
 
 from __future__ import annotations
@@ -73,51 +73,27 @@ class CheckResult:
         )
 
 
-def _run(fault: str | None, **params: Any) -> Any:
-    return run(**params, _fault=fault)
+def _run(**params: Any) -> Any:
+    return run(**params)
 
 
 # =========================================================================== 1. implicit L2
 
 
-def _deep_forward_grads(Ws: list[np.ndarray], x: np.ndarray, alpha: float) -> tuple[float, list[np.ndarray]]:
-    """Plain reference: N(x) and dN/dW_l for a deep (leaky) ReLU net without bias.
-
-    ``Ws[l]`` maps layer l to l+1; the last is a row vector. A unit's derivative at 0 is 1
-    (it "fires" when its input is >= 0, as in the slides' two-layer rule).
-    """
-    acts = [x]
-    zs = []
-    a = x
-    for W in Ws[:-1]:
-        z = W @ a
-        zs.append(z)
-        a = np.where(z >= 0, z, alpha * z)
-        acts.append(a)
-    n = float(Ws[-1] @ a)
-    grads: list[np.ndarray] = [np.zeros_like(W) for W in Ws]
-    delta = np.ones(1)
-    grads[-1] = np.outer(delta, acts[-1]).reshape(Ws[-1].shape)
-    back = Ws[-1].reshape(1, -1).T @ delta
-    for layer in range(len(Ws) - 2, -1, -1):
-        back = back * np.where(zs[layer] >= 0, 1.0, alpha)
-        grads[layer] = np.outer(back, acts[layer])
-        back = Ws[layer].T @ back
-    return n, grads
-
-
-def check_l2(mode: str = "quick", seed: int = 0, fault: str | None = None) -> CheckResult:
+def check_l2(mode: str = "quick", seed: int = 0) -> CheckResult:
     """Theorem 1: on a misclassified sample every layer's norm decreases for 0 < h < h0.
 
-    Single neurons and two-layer nets go through the engine's compiled step (``apply_step``);
-    deeper nets (3 and 4 layers, ReLU and leaky ReLU) through a plain NumPy step, since the
-    theorem is for any architecture. Predictions: the slides' expansion, and h0 from it.
+    Every architecture goes through the engine's compiled step (``apply_step``): single neurons,
+    two-layer nets, and deep nets (``model="mlp"``) of 2, 3 and 4 weight layers with ReLU and
+    leaky-ReLU units, since the theorem is for any architecture. Predictions: the slides'
+    expansion with the gradients of :func:`fastnoise.theory.deep_gradients`, and h0 from it.
     """
     res = CheckResult("l2", "Implicit L2 regularisation (Theorem 1)")
     rng = np.random.default_rng(seed)
     n_cases = 200 if mode == "quick" else 2000
     recs = []
-    for arch in ("neuron", "twolayer", "deep3-relu", "deep4-relu", "deep3-leaky"):
+    archs = ["neuron", "twolayer"] + [f"mlp{depth}-{act}" for act in ("relu", "leaky") for depth in (2, 3, 4)]
+    for arch in archs:
         for case in range(n_cases):
             d = int(rng.integers(2, 13))
             k = int(rng.integers(2, 21))
@@ -144,16 +120,17 @@ def check_l2(mode: str = "quick", seed: int = 0, fault: str | None = None) -> Ch
                     predicted = lambda h, w=w, x=x, y=y: list(theory.twolayer_expansion(w["M"], w["V"], x, y, h))  # noqa: E731
 
                 def measured(h: float, cfg=cfg, w=w, x=x, y=y, arch=arch) -> list[float]:
-                    after, _ = apply_step(cfg.replace(lr=h), w, x, y, _fault=fault)
+                    after, _ = apply_step(cfg.replace(lr=h), w, x, y)
                     keys = ["V"] if arch == "neuron" else ["M", "V"]
                     return [float(np.sum(after[key] ** 2) - np.sum(w[key] ** 2)) for key in keys]
             else:
-                depth = int(arch[4])
-                alpha = 0.1 if arch.endswith("leaky") else 0.0
+                depth = int(arch[3])
+                leaky = arch.endswith("leaky")
+                alpha = 0.1 if leaky else 0.0
                 widths = [d] + [int(rng.integers(2, 13)) for _ in range(depth - 1)] + [1]
                 Ws = [rng.standard_normal((widths[i + 1], widths[i])) / math.sqrt(widths[i]) for i in range(depth)]
                 Ws[-1] = Ws[-1].reshape(-1)
-                n, grads = _deep_forward_grads(Ws, x, alpha)
+                n, grads = theory.deep_gradients(Ws, x, alpha)
                 if n == 0.0:
                     continue
                 y = -math.copysign(1.0, n)
@@ -163,8 +140,21 @@ def check_l2(mode: str = "quick", seed: int = 0, fault: str | None = None) -> Ch
                 recs.append(dict(arch=arch, case=case, kind="euler", err=max(abs(i - n) for i in inner) / (abs(n) + 1e-300)))
                 predicted = lambda h, y=y, n=n, grads_sq=grads_sq: [theory.step_norm_change(h, y, n, g) for g in grads_sq]  # noqa: E731
 
-                def measured(h: float, Ws=Ws, grads=grads, y=y) -> list[float]:
-                    return [float(np.sum((W + h * y * g) ** 2) - np.sum(W**2)) for W, g in zip(Ws, grads, strict=True)]
+                mcfg = RunConfig(
+                    model="mlp",
+                    widths=tuple(widths[1:-1]),
+                    activation="leaky" if leaky else "relu",
+                    leak=alpha if leaky else 0.01,
+                    d=d,
+                    loss="hinge",
+                    lr=1.0,
+                    replicas=1,
+                )
+                wd = {f"W{l + 1}": W.reshape(1, -1) if l == depth - 1 else W for l, W in enumerate(Ws)}
+
+                def measured(h: float, cfg=mcfg, w=wd, x=x, y=y) -> list[float]:
+                    after, _ = apply_step(cfg.replace(lr=h), w, x, y)
+                    return [float(np.sum(after[key] ** 2) - np.sum(w[key] ** 2)) for key in w]
 
             h0s = [theory.critical_lr(y, n, g) for g in grads_sq]
             h0 = min(h0s)
@@ -201,7 +191,7 @@ def check_l2(mode: str = "quick", seed: int = 0, fault: str | None = None) -> Ch
     tol = 64 * EPS
     for arch, g in df.groupby("arch", sort=False):
         errs = g.err[g.kind != "euler"]
-        via = "engine step" if arch in ("neuron", "twolayer") else "reference step"
+        via = "engine step"
         res.add(
             f"{arch}, {via}, {g.case.nunique()} cases",
             "change of each layer's |W|^2 = 2hy<W,dN/dW> + h^2|dN/dW|^2",
@@ -245,7 +235,7 @@ def check_l2(mode: str = "quick", seed: int = 0, fault: str | None = None) -> Ch
     b2 = -a - 1.0  # N(x) = a + b2 = -1 < 0 with y = +1: misclassified
     cfg = RunConfig(model="twolayer", bias=True, width=k, d=d, loss="hinge", lr=1e-4, replicas=1)
     w = {"M": M, "V": V, "b2": b2}
-    after, n_out = apply_step(cfg, w, x, 1.0, _fault=fault)
+    after, n_out = apply_step(cfg, w, x, 1.0)
     dM = float(np.sum(after["M"] ** 2) - np.sum(M**2))
     first = theory.hidden_first_order_with_output_bias(n_out, b2, 1.0, cfg.lr)
     res.add(
@@ -284,7 +274,7 @@ def check_l2(mode: str = "quick", seed: int = 0, fault: str | None = None) -> Ch
         c6 = RunConfig(model="twolayer", width=6, d=5, loss="hinge", lr=1.0, replicas=1)
         meas = []
         for u in us:
-            after, _ = apply_step(c6.replace(lr=u * h0), {"M": Mx, "V": Vx, "b2": 0.0}, xx, yy, _fault=fault)
+            after, _ = apply_step(c6.replace(lr=u * h0), {"M": Mx, "V": Vx, "b2": 0.0}, xx, yy)
             meas.append((np.sum(after["M"] ** 2) - np.sum(Mx**2), np.sum(after["V"] ** 2) - np.sum(Vx**2)))
         meas = np.array(meas)
         pred = np.array([theory.twolayer_expansion(Mx, Vx, xx, yy, u * h0) for u in us])
@@ -307,7 +297,7 @@ def check_l2(mode: str = "quick", seed: int = 0, fault: str | None = None) -> Ch
 # =========================================================================== 2. gradient flow
 
 
-def check_flow(mode: str = "quick", seed: int = 0, fault: str | None = None) -> CheckResult:
+def check_flow(mode: str = "quick", seed: int = 0) -> CheckResult:
     """Corollary: with small h each layer's norm is non-increasing up to the O(h^2) term.
 
     For the hinge rule the first-order term 2hy<W, dN/dW> = 2hyN(x) is <= 0 on every updating
@@ -335,7 +325,7 @@ def check_flow(mode: str = "quick", seed: int = 0, fault: str | None = None) -> 
     frames = []
     for name, params, homogeneous in settings:
         cfg = dict(d=d, loss="hinge", steps=steps, records=201, record_spacing="linear", replicas=R, seed=seed, **params)
-        df = _run(fault, **cfg).table.sort_values(["replica", "step"])
+        df = _run(**cfg).table.sort_values(["replica", "step"])
         h = cfg["lr"]
         ex2 = d + (1 if params.get("bias") else 0)  # E|x|^2 (cube: d/3 < d, so d bounds it)
         rows = []
@@ -412,7 +402,7 @@ def _neuron_grid(mode: str, loss: str) -> list[dict[str, float]]:
     return grid
 
 
-def _neuron_runs(mode: str, loss: str, seed: int, fault: str | None) -> pd.DataFrame:
+def _neuron_runs(mode: str, loss: str, seed: int) -> pd.DataFrame:
     """Plateau and time to reach it, per replica, for each point of the grid."""
     R = 16 if mode == "quick" else 64
     out = []
@@ -432,7 +422,7 @@ def _neuron_runs(mode: str, loss: str, seed: int, fault: str | None) -> pd.DataF
             replicas=R,
             seed=seed + i,
         )
-        df = _run(fault, **cfg).table
+        df = _run(**cfg).table
         plateau = analysis.plateau_level(df, "norm_1")
         t = analysis.time_to_reach(df, "norm_1", 2 * plateau)
         for r in plateau.index:
@@ -455,7 +445,7 @@ def _slope_row(res: CheckResult, data: pd.DataFrame, axis: str, y: str, expected
     return slope
 
 
-def check_hinge_neuron(mode: str = "quick", seed: int = 0, fault: str | None = None) -> CheckResult:
+def check_hinge_neuron(mode: str = "quick", seed: int = 0) -> CheckResult:
     """Theorem 2(a): hinge neuron under pure noise, x ~ N(0, I_d), no bias.
 
     Plateau ~ d*h and time to reach it ~ |V0|/h: the four log-log slopes within +-0.1 of the
@@ -465,7 +455,7 @@ def check_hinge_neuron(mode: str = "quick", seed: int = 0, fault: str | None = N
     values sqrt(pi/8) and sqrt(2*pi) (see :mod:`fastnoise.theory`).
     """
     res = CheckResult("hinge-neuron", "Single neuron, hinge, pure noise (Theorem 2a)")
-    data = _neuron_runs(mode, "hinge", seed, fault)
+    data = _neuron_runs(mode, "hinge", seed)
     _slope_row(res, data, "h", "plateau", theory.HINGE_PLATEAU_EXPONENT_H, "plateau")
     _slope_row(res, data, "d", "plateau", theory.HINGE_PLATEAU_EXPONENT_D, "plateau")
     _slope_row(res, data, "h", "time", theory.HINGE_TIME_EXPONENT_H, "time to plateau")
@@ -491,7 +481,7 @@ def check_hinge_neuron(mode: str = "quick", seed: int = 0, fault: str | None = N
     return res
 
 
-def check_logistic_neuron(mode: str = "quick", seed: int = 0, fault: str | None = None) -> CheckResult:
+def check_logistic_neuron(mode: str = "quick", seed: int = 0) -> CheckResult:
     """Theorem 2(b): cross-entropy neuron under pure noise: plateau ~ sqrt(h), time within the bound.
 
     The plateau's slope in h must be 0.5 +- 0.1 and, to be told from the hinge's 1.0, at least
@@ -500,7 +490,7 @@ def check_logistic_neuron(mode: str = "quick", seed: int = 0, fault: str | None 
     h is not steeper than -3/2 (within 0.1).
     """
     res = CheckResult("logistic-neuron", "Single neuron, cross-entropy, pure noise (Theorem 2b)")
-    data = _neuron_runs(mode, "logistic", seed, fault)
+    data = _neuron_runs(mode, "logistic", seed)
     slope = _slope_row(res, data, "h", "plateau", theory.LOGISTIC_PLATEAU_EXPONENT_H, "plateau")
     res.add("plateau slope vs hinge's", "distinguishable from 1.0", f"1.0 - slope = {1 - slope:.3f}", ">= 0.3", 1 - slope >= 0.3)
     data["bound"] = [theory.neuron_time_bound(v, int(d), h, "logistic") for v, d, h in zip(data.v0, data.d, data.h, strict=True)]
@@ -599,7 +589,7 @@ def _norms_plot(frames: dict[str, pd.DataFrame], folder: Path, name: str, title:
     return save_figure(fig, folder, name)[0]
 
 
-def check_nobias(mode: str = "quick", seed: int = 0, fault: str | None = None) -> CheckResult:
+def check_nobias(mode: str = "quick", seed: int = 0) -> CheckResult:
     """Fig. 2: a two-layer net without bias under pure noise decays, both layers, both losses.
 
     Prediction: each layer's median norm at the end is at most half its initial value, and no
@@ -611,7 +601,7 @@ def check_nobias(mode: str = "quick", seed: int = 0, fault: str | None = None) -
     frames = {}
     for loss in ("hinge", "logistic"):
         cfg = dict(model="twolayer", loss=loss, width=100, d=30, lr=1 / 30, p=1.0, steps=steps, records=60, replicas=R, seed=seed)
-        df = _run(fault, **cfg).table
+        df = _run(**cfg).table
         frames[loss] = df
         first, last = df[df.step == 0], df[df.step == steps]
         for col, name in (("log10_norm_1", "first layer"), ("log10_norm_2", "output layer")):
@@ -630,7 +620,7 @@ def check_nobias(mode: str = "quick", seed: int = 0, fault: str | None = None) -
     return res
 
 
-def check_bias(mode: str = "quick", seed: int = 0, fault: str | None = None) -> CheckResult:
+def check_bias(mode: str = "quick", seed: int = 0) -> CheckResult:
     """Fig. 3: with bias, under pure noise, neurons die: active neurons fall and biases drift negative.
 
     The slides' setting (d = 30, h = 1/d, width 100, hinge and cross-entropy): the typical number of
@@ -653,7 +643,7 @@ def check_bias(mode: str = "quick", seed: int = 0, fault: str | None = None) -> 
     ]
     frames = {}
     for name, params, steps, to_zero in settings:
-        r = _run(fault, model="twolayer", bias=True, d=30, p=1.0, steps=steps, records=60, replicas=R, seed=seed, **params)
+        r = _run(model="twolayer", bias=True, d=30, p=1.0, steps=steps, records=60, replicas=R, seed=seed, **params)
         df = r.table
         frames[name] = df
         start = df[df.step == 0].active_mean.to_numpy()
@@ -701,7 +691,7 @@ def check_bias(mode: str = "quick", seed: int = 0, fault: str | None = None) -> 
 # =========================================================================== 7. sparsification
 
 
-def check_sparsify(mode: str = "quick", seed: int = 0, fault: str | None = None) -> CheckResult:
+def check_sparsify(mode: str = "quick", seed: int = 0) -> CheckResult:
     """Theorem 5: step size and sparsification (hidden layer only, V = +-1, basis inputs, hinge).
 
     Width 2k, M ~ U[-1, 1], pure noise on e_1..e_d (d = 10), 1000 (quick) or 2000 (full) steps
@@ -723,7 +713,6 @@ def check_sparsify(mode: str = "quick", seed: int = 0, fault: str | None = None)
         for label, h in (("1/(4k)", 1 / (4 * k)), ("1/k", 1 / k), ("1/2", 0.5), ("1", 1.0), ("2", 2.0)):
             steps = d * per_input
             df = _run(
-                fault,
                 model="twolayer",
                 train="hidden",
                 width=2 * k,
@@ -821,11 +810,11 @@ def check_sparsify(mode: str = "quick", seed: int = 0, fault: str | None = None)
 # =========================================================================== registry
 
 
-def run_check(name: str, mode: str = "quick", seed: int = 0, fault: str | None = None) -> CheckResult:
+def run_check(name: str, mode: str = "quick", seed: int = 0) -> CheckResult:
     """Run one check by name; an exception (e.g. the engine stopping on non-finite weights) is a
     failed check that says what went wrong, not a crash."""
     try:
-        return CHECKS[name](mode=mode, seed=seed, fault=fault)
+        return CHECKS[name](mode=mode, seed=seed)
     except Exception as exc:  # noqa: BLE001 - reported as the check's failure
         res = CheckResult(name, f"{name} (did not complete)")
         res.add("the whole check", "completes", f"{type(exc).__name__}: {exc}", "no error", False)

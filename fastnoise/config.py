@@ -65,12 +65,14 @@ def _parse_widths(value: Any) -> tuple[int, ...] | None:
     if value is None:
         return None
     items: list[Any]
-    if isinstance(value, str):
-        items = [t.strip() for t in value.split(",")]
+    if isinstance(value, int) and not isinstance(value, bool):
+        items = [value]
+    elif isinstance(value, str):
+        items = [t.strip() for t in value.replace("x", ",").split(",")]
         try:
             items = [int(t) for t in items]
         except ValueError:
-            raise ConfigError("widths", f"must be a comma-separated list of integers such as 64,32,16, got {value!r}") from None
+            raise ConfigError("widths", f"must be a list of integers such as 64,32,16 (or 64x32x16), got {value!r}") from None
     elif isinstance(value, (list, tuple)):
         items = list(value)
     else:
@@ -127,7 +129,8 @@ class RunConfig:
         Hidden units of the two-layer net (ignored by the neuron; an mlp without ``widths`` has one
         hidden layer of this width).
     widths : tuple of int, str or None
-        Hidden layer widths of an mlp, e.g. ``(64, 32, 16)`` or ``"64,32,16"`` (depth >= 1).
+        Hidden layer widths of an mlp, e.g. ``(64, 32, 16)``, ``"64,32,16"`` or ``"64x32x16"`` (the
+        spelling for sweep grids, where commas separate values); depth >= 1.
     activation : {"relu", "leaky"}
         Hidden units of an mlp: ReLU, or leaky ReLU with slope ``leak`` below 0.
     leak : float
@@ -224,14 +227,18 @@ class RunConfig:
             if not image:
                 raise ConfigError("classes", f"10 needs image data (--data mnist or fashion-mnist), got --data {self.data}")
             if self.model != "twolayer" or self.train != "all":
-                raise ConfigError("classes", f"10 needs --model twolayer --train all, got --model {self.model} --train {self.train}")
+                raise ConfigError(
+                    "classes", f"10 needs --model twolayer --train all, got --model {self.model} --train {self.train}"
+                )
         _check_int("width", self.width, 1, 10_000_000)
         widths = _parse_widths(self.widths)
         if widths is not None and self.model != "mlp":
             raise ConfigError("widths", f"applies only to --model mlp, got model {self.model!r}")
         object.__setattr__(self, "widths", widths)
         if self.activation != "relu" and self.model != "mlp":
-            raise ConfigError("activation", f"{self.activation} needs --model mlp (the two-layer net is ReLU), got model {self.model!r}")
+            raise ConfigError(
+                "activation", f"{self.activation} needs --model mlp (the two-layer net is ReLU), got model {self.model!r}"
+            )
         leak = _check_float("leak", self.leak)
         if not 0.0 < leak <= 1.0:
             raise ConfigError("leak", f"must be in (0, 1], got {leak}")
@@ -243,7 +250,9 @@ class RunConfig:
                 raise ConfigError("train", f"hidden needs --model twolayer or mlp, got model {self.model!r}")
             if last % 2:
                 name = "width" if self.model == "twolayer" or self.widths is None else "widths"
-                raise ConfigError(name, f"must be even in the last hidden layer with --train hidden (half +1, half -1), got {last}")
+                raise ConfigError(
+                    name, f"must be even in the last hidden layer with --train hidden (half +1, half -1), got {last}"
+                )
         lr = 1.0 / self.d**2 if (self.lr is None and self.model == "neuron") else self.lr
         lr = 1.0 / self.d if lr is None else lr
         lr = _check_float("lr", lr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,7 +145,7 @@ def initial_weights(cfg: RunConfig, replica: int) -> dict[str, np.ndarray | floa
 
     Neuron: ``{"V": (din,)}``. Two-layer: ``{"M": (width, din), "V": (width,), "b2": float}``;
     with ``train="hidden"``, ``V = (1,..,1,-1,..,-1)``. Ten classes: ``{"M", "V": (10, width),
-    "b": (10,)}``.
+    "b": (10,)}``. Mlp: ``{"W1": (n_1, d [+1]), ..., "WL": (1, n_{L-1} [+1])}``, bias last column.
     """
     rng = _rng.init_rng(cfg.seed, replica)
     a = cfg.init_scale
@@ -165,6 +166,8 @@ def initial_weights(cfg: RunConfig, replica: int) -> dict[str, np.ndarray | floa
         V = np.zeros(cfg.din)
         V[: cfg.d] = rescale(draw((cfg.d,)))
         return {"V": V}
+    if cfg.model == "mlp":
+        return _mlp_weights(cfg, draw, rescale)
     k = cfg.width
     M = np.zeros((k, cfg.din))
     M[:, : cfg.d] = rescale(draw((k, cfg.d)))
@@ -175,6 +178,25 @@ def initial_weights(cfg: RunConfig, replica: int) -> dict[str, np.ndarray | floa
     else:
         V = rescale(draw((k,)))
     return {"M": M, "V": V, "b2": 0.0}
+
+
+def _mlp_weights(cfg: RunConfig, draw: Callable, rescale: Callable) -> dict[str, np.ndarray | float]:
+    """Layers drawn in order W1, W2, ..., output: with one hidden layer, the two-layer net's draws."""
+    dims = [cfg.d, *cfg.hidden_widths]
+    b = int(cfg.bias)
+    out: dict[str, np.ndarray | float] = {}
+    for l in range(1, len(dims)):
+        W = np.zeros((dims[l], dims[l - 1] + b))
+        W[:, : dims[l - 1]] = rescale(draw((dims[l], dims[l - 1])))
+        out[f"W{l}"] = W
+    k = dims[-1]
+    last = np.zeros((1, k + b))
+    if cfg.train == "hidden":
+        last[0, :k] = np.concatenate([np.ones(k // 2), -np.ones(k // 2)])
+    else:
+        last[0, :k] = rescale(draw((k,)))
+    out[f"W{len(dims)}"] = last
+    return out
 
 
 def kernel_model(cfg: RunConfig) -> str:
@@ -238,8 +260,12 @@ def rescaling_exact(cfg: RunConfig) -> bool:
 
     True for the two-layer hinge net without bias training both layers: every update scales
     with the weights and the sign of N(x) is unchanged. Then the engine renormalises by powers
-    of two (exact) and carries the scale, so runs never underflow.
+    of two (exact) and carries the scale, so runs never underflow. A depth-L mlp (hinge, no bias,
+    every layer trained) is L-homogeneous: weights c*W follow the image of (W, h) only with the
+    step h * c**(2 - L), so its kernel rescales the step with the weights (see ``_kernels/mlp.py``).
     """
+    if cfg.model == "mlp":
+        return cfg.loss == "hinge" and not cfg.bias and cfg.train == "all"
     return cfg.model == "twolayer" and cfg.loss == "hinge" and not cfg.bias and cfg.train == "all" and cfg.classes == 2
 
 
@@ -269,12 +295,12 @@ def _segments(points: np.ndarray, chunk: int) -> list[tuple[np.ndarray, np.ndarr
     return calls
 
 
-def _chunk_steps(cfg: RunConfig) -> int:
+def _chunk_steps(cfg: RunConfig, nthreads: int) -> int:
     """Steps per kernel call: about a quarter of a second of work, so progress moves."""
     geo = geometry(cfg)
     macs = geo.din * geo.kps[0] + sum(int(geo.dims[l]) * int(geo.kps[l]) for l in range(1, geo.depth - 1))
     ns = 60.0 if cfg.model == "neuron" else 60.0 + 0.15 * macs
-    waves = math.ceil(cfg.replicas / max(1, numba.get_num_threads()))
+    waves = math.ceil(cfg.replicas / max(1, nthreads))
     return max(1024, int(0.25e9 / (ns * waves)))
 
 
@@ -293,7 +319,7 @@ def run(
     config : RunConfig, optional
         The run; if omitted, built from ``params`` (the fields of :class:`RunConfig`).
     threads : int, optional
-        Numba threads (default: all). Results do not depend on it.
+        Threads over replicas (default: ``NUMBA_NUM_THREADS``, all cores). Results do not depend on it.
     progress : callable, optional
         Called as ``progress(steps_done, steps_total)`` between chunks.
 
@@ -329,19 +355,26 @@ def run(
     steps_done = np.zeros(R, np.int64)
     updates = np.zeros(R, np.int64)
     status = np.zeros((R, kc.STATUS_WORDS), np.int64)
-    old_threads = numba.get_num_threads()
-    if threads is not None:
-        numba.set_num_threads(threads)
+    nthreads = min(threads if threads is not None else nthreads, R)
+    # Replica r goes to thread r % nthreads: each thread owns its replicas' rows of every array.
+    blocks = [np.arange(t, R, nthreads, dtype=np.int64) for t in range(nthreads)]
+    pool = ThreadPoolExecutor(max_workers=nthreads, thread_name_prefix="fastnoise") if nthreads > 1 else None
     try:
         done = 0
-        for seg_steps, seg_rec, n in _segments(points, _chunk_steps(cfg)):
-            kern.drive(arrays, S, state, steps_done, updates, status, P, data, seg_steps, seg_rec, out)
+        for seg_steps, seg_rec, n in _segments(points, _chunk_steps(cfg, nthreads)):
+            args = (arrays, S, state, steps_done, updates, status, P, data, seg_steps, seg_rec, out)
+            if pool is None:
+                kern.drive(blocks[0], *args)
+            else:
+                for fut in [pool.submit(kern.drive, rs, *args) for rs in blocks]:
+                    fut.result()
             _raise_on_status(status, cfg)
             done += n
             if progress is not None:
                 progress(done, cfg.steps)
     finally:
-        numba.set_num_threads(old_threads)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     table = frame_from_arrays(cfg, points, out)
     final = geo.unpack(arrays, status[:, kc.S_LOG2])
     return RunResult(cfg, table, final, status[:, kc.S_LOG2].copy(), time.perf_counter() - t_start)
@@ -443,4 +476,3 @@ def sample_stream(cfg: RunConfig, replica: int, n: int) -> tuple[np.ndarray, np.
         return xs, clean_i.astype(float), ys_i.astype(float)
     draw_stream(row, n, cfg.d, code, data.Xtr, data.Ytr, P.cube_c, cfg.cube_dims, cfg.p, xs, clean, ys)
     return xs, clean, ys
-

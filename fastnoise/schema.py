@@ -94,7 +94,6 @@ def frame_from_arrays(cfg: RunConfig, points: np.ndarray, out: np.ndarray) -> pd
             cols[name] = v
     n = R * C
     net = cfg.model != "neuron"
-    mlp = cfg.model == "mlp"
     cols.update(
         model=np.full(n, cfg.model, dtype=object),
         loss=np.full(n, cfg.loss, dtype=object),
@@ -103,7 +102,7 @@ def frame_from_arrays(cfg: RunConfig, points: np.ndarray, out: np.ndarray) -> pd
         data=np.full(n, cfg.data, dtype=object),
         d=np.full(n, cfg.d, dtype=np.int64),
         width=pd.array([cfg.hidden_widths[0] if net else None] * n, dtype="Int64"),
-        widths=np.full(n, ",".join(str(w) for w in cfg.hidden_widths) if mlp else None, dtype=object),
+        widths=np.full(n, ",".join(str(w) for w in cfg.hidden_widths) if net else None, dtype=object),
         activation=np.full(n, cfg.activation if net else None, dtype=object),
         leak=pd.array([cfg.leak if cfg.activation == "leaky" else None] * n, dtype="Float64"),
         lr=np.full(n, cfg.lr),

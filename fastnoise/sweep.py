@@ -768,12 +768,21 @@ def _failure_result(exc: BaseException, worker: str = "") -> CellResult:
     return CellResult(None, _one_line(exc), tb, 0.0, worker, 0, {})
 
 
-def _warm_up(models: Iterable[str]) -> None:
-    """Compile (or load from the on-disk cache) the kernels of ``models`` in this process, once."""
-    from .engine import run
+def _warm_up(configs: Iterable[RunConfig]) -> None:
+    """Compile (or load from the on-disk cache) the kernels the cells need, once each, in this process.
 
-    for model in sorted(set(models)):
-        run(RunConfig(model=model, d=2, width=2, steps=1, records=2, replicas=1, n_test=1, probe_size=1), threads=1)
+    Kernels are specialised per model and per loss, input law, activation and sparse inputs
+    (``engine.kernel_spec``); one tiny run per distinct pair compiles each.
+    """
+    from .engine import kernel_model, kernel_spec, run
+
+    seen = set()
+    for cfg in configs:
+        key = (kernel_model(cfg), kernel_spec(cfg))
+        if key in seen:
+            continue
+        seen.add(key)
+        run(cfg.replace(steps=1, records=2, replicas=1, n_test=1, probe_size=1, eval_size=1), threads=1)
 
 
 # --------------------------------------------------------------------------- executors
@@ -798,7 +807,7 @@ class InlineExecutor:
         t = "all cores" if self.threads is None else f"{self.threads} thread{'s' * (self.threads != 1)}"
         return f"in-process, {t} per cell"
 
-    def start(self, models: set[str]) -> None:
+    def start(self, configs: Sequence[RunConfig]) -> None:
         """Nothing to start (the first cell compiles or loads the kernels)."""
 
     def map(self, cells: Sequence[Cell]) -> Iterator[tuple[Cell, CellResult]]:
@@ -881,9 +890,9 @@ class PoolExecutor:
         """One-line description for the summary."""
         return f"{self.workers} worker processes, {self.worker_threads} thread{'s' * (self.worker_threads != 1)} each"
 
-    def start(self, models: set[str]) -> None:
+    def start(self, configs: Sequence[RunConfig]) -> None:
         """Compile in the driver, then create the pool (workers are spawned as cells are submitted)."""
-        _warm_up(models)
+        _warm_up(configs)
         ctx = _EnvSpawnContext({"NUMBA_NUM_THREADS": str(self.worker_threads)})
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=ctx, initializer=_pool_worker_init, initargs=(os.getpid(),)
@@ -973,7 +982,7 @@ class DaskExecutor:
             return f"Dask LocalCluster, {self.local_workers} worker processes on 127.0.0.1, {t}"
         return f"Dask scheduler {self.address}, {t}"
 
-    def start(self, models: set[str]) -> None:
+    def start(self, configs: Sequence[RunConfig]) -> None:
         """Compile in the driver, then start the LocalCluster or connect to the scheduler.
 
         Raises
@@ -985,7 +994,7 @@ class DaskExecutor:
         distributed = _import_distributed(option)
         import dask
 
-        _warm_up(models)
+        _warm_up(configs)
         self._env_before = {"NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS")}
         if self.local_workers is not None:
             import logging
@@ -1177,7 +1186,7 @@ def execute(
     folder = plan.folder
     if plan.todo:  # start (or connect to) the workers first: a cluster that cannot start leaves no folder behind
         try:
-            executor.start({c.config.model for c in plan.todo})
+            executor.start([c.config for c in plan.todo])
         except BaseException:
             executor.close(abort=True)
             raise

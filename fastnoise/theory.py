@@ -120,3 +120,29 @@ def neuron_logistic_plateau(d: int, h: float) -> float:
     ||V|| = sqrt(h*d/2): exponent 1/2 in h, as the theorem says (our derivation of the constant).
     """
     return math.sqrt(h * d / 2.0)
+
+
+def deep_gradients(Ws: list[np.ndarray], x: np.ndarray, alpha: float) -> tuple[float, list[np.ndarray]]:
+    """Plain reference: N(x) and dN/dW_l for a deep (leaky) ReLU net without bias.
+
+    ``Ws[l]`` maps layer l to l+1; the last is a row vector. A unit's derivative at 0 is 1
+    (it "fires" when its input is >= 0, as in the slides' two-layer rule).
+    """
+    acts = [x]
+    zs = []
+    a = x
+    for W in Ws[:-1]:
+        z = W @ a
+        zs.append(z)
+        a = np.where(z >= 0, z, alpha * z)
+        acts.append(a)
+    n = float(Ws[-1] @ a)
+    grads: list[np.ndarray] = [np.zeros_like(W) for W in Ws]
+    delta = np.ones(1)
+    grads[-1] = np.outer(delta, acts[-1]).reshape(Ws[-1].shape)
+    back = Ws[-1].reshape(1, -1).T @ delta
+    for layer in range(len(Ws) - 2, -1, -1):
+        back = back * np.where(zs[layer] >= 0, 1.0, alpha)
+        grads[layer] = np.outer(back, acts[layer])
+        back = Ws[layer].T @ back
+    return n, grads

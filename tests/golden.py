@@ -26,15 +26,25 @@ CASES: dict[str, dict] = {
     "twolayer-hinge-w1000": dict(model="twolayer", width=1000, d=10, steps=300, replicas=2, records=10),
     "twolayer-logistic-bias": dict(model="twolayer", width=13, loss="logistic", bias=True, steps=20_000, replicas=3),
     "twolayer-hinge-bias-gaussian-init": dict(model="twolayer", width=9, bias=True, init="gaussian", steps=10_000, replicas=2),
-    "twolayer-hidden-basis": dict(model="twolayer", train="hidden", width=16, data="basis", d=10, lr=1.0, steps=5_000, replicas=2),
+    "twolayer-hidden-basis": dict(
+        model="twolayer", train="hidden", width=16, data="basis", d=10, lr=1.0, steps=5_000, replicas=2
+    ),
     "twolayer-cube-ntrain-p05": dict(model="twolayer", width=12, data="cube", p=0.5, n_train=40, d=5, steps=10_000, replicas=2),
     "twolayer-renorm": dict(model="twolayer", width=20, seed=3, steps=500_000, replicas=2, records=20, record_spacing="linear"),
     "twolayer-linear-fanin": dict(model="twolayer", width=10, init="fanin", record_spacing="linear", steps=4_000, replicas=2),
     "images-binary": dict(model="twolayer", width=6, data="mnist", data_path="IMAGES", steps=2_000, replicas=2, records=8),
     "images-ten-hinge": dict(model="twolayer", width=6, data="mnist", data_path="IMAGES", classes=10, steps=2_000, replicas=2),
     "images-ten-logistic-bias": dict(
-        model="twolayer", width=6, data="mnist", data_path="IMAGES", classes=10, loss="logistic", bias=True, p=0.3,
-        steps=2_000, replicas=2,
+        model="twolayer",
+        width=6,
+        data="mnist",
+        data_path="IMAGES",
+        classes=10,
+        loss="logistic",
+        bias=True,
+        p=0.3,
+        steps=2_000,
+        replicas=2,
     ),
     "images-neuron": dict(model="neuron", data="mnist", data_path="IMAGES", p=0.1, steps=2_000, replicas=2, records=8),
 }

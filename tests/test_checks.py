@@ -7,6 +7,7 @@ with 16 replicas whose slope spread (s.e. ~0.003) is far inside it.
 
 from __future__ import annotations
 
+import faults
 import pytest
 from click.testing import CliRunner
 from fastnoise.cli import main
@@ -41,9 +42,10 @@ def test_quick_check_passes(name):
         ("drop_bias_step", "bias", "slides, hinge"),
     ],
 )
-def test_check_fails_when_the_engine_is_wrong(fault, name, failing_row):
+def test_check_fails_when_the_engine_is_wrong(fault, name, failing_row, monkeypatch):
     """A deliberately broken update (sign flipped, noise ignored, bias step dropped) fails the check."""
-    res = checks.run_check(name, mode="quick", seed=SEED, fault=fault)
+    faults.inject(monkeypatch, fault)
+    res = checks.run_check(name, mode="quick", seed=SEED)
     assert not res.passed
     failed = [r.setting for r in res.rows if r.passed is False]
     assert any(s.startswith(failing_row) for s in failed), f"expected a failure in {failing_row!r}, failed: {failed}"
@@ -67,10 +69,7 @@ def test_cli_check_writes_table_plots_and_parquet(tmp_path):
 def test_cli_check_exits_1_and_explains_a_failure(tmp_path, monkeypatch):
     """A failing check makes `fastnoise check` exit 1 and print what was expected and measured."""
 
-    def broken(mode="quick", seed=0, fault=None):
-        return checks.check_hinge_neuron(mode=mode, seed=seed, fault="flip_sign")
-
-    monkeypatch.setitem(checks.CHECKS, "hinge-neuron", broken)
+    faults.inject(monkeypatch, "flip_sign")
     result = CliRunner().invoke(main, ["check", "--only", "hinge-neuron", "--out", str(tmp_path), "--no-plots"])
     assert result.exit_code == 1
     assert "FAIL" in result.output

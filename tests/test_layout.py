@@ -10,7 +10,8 @@ import fastnoise
 from fastnoise import _jit
 
 PKG = Path(fastnoise.__file__).resolve().parent
-KERNEL_ALLOWED = {"numpy", "numba", "math", "__future__", "fastnoise._jit"}
+# Kernels may use the standard library's typing helpers; never pandas, pyarrow, click or logging.
+KERNEL_ALLOWED = {"numpy", "numba", "math", "__future__", "fastnoise._jit", "typing", "types", "collections.abc"}
 
 
 def _imports(path: Path, package: str) -> set[str]:
@@ -31,7 +32,7 @@ def _imports(path: Path, package: str) -> set[str]:
 
 
 def test_kernels_import_only_numpy_numba_and_jit():
-    """Kernels (fastnoise._kernels) import numpy, numba, math, _jit and each other: nothing else."""
+    """Kernels (fastnoise._kernels) import numpy, numba, math, typing, _jit and each other: nothing else."""
     for path in (PKG / "_kernels").glob("*.py"):
         for mod in _imports(path, "fastnoise._kernels"):
             top = mod.split(".")[0]
@@ -49,15 +50,15 @@ def test_nothing_in_the_library_imports_the_cli():
 
 def test_every_kernel_is_cached_with_one_stamp_for_all_kernel_sources():
     """Each kernel's cache stamp hashes every kernel file, so editing draws.py recompiles run_neuron."""
-    from fastnoise._kernels.neuron import run_neuron
-    from fastnoise._kernels.twolayer import run_twolayer
+    from fastnoise import RunConfig, engine
 
     h = hashlib.sha256()
     for path in sorted((PKG / "_kernels").glob("*.py")) + [PKG / "_jit.py"]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     assert _jit.KERNEL_SOURCES_STAMP == h.hexdigest()
-    for kernel in (run_neuron, run_twolayer):
+    for model in ("neuron", "twolayer", "mlp"):
+        kernel = engine.kernels(RunConfig(model=model)).drive
         locator = kernel._cache._impl.locator
         assert locator.get_source_stamp() == _jit.KERNEL_SOURCES_STAMP
 
@@ -70,3 +71,27 @@ def test_stamp_changes_when_any_kernel_file_changes(tmp_path, monkeypatch):
     before = _jit._sources_stamp()
     (tmp_path / "draws.py").write_bytes((tmp_path / "draws.py").read_bytes() + b"\n# edit\n")
     assert _jit._sources_stamp() != before
+
+
+def test_specialised_kernels_load_from_the_disk_cache_in_a_new_process(tmp_path):
+    """The driver's per-spec copies are cached on disk: a second process compiles nothing.
+
+    (Closures over model functions would not be: Numba keys them on pickled dispatchers, which
+    differ in every process; see fastnoise/_kernels/driver.py.)
+    """
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from fastnoise import engine, simulate\n"
+        "simulate(model='neuron', loss='logistic', data='cube', steps=2000, replicas=2)\n"
+        "from fastnoise import RunConfig\n"
+        "k = engine.kernels(RunConfig(model='neuron', loss='logistic', data='cube')).drive\n"
+        "print(sum(k.stats.cache_hits.values()), sum(k.stats.cache_misses.values()))\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert first.stdout.split() == ["0", "1"], first.stdout + first.stderr
+    assert second.stdout.split() == ["1", "0"], second.stdout + second.stderr

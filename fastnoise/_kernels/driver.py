@@ -11,8 +11,17 @@ array views, input buffer first; ``P`` a :class:`.params.Params`; ``D`` a :class
     lr(P, status) -> h                        the step size in stored units (renormalised runs)
     record(w, P, D, log2, out_row) -> ok      write a checkpoint's metrics (ok: norms finite)
 
-Everything else is written once, here: the ``prange`` over replicas, the segment/record schedule,
-the status protocol (non-finite output, underflow, the failing step) and the periodic check.
+Everything else is written once, here: the loop over replicas, the segment/record schedule, the
+status protocol (non-finite output, underflow, the failing step) and the periodic check.
+
+**Parallelism.** :func:`_drive` advances the replicas listed in ``rs``, serially, with the GIL
+released (``nogil``); the engine runs one call per thread on disjoint replica lists
+(:func:`fastnoise.engine.run`). Not ``prange``: a ``parallel=True`` driver costs about 7 s of
+compilation per (model, spec) on this machine (measured: 8.7 s for a second spec of the two-layer
+net, of which 2.5 s is the step loop), and every spec needs its own; with threads over a serial
+driver the same parallelism compiles once per spec at serial cost, and Numba's threading layers
+(and their fork/thread-safety caveats) are out of the picture. Replicas share nothing written, so
+the table is the same for any number of threads.
 
 **Specialisation.** :func:`build` copies every template of the model and of this module into a
 new function object whose globals are the template module's plus the run's :class:`.params.Spec`
@@ -23,7 +32,7 @@ globals rather than closures (as py-pde's ``make_*`` factories do): Numba's on-d
 closure on its pickled cell contents, and a pickled dispatcher carries a fresh UUID in every
 process, so a closure over model functions is recompiled in every process (measured: a cache
 miss on every run); a template copy is keyed on its bytecode and its own qualified name
-(``_drive__twolayer__l0d0a0s0``), so each (model, spec) compiles once and is cached on disk.
+(``_drive__twolayer__data0__loss0__onehot0__sparse0``), so each (model, spec) compiles once and is cached on disk.
 
 **Faults stay out of production kernels.** ``build(..., replace={"UPDATE": f})`` hands the same
 driver a different step (the theorem checks' own tests use it to break the engine on purpose);
@@ -41,7 +50,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from .._jit import jit, pjit, prange
+from .._jit import jit
 from .common import CHECK_EVERY, DBL_MAX, NONFINITE, OK, S_CODE, S_LOG2, S_STEP, UNDERFLOW
 from .draws import BASIS, load_state, store_state
 from .layout import M_UPDATES
@@ -117,15 +126,14 @@ def _record(w, P, D, updates, status, steps_done, out_row):
     return True
 
 
-def _drive(arrays, scratch, state, steps_done, updates, status, P, D, seg_steps, seg_rec, out):
-    """Advance every replica through the segments; ``prange`` over replicas, nothing shared written.
+def _drive(rs, arrays, scratch, state, steps_done, updates, status, P, D, seg_steps, seg_rec, out):
+    """Advance the replicas ``rs`` through the segments (nothing another replica owns is written).
 
     Replica r runs ``seg_steps[s]`` steps and then, if ``seg_rec[s] >= 0``, records checkpoint
     ``seg_rec[s]`` into ``out[r, seg_rec[s]]``; it owns ``arrays[..][r]``, ``scratch[r]``,
     ``state[r]``, ``status[r]`` and its output rows.
     """
-    R = state.shape[0]
-    for r in prange(R):
+    for r in rs:
         if status[r, S_CODE] != OK:
             continue
         w = VIEW(arrays, scratch, r, P)
@@ -162,16 +170,39 @@ def _copy(f: Callable, consts: Mapping[str, Any], tag: str) -> types.FunctionTyp
     return nf
 
 
+_SPEC_NAMES = frozenset({"LOSS", "DATA", "ACT", "SPARSE", "ONEHOT"})
+
+
+def _spec_reads(templates: Mapping[str, Callable], roles: Mapping[str, Callable]) -> dict[str, frozenset[str]]:
+    """For each template, the spec constants it reads, directly or through the templates it calls."""
+    role_of = {role: f.__name__ for role, f in roles.items()}
+    calls = {}
+    for name, f in templates.items():
+        used = set(f.__code__.co_names)
+        calls[name] = {role_of.get(u, u) for u in used} & templates.keys()
+    reads = {name: set(f.__code__.co_names) & _SPEC_NAMES for name, f in templates.items()}
+    grew = True
+    while grew:
+        grew = False
+        for name, callees in calls.items():
+            for c in callees:
+                if not reads[c] <= reads[name]:
+                    reads[name] |= reads[c]
+                    grew = True
+    return {name: frozenset(r) for name, r in reads.items()}
+
+
 def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) -> Kernels:
     """Compile (or fetch) ``model``'s driver for ``spec``.
 
+    Each template is compiled once per value of the spec constants it actually reads (a record
+    that reads only ``ACT`` is shared by both losses), the driver once per (model, spec).
     ``replace`` maps driver names (``"UPDATE"``, ``"SAMPLE"``, ...) to already-compiled functions
     used instead of the model's (tests only; such builds are neither memoised nor cached on disk).
     """
     key = (model.name, spec)
     if replace is None and key in _BUILT:
         return _BUILT[key]
-    tag = f"{model.name}__{spec.tag()}" + ("__replaced" if replace else "")
     consts = {"LOSS": spec.loss, "DATA": spec.data, "ACT": spec.act, "SPARSE": spec.sparse, "ONEHOT": spec.data == BASIS}
     roles = {
         "VIEW": model.view,
@@ -182,19 +213,34 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
         "RECORD": model.record,
         "STEPS": _steps,
     }
-    templates = {f.__name__: f for f in (*roles.values(), *model.helpers, _record, _fail)}
+    templates = {f.__name__: f for f in (*roles.values(), *model.helpers, _record, _fail, _drive)}
+    reads = _spec_reads(templates, roles)
     cache = replace is None
-    copies = {name: _copy(f, consts, tag) for name, f in templates.items()}
-    compiled = {name: jit(f, cache=cache) for name, f in copies.items()}
-    drive_copy = _copy(_drive, consts, tag)
-    drive = pjit(drive_copy, cache=cache)
+    copies = {}
+    compiled = {}
+    for name, f in templates.items():
+        mine = {c: consts[c] for c in sorted(reads[name])}
+        tag = model.name + "".join(f"__{c.lower()}{int(v)}" for c, v in mine.items())
+        if replace:
+            tag += "__replaced"
+        shared = (tag, name)
+        if replace is None and shared in _SHARED:
+            copies[name], compiled[name] = _SHARED[shared]
+            continue
+        copies[name] = _copy(f, mine, tag)
+        compiled[name] = jit(copies[name], cache=cache)
+        if replace is None:
+            _SHARED[shared] = (copies[name], compiled[name])
     bound = {role: compiled[f.__name__] for role, f in roles.items()}
     if replace:
         bound.update(replace)
-    for f in (*copies.values(), drive_copy):
+    for f in copies.values():
         f.__globals__.update(compiled)  # templates call each other's specialised copies
         f.__globals__.update(bound)
-    kern = Kernels(drive=drive, view=compiled[model.view.__name__], update=bound["UPDATE"], spec=spec)
+    kern = Kernels(drive=compiled[_drive.__name__], view=compiled[model.view.__name__], update=bound["UPDATE"], spec=spec)
     if replace is None:
         _BUILT[key] = kern
     return kern
+
+
+_SHARED: dict[tuple[str, str], tuple[types.FunctionType, Any]] = {}

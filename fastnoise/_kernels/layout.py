@@ -130,14 +130,14 @@ def net_scratch(din, kp, classes):
 
 
 # Deep nets: a (rows, cols) scratch block per replica: row 0 is x; hidden layer l owns rows
-# MLP_ROWS * (l - 1) + 1 + (PRE, ACT, DELTA, FIRED).
+# MLP_ROWS * (l - 1) + 1 + (R_PRE, R_ACT, R_DELTA, R_FIRED).
 MLP_ROWS = 4
-PRE, ACT, DELTA, FIRED = range(4)
+R_PRE, R_ACT, R_DELTA, R_FIRED = range(4)
 
 
 @jit
 def mlp_row(l, what):
-    """Scratch row of quantity ``what`` (PRE, ACT, DELTA, FIRED) of hidden layer ``l``."""
+    """Scratch row of quantity ``what`` (R_PRE, R_ACT, R_DELTA, R_FIRED) of hidden layer ``l``."""
     return 1 + MLP_ROWS * (l - 1) + what
 
 
@@ -154,7 +154,6 @@ def aligned_zeros(shape: tuple[int, ...], pad: int = PAD) -> np.ndarray:
     raw = np.zeros(size + per_line)
     offset = (-raw.ctypes.data % ALIGN) // 8
     return raw[offset : offset + size].reshape(shape)
-
 
 
 class Geometry:
@@ -241,7 +240,7 @@ class Geometry:
         if self.bias:
             S[:, 0, self.d] = 1.0
             for l in range(1, L):
-                S[:, mlp_row(l, ACT), int(self.dims[l])] = 1.0  # the constant input of layer l + 1
+                S[:, mlp_row(l, R_ACT), int(self.dims[l])] = 1.0  # the constant input of layer l + 1
         return (Wm, Wv), S
 
     # ------------------------------------------------------------------ unpack

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from . import multiclass, neuron, twolayer
+from . import mlp, multiclass, neuron, twolayer
 from .driver import Model
 
 MODELS: dict[str, Model] = {
     "neuron": neuron.MODEL,
     "twolayer": twolayer.MODEL,
     "multiclass": multiclass.MODEL,
-
+    "mlp": mlp.MODEL,
 }

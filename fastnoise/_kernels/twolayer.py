@@ -37,10 +37,8 @@ from .draws import sample_binary
 from .driver import Model, constant_lr
 from .layout import (
     M_ACT_MEAN,
-    M_ACT_MIN,
     M_BIAS1,
     M_BIAS2,
-    M_DEAD,
     M_ERR_TEST,
     M_ERR_TRAIN,
     M_LOG1,

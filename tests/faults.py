@@ -1,0 +1,76 @@
+"""Deliberate engine faults, for the tests that show the theorem checks can fail.
+
+Nothing in the package knows about faults: :func:`inject` makes :func:`fastnoise.engine.kernels`
+return the same driver built with a faulty step (``driver.build(..., replace=...)``), so
+:func:`fastnoise.engine.run` and :func:`fastnoise.engine.apply_step` run the broken rule.
+
+- ``flip_sign``: every update taken the wrong way (the step size negated);
+- ``ignore_noise``: the label noise ignored (every sample keeps its clean label);
+- ``drop_bias_step``: the two-layer net's bias step dropped (hidden and output biases never move).
+"""
+
+from __future__ import annotations
+
+import numba
+
+from fastnoise import engine
+from fastnoise._kernels import driver
+from fastnoise._kernels.draws import draw_sample
+from fastnoise._kernels.models import MODELS
+
+FAULTS = ("flip_sign", "ignore_noise", "drop_bias_step")
+
+
+def _flip_sign(real):
+    @numba.njit
+    def update(w, j, y, P, h):
+        return real(w, j, y, P, -h)
+
+    return {"UPDATE": update}
+
+
+def _ignore_noise(data_code):
+    @numba.njit
+    def sample(w, P, D, st):
+        j, _, y, st = draw_sample(w[0], P.d, data_code, D.Xtr, D.Ytr, P.cube_c, P.cube_k, 0.0, st)
+        return j, y, st
+
+    return {"SAMPLE": sample}
+
+
+def _drop_bias_step(real):
+    @numba.njit
+    def update(w, j, y, P, h):
+        _, W, Vb, _, _, _ = w
+        if not P.bias:
+            return real(w, j, y, P, h)
+        hidden = W[P.d].copy()
+        out_bias = Vb[P.kp]
+        out, moved = real(w, j, y, P, h)
+        W[P.d] = hidden
+        Vb[P.kp] = out_bias
+        return out, moved
+
+    return {"UPDATE": update}
+
+
+def inject(monkeypatch, fault: str) -> None:
+    """Make every run in this test use the faulty rule (undone by pytest's ``monkeypatch``)."""
+    if fault not in FAULTS:
+        raise ValueError(f"unknown fault {fault!r}; allowed: {', '.join(FAULTS)}")
+    real_kernels = engine.kernels
+
+    def faulty(cfg, spec=None):
+        kern = real_kernels(cfg, spec)
+        model = MODELS[engine.kernel_model(cfg)]
+        if fault == "flip_sign":
+            replace = _flip_sign(kern.update)
+        elif fault == "ignore_noise":
+            replace = _ignore_noise(kern.spec.data)
+        elif model.name == "twolayer":
+            replace = _drop_bias_step(kern.update)
+        else:
+            return kern
+        return driver.build(model, kern.spec, replace=replace)
+
+    monkeypatch.setattr(engine, "kernels", faulty)
