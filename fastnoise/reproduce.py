@@ -365,7 +365,8 @@ def _deep_rows(df: pd.DataFrame, weights: list[dict[str, Any]], widths: tuple[in
                 "half_active_step": half,
             }
         )
-    fell = min(rows, key=lambda r: r["log10_ratio"])["layer"]
+    most = min(rows, key=lambda r: r["log10_ratio"])
+    fell = str(most["layer"]) if most["log10_ratio"] < 0 else "none"
     halves = [(r["half_active_step"], r["layer"]) for r in rows if r["half_active_step"] is not None]
     first = str(min(halves)[1]) if halves else "none"
     for r in rows:
@@ -382,7 +383,7 @@ def _uniform_probe(steps: int, seed: int) -> pd.DataFrame:
             params = dict(DEEP, init="uniform", widths=widths, bias=bias, loss=loss)
             row: dict[str, Any] = {"setting": _setting(widths, bias, loss), "L": len(widths) + 1, "bias": bias, "loss": loss}
             try:
-                df = run(steps=steps, records=20, replicas=2, seed=seed, **params).table
+                df = run(steps=steps, records=8, replicas=2, seed=seed, **params).table
             except SimulationError as exc:
                 hit = re.search(r"at step (\d+)", str(exc))
                 row.update(finite=False, nonfinite_step=int(hit.group(1)) if hit else None, max_log10_growth=math.nan)
@@ -434,33 +435,38 @@ def deep(out: Path, quick: bool = False, seed: int = 0) -> dict[str, Any]:
     """
     import matplotlib.pyplot as plt
 
-    steps, R, records, probe_steps = (400, 2, 20, 200) if quick else (150_000, 4, 60, 2_000)
+    steps, R, records, probe_steps = (400, 2, 12, 100) if quick else (300_000, 4, 60, 2_000)
     rows: list[dict] = []
-    fig, axes = plt.subplots(2 * len(DEEP_WIDTHS), len(DEEP_VARIANTS), figsize=(18, 4 * len(DEEP_WIDTHS) * 1.6))
+    ncol = len(DEEP_VARIANTS) + 2  # a norm panel per variant, then active units for hinge and logistic
+    fig, axes = plt.subplots(len(DEEP_WIDTHS), ncol, figsize=(4.2 * ncol, 3.8 * len(DEEP_WIDTHS)), sharex=True, squeeze=False)
     for i, widths in enumerate(DEEP_WIDTHS):
         L = len(widths) + 1
         for j, (bias, loss) in enumerate(DEEP_VARIANTS):
             r = run(widths=widths, bias=bias, loss=loss, steps=steps, records=records, replicas=R, seed=seed, **DEEP)
             df = r.table
-            name = _setting(widths, bias, loss)
-            _write(df, out, f"deep_{name}")
+            _write(df, out, f"deep_{_setting(widths, bias, loss)}")
             rows += _deep_rows(df, r.weights, widths, bias, loss)
             d = df[df.step > 0]
-            title = f"L = {L}, {'bias' if bias else 'no bias'}, {'cross-entropy' if loss == 'logistic' else 'hinge'}"
-            ax = axes[2 * i, j]
+            lname = "cross-entropy" if loss == "logistic" else "hinge"
+            ax = axes[i, j]
             for l in range(1, L + 1):
                 band(ax, d, f"log10_norm_{l}", f"layer {l}" + (" (output)" if l == L else ""), f"C{l - 1}")
             ax.set_xscale("log")
             ax.set_ylabel("log10 Frobenius norm")
-            ax.set_title(f"{title}: norms")
-            ax.legend(fontsize=7)
-            ax = axes[2 * i + 1, j]
-            for l in range(1, L):
-                band(ax, d, f"active_mean_{l}", f"hidden layer {l}", f"C{l - 1}")
+            ax.set_title(f"L = {L}, {'bias' if bias else 'no bias'}, {lname}: norms", fontsize=10)
+            if j == 0:  # the same layers in every norm panel of the row
+                ax.legend(fontsize=7)
+            ax = axes[i, len(DEEP_VARIANTS) + (loss == "logistic")]
+            for l in range(1, L):  # with bias: median and band; without: the median, dashed
+                if bias:
+                    band(ax, d, f"active_mean_{l}", f"hidden layer {l}, bias", f"C{l - 1}")
+                else:
+                    med = d.groupby("step")[f"active_mean_{l}"].median()
+                    ax.plot(med.index, med.values, "--", color=f"C{l - 1}", lw=1, label=f"hidden layer {l}, no bias")
             ax.set_xscale("log")
-            ax.set_ylim(bottom=0)
-            ax.set_ylabel(f"active units (of {widths[0]}), probe mean")
-            ax.set_title(f"{title}: active units")
+            ax.set_ylim(0, widths[0] * 0.55)
+            ax.set_ylabel(f"active units of {widths[0]} (probe mean)")
+            ax.set_title(f"L = {L}, {lname}: active units", fontsize=10)
             ax.legend(fontsize=7)
     for ax in axes[-1]:
         ax.set_xlabel("SGD step")
@@ -503,8 +509,8 @@ def deep(out: Path, quick: bool = False, seed: int = 0) -> dict[str, Any]:
                     "half_active_step",
                 ],
             ),
-            "Per setting: the layer whose norm fell most (smallest log10 ratio) and the hidden layer whose median "
-            "active count first fell below half its start (`none`: no hidden layer did).",
+            "Per setting: the layer whose norm fell most (smallest log10 ratio; `none`: no norm fell) and the hidden "
+            "layer whose median active count first fell below half its start (`none`: no hidden layer did).",
             _markdown(per_setting.reset_index(), ["setting", "layer_fell_most", "first_layer_below_half_active"]),
             f"The slides' weights U[-sqrt 3, sqrt 3] (no fan-in scaling), same settings, {probe_steps} steps, 2 replicas: "
             "`nonfinite_step` = step at which a replica's output or weights overflowed (the run stops); "
@@ -589,7 +595,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "[ours]",
             "the pure-noise questions for deep nets: per-layer norms and active units, 2-4 weight layers",
             "mlp, hidden width 120, depth 2/3/4, bias or not, hinge and cross-entropy, d=30, h=1/d, x~N(0,I), "
-            "fan-in init, 1.5e5 steps, 4 replicas [ours]",
+            "fan-in init, 3e5 steps, 4 replicas [ours]",
             3.0,
             deep,
         ),

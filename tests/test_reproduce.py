@@ -137,3 +137,61 @@ def test_missing_mnist_is_a_one_line_error_saying_how_to_get_it(tmp_path, monkey
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1 and "fastnoise data fetch mnist" in result.stderr
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_deep_quick_writes_per_layer_tables_and_summary(tmp_path):
+    """`reproduce deep --quick` (400 steps, 2 replicas): 12 per-setting tables with every layer's
+    columns, the summary (Parquet and markdown, one row per setting and layer), the probe of the
+    unscaled init, and the figure."""
+    from fastnoise.reproduce import DEEP_VARIANTS, DEEP_WIDTHS
+
+    result = CliRunner().invoke(main, ["reproduce", "deep", "--quick", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output + result.stderr
+    folder = tmp_path / "deep"
+    settings = []
+    for widths in DEEP_WIDTHS:
+        L = len(widths) + 1
+        for bias, loss in DEEP_VARIANTS:
+            name = f"L{L}_{'bias' if bias else 'nobias'}_{loss}"
+            settings.append(name)
+            df = read_results(folder / f"deep_{name}.parquet")
+            assert df.attrs["config"]["widths"] == list(widths) and df.attrs["config"]["init"] == "fanin"
+            assert set(df.replica) == {0, 1} and df.step.max() == 400 and (df.loss == loss).all() and (df.bias == bias).all()
+            for l in range(1, L + 1):
+                assert {f"norm_{l}", f"log10_norm_{l}", f"bias_norm_{l}"} <= set(df.columns)
+                assert df[f"norm_{l}"].notna().all()
+            for l in range(1, L):
+                assert {f"active_mean_{l}", f"active_min_{l}", f"dead_{l}"} <= set(df.columns)
+            assert f"active_mean_{L}" not in df.columns and f"norm_{L + 1}" not in df.columns
+    summary = read_results(folder / "summary.parquet")
+    expected = {
+        "setting",
+        "L",
+        "bias",
+        "loss",
+        "layer",
+        "kind",
+        "norm_start",
+        "norm_end",
+        "ratio",
+        "log10_ratio",
+        "mean_bias_end",
+        "active_start",
+        "active_end",
+        "dead_end",
+        "half_active_step",
+        "layer_fell_most",
+        "first_layer_below_half_active",
+    }
+    assert expected <= set(summary.columns)
+    assert len(summary) == sum(4 * (len(w) + 1) for w in DEEP_WIDTHS)
+    assert list(summary.setting.unique()) == settings
+    hidden = summary[summary.kind == "hidden"]
+    assert hidden.active_end.notna().all() and summary[summary.kind == "output"].active_end.isna().all()
+    assert np.allclose(summary.ratio, summary.norm_end / summary.norm_start)
+    text = (folder / "summary.md").read_text()
+    assert all(s in text for s in settings)
+    probe = read_results(folder / "uniform_probe.parquet")
+    assert list(probe.setting) == settings and {"finite", "nonfinite_step", "max_log10_growth"} <= set(probe.columns)
+    assert (folder / "deep.png").stat().st_size > 20_000 and (folder / "deep.pdf").exists()
+    assert not list(folder.glob(".*")), "a temporary file was left behind"
