@@ -596,7 +596,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "the pure-noise questions for deep nets: per-layer norms and active units, 2-4 weight layers",
             "mlp, hidden width 120, depth 2/3/4, bias or not, hinge and cross-entropy, d=30, h=1/d, x~N(0,I), "
             "fan-in init, 3e5 steps, 4 replicas [ours]",
-            3.0,
+            2.5,
             deep,
         ),
     )
