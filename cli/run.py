@@ -76,7 +76,7 @@ class Progress:
 @click.option(
     "--activation", type=click.Choice(ACTIVATIONS), default="relu", show_default=True, help="mlp: ReLU or leaky-ReLU units."
 )
-@click.option("--leak", type=float, default=0.01, show_default=True, help="mlp: slope of leaky units below 0.")
+@click.option("--leak", type=float, default=None, help="mlp, --activation leaky: slope below 0 [default: 0.01].")
 @click.option("--lr", type=float, default=None, help="Learning rate h [default: 1/d^2 neuron, 1/d two-layer].")
 @click.option(
     "--p",

@@ -144,7 +144,7 @@ def check_l2(mode: str = "quick", seed: int = 0) -> CheckResult:
                     model="mlp",
                     widths=tuple(widths[1:-1]),
                     activation="leaky" if leaky else "relu",
-                    leak=alpha if leaky else 0.01,
+                    leak=alpha if leaky else None,
                     d=d,
                     loss="hinge",
                     lr=1.0,

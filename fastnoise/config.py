@@ -15,6 +15,7 @@ from typing import Any
 MODELS = ("neuron", "twolayer", "mlp")
 NETWORKS = ("twolayer", "mlp")
 ACTIVATIONS = ("relu", "leaky")
+DEFAULT_LEAK = 0.01
 LOSSES = ("hinge", "logistic")
 TRAINS = ("all", "hidden")
 DATA = ("gaussian", "basis", "cube", "mnist", "fashion-mnist")
@@ -133,8 +134,8 @@ class RunConfig:
         spelling for sweep grids, where commas separate values); depth >= 1.
     activation : {"relu", "leaky"}
         Hidden units of an mlp: ReLU, or leaky ReLU with slope ``leak`` below 0.
-    leak : float
-        Slope of leaky units below 0, in (0, 1] (used only with ``activation="leaky"``).
+    leak : float or None
+        Slope of leaky units below 0, in (0, 1]; only with ``activation="leaky"`` (None means 0.01).
     lr : float or None
         Learning rate h; None means 1/d**2 for the neuron (Fig. 1) and 1/d for the net (Figs. 2-3).
     p : float
@@ -184,7 +185,7 @@ class RunConfig:
     width: int = 100
     widths: tuple[int, ...] | None = None
     activation: str = "relu"
-    leak: float = 0.01
+    leak: float | None = None
     lr: float | None = None
     p: float = 1.0
     n_train: int | None = None
@@ -239,10 +240,13 @@ class RunConfig:
             raise ConfigError(
                 "activation", f"{self.activation} needs --model mlp (the two-layer net is ReLU), got model {self.model!r}"
             )
-        leak = _check_float("leak", self.leak)
-        if not 0.0 < leak <= 1.0:
-            raise ConfigError("leak", f"must be in (0, 1], got {leak}")
-        object.__setattr__(self, "leak", leak)
+        if self.activation == "leaky":
+            leak = _check_float("leak", DEFAULT_LEAK if self.leak is None else self.leak)
+            if not 0.0 < leak <= 1.0:
+                raise ConfigError("leak", f"must be in (0, 1], got {leak}")
+            object.__setattr__(self, "leak", leak)
+        elif self.leak is not None:
+            raise ConfigError("leak", f"applies only with --activation leaky, got --activation {self.activation}")
         object.__setattr__(self, "train", _parse_train(self.train, self.model, self.depth))
         if self.train == "hidden":
             last = self.hidden_widths[-1] if self.model != "neuron" else 0

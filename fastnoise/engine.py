@@ -246,7 +246,7 @@ def kernel_params(cfg: RunConfig, renormalize: bool = True) -> Params:
         kps=geo.kps,
         roff=geo.roff,
         trained=np.array([int(l in cfg.trained_layers) for l in range(1, geo.depth + 1)], dtype=np.int64),
-        leak=float(cfg.leak) if cfg.activation == "leaky" else 0.0,
+        leak=float(cfg.leak) if cfg.leak is not None else 0.0,
     )
 
 
@@ -295,9 +295,8 @@ def _segments(points: np.ndarray, chunk: int) -> list[tuple[np.ndarray, np.ndarr
     return calls
 
 
-def _chunk_steps(cfg: RunConfig, nthreads: int) -> int:
+def _chunk_steps(cfg: RunConfig, geo: Geometry, nthreads: int) -> int:
     """Steps per kernel call: about a quarter of a second of work, so progress moves."""
-    geo = geometry(cfg)
     macs = geo.din * geo.kps[0] + sum(int(geo.dims[l]) * int(geo.kps[l]) for l in range(1, geo.depth - 1))
     ns = 60.0 if cfg.model == "neuron" else 60.0 + 0.15 * macs
     waves = math.ceil(cfg.replicas / max(1, nthreads))
@@ -361,7 +360,7 @@ def run(
     pool = ThreadPoolExecutor(max_workers=nthreads, thread_name_prefix="fastnoise") if nthreads > 1 else None
     try:
         done = 0
-        for seg_steps, seg_rec, n in _segments(points, _chunk_steps(cfg, nthreads)):
+        for seg_steps, seg_rec, n in _segments(points, _chunk_steps(cfg, geo, nthreads)):
             args = (arrays, S, state, steps_done, updates, status, P, data, seg_steps, seg_rec, out)
             if pool is None:
                 kern.drive(blocks[0], *args)

@@ -104,7 +104,7 @@ def frame_from_arrays(cfg: RunConfig, points: np.ndarray, out: np.ndarray) -> pd
         width=pd.array([cfg.hidden_widths[0] if net else None] * n, dtype="Int64"),
         widths=np.full(n, ",".join(str(w) for w in cfg.hidden_widths) if net else None, dtype=object),
         activation=np.full(n, cfg.activation if net else None, dtype=object),
-        leak=pd.array([cfg.leak if cfg.activation == "leaky" else None] * n, dtype="Float64"),
+        leak=pd.array([cfg.leak] * n, dtype="Float64"),
         lr=np.full(n, cfg.lr),
         p=np.full(n, cfg.p),
         n_train=pd.array([cfg.n_train] * n, dtype="Int64"),

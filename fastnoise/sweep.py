@@ -728,7 +728,7 @@ def compute_cell(config: Mapping[str, Any], threads: int | None = None, cap_thre
     config : mapping
         ``RunConfig.to_dict()`` of the cell.
     threads : int, optional
-        Numba threads for the cell's replicas (default: all this process has); never more than the
+        Threads for the cell's replicas (default: ``NUMBA_NUM_THREADS``); never more than the
         cell's replicas.
     cap_threads : bool
         Use at most the process's ``NUMBA_NUM_THREADS`` instead of failing when ``threads`` is larger
@@ -949,8 +949,8 @@ class DaskExecutor:
         Start a ``LocalCluster`` of this many worker processes (one task each) on 127.0.0.1.
     worker_threads : int, optional
         Numba threads per cell (default 1). A LocalCluster's workers get ``NUMBA_NUM_THREADS`` set
-        before they start; on an existing cluster each task calls ``numba.set_num_threads`` with at
-        most the worker's ``NUMBA_NUM_THREADS``.
+        before they start; on an existing cluster each task runs on at most the worker's
+        ``NUMBA_NUM_THREADS`` threads.
     timeout : float
         Seconds to wait for the scheduler and its first worker.
     """

@@ -19,6 +19,9 @@ from fastnoise._kernels.draws import draw_sample
 from fastnoise._kernels.models import MODELS
 
 FAULTS = ("flip_sign", "ignore_noise", "drop_bias_step")
+# One faulty build per (fault, model, spec) for the whole session: faulty builds are never cached on
+# disk, and apply_step asks for its kernels thousands of times per check.
+_BUILT: dict = {}
 
 
 def _flip_sign(real):
@@ -63,14 +66,22 @@ def inject(monkeypatch, fault: str) -> None:
     def faulty(cfg, spec=None):
         kern = real_kernels(cfg, spec)
         model = MODELS[engine.kernel_model(cfg)]
-        if fault == "flip_sign":
-            replace = _flip_sign(kern.update)
-        elif fault == "ignore_noise":
-            replace = _ignore_noise(kern.spec.data)
-        elif model.name == "twolayer":
-            replace = _drop_bias_step(kern.update)
-        else:
-            return kern
-        return driver.build(model, kern.spec, replace=replace)
+        key = (fault, model.name, kern.spec)
+        if key not in _BUILT:
+            _BUILT[key] = _faulty_build(fault, model, kern)
+        return _BUILT[key]
 
     monkeypatch.setattr(engine, "kernels", faulty)
+
+
+def _faulty_build(fault, model, kern):
+    """The same driver as ``kern``, with the fault's step in place of the model's."""
+    if fault == "flip_sign":
+        replace = _flip_sign(kern.update)
+    elif fault == "ignore_noise":
+        replace = _ignore_noise(kern.spec.data)
+    elif model.name == "twolayer":
+        replace = _drop_bias_step(kern.update)
+    else:
+        return kern
+    return driver.build(model, kern.spec, replace=replace)

@@ -68,6 +68,8 @@ def test_deep_renormalised_run_is_the_plain_run_scaled(widths):
         (dict(model="twolayer", activation="leaky"), "activation", "needs --model mlp"),
         (dict(model="mlp", activation="tanh"), "activation", "must be one of"),
         (dict(model="mlp", activation="leaky", leak=0.0), "leak", "(0, 1]"),
+        (dict(model="mlp", activation="leaky", leak=float("nan")), "leak", "finite"),
+        (dict(model="mlp", leak=0.1), "leak", "only with --activation leaky"),
         (dict(model="mlp", widths=(4, 4), train="0,1"), "train", "layers 1..3"),
         (dict(model="mlp", widths=(4, 4), train="4"), "train", "layers 1..3"),
         (dict(model="twolayer", train="1"), "train", "must be one of all, hidden"),
@@ -85,6 +87,7 @@ def test_widths_spellings_and_train_lists_normalise():
     assert RunConfig(model="mlp", widths=8).widths == (8,)
     assert RunConfig(model="mlp", widths=(4, 4, 4), train="3, 1").train == "1,3"
     assert RunConfig(model="mlp").hidden_widths == (100,)
+    assert RunConfig(model="mlp", activation="leaky").leak == 0.01 and RunConfig(model="mlp").leak is None
 
 
 def test_cli_runs_a_deep_net(tmp_path):

@@ -157,7 +157,8 @@ def _drive(rs, arrays, scratch, state, steps_done, updates, status, P, D, seg_st
 
 # --------------------------------------------------------------------------- builder
 
-_BUILT: dict[tuple[str, Spec], Kernels] = {}
+_BUILT: dict[tuple[str, Spec], Kernels] = {}  # by (model, spec)
+_SHARED: dict[tuple[str, str], tuple[types.FunctionType, Any]] = {}  # by (tag, template name)
 
 
 def _copy(f: Callable, consts: Mapping[str, Any], tag: str) -> types.FunctionType:
@@ -241,6 +242,3 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
     if replace is None:
         _BUILT[key] = kern
     return kern
-
-
-_SHARED: dict[tuple[str, str], tuple[types.FunctionType, Any]] = {}

@@ -58,7 +58,7 @@ from .layout import (
     col_norm,
     mlp_row,
 )
-from .twolayer import _load_x, forward, forward_onehot, forward_sparse, output
+from .twolayer import _load_x, first_forward, first_layer_update, forward, output, output_norm
 
 # Rebound per Spec by the driver builder (see driver.py): decided when the loop compiles.
 LOSS = HINGE
@@ -141,16 +141,9 @@ def update(w, j, y, P, h):
     """One SGD step on the sample (x, y) (with ONEHOT, x is e_j); returns (N(x), whether it moved)."""
     x, W, Vb, S = w
     L = P.depth
-    din = P.din
     kp1 = P.kps[0]
     pre1 = S[mlp_row(1, R_PRE)]
-    bias_row = P.d if P.bias else -1
-    if ONEHOT:
-        forward_onehot(W, j, bias_row, kp1, pre1)
-    elif SPARSE:
-        forward_sparse(W, x, din, kp1, pre1)
-    else:
-        forward(W, x, din, kp1, pre1)
+    first_forward(x, W, j, P, kp1, pre1)
     for l in range(2, L):
         hidden_forward(W, S, P, l)
     out = net_output(Vb, S, P)
@@ -192,7 +185,7 @@ def backward(x, W, Vb, S, P, j, hy):
     for l in range(L - 1, 1, -1):
         hidden_backward(W, S, P, l)
     if P.trained[0]:
-        first_layer_update(x, W, S[mlp_row(1, R_DELTA)], P, j)
+        first_layer_update(x, W, S[mlp_row(1, R_DELTA)], P, j, P.kps[0])
 
 
 def hidden_backward(W, S, P, l):
@@ -228,32 +221,6 @@ def hidden_backward(W, S, P, l):
         row = T[n_in]
         for i in range(kp):
             row[i] += delta[i]
-
-
-def first_layer_update(x, W, g, P, j):
-    """M_i += g_i * x for the first hidden layer: the two-layer kernel's paths (one-hot, sparse, dense)."""
-    kp = P.kps[0]
-    if ONEHOT:
-        wj = W[j]
-        for i in range(kp):
-            wj[i] += g[i]
-        if P.bias:
-            wb = W[P.d]
-            for i in range(kp):
-                wb[i] += g[i]
-    elif SPARSE:
-        for jj in range(P.din):
-            xj = x[jj]
-            if xj != 0.0:  # exact: adding g * 0 changes nothing
-                wj = W[jj]
-                for i in range(kp):
-                    wj[i] += g[i] * xj
-    else:
-        for jj in range(P.din):
-            xj = x[jj]
-            wj = W[jj]
-            for i in range(kp):
-                wj[i] += g[i] * xj
 
 
 # --------------------------------------------------------------------------- checks
@@ -396,13 +363,7 @@ def record(w, P, D, log2, out_row):
         out_row[col_norm(l)], out_row[col_log(l)] = scaled(nrm, lg, log2)
         if P.bias:
             out_row[col_bias(l)] = scaled(block_norm(flat, o + n_in * kpmax, P.dims[l], 0, 1)[0], 0.0, log2)[0]
-    nv, lv = block_norm(Vb, 0, P.k, 0, 1)
-    b = abs(Vb[P.kp])
-    if b == 0.0:
-        n2, l2 = nv, lv
-    else:
-        n2 = math.hypot(nv, b)
-        l2 = math.log10(n2)
+    n2, l2, b = output_norm(Vb, P.k, P.kp)
     finite = finite and math.isfinite(n2)
     out_row[col_norm(L)], out_row[col_log(L)] = scaled(n2, l2, log2)
     if P.bias:
@@ -429,6 +390,7 @@ MODEL = Model(
         dense_forward,
         backward,
         hidden_backward,
+        first_forward,
         first_layer_update,
         active_counts,
         error_rate,

@@ -194,18 +194,9 @@ def update(w, j, y, P, h):
     M_i += g_i * x.
     """
     x, W, Vb, pre, g, _ = w
-    d = P.d
-    din = P.din
     kp = P.kp
-    bias = P.bias
-    bias_row = d if bias else -1
     V = Vb[0:kp]
-    if ONEHOT:
-        forward_onehot(W, j, bias_row, kp, pre)
-    elif SPARSE:
-        forward_sparse(W, x, din, kp, pre)
-    else:
-        forward(W, x, din, kp, pre)
+    first_forward(x, W, j, P, kp, pre)
     out = output(V, pre, kp, Vb[kp])
     if LOSS == HINGE:
         s = 1.0 if y * out <= 0.0 else 0.0
@@ -219,30 +210,45 @@ def update(w, j, y, P, h):
             for i in range(kp):
                 pi = pre[i]
                 V[i] += hy * (pi if pi > 0.0 else 0.0)
-            if bias:
+            if P.bias:
                 Vb[kp] += hy
-        if ONEHOT:
-            wj = W[j]
+        first_layer_update(x, W, g, P, j, kp)
+    return out, hy != 0.0
+
+
+def first_forward(x, W, j, P, kp, pre):
+    """pre = M x of the first hidden layer, by the input's path: one-hot (x = e_j), sparse or dense."""
+    if ONEHOT:
+        forward_onehot(W, j, P.d if P.bias else -1, kp, pre)
+    elif SPARSE:
+        forward_sparse(W, x, P.din, kp, pre)
+    else:
+        forward(W, x, P.din, kp, pre)
+
+
+def first_layer_update(x, W, g, P, j, kp):
+    """M_i += g_i * x for the first hidden layer, by the same paths as :func:`first_forward`."""
+    if ONEHOT:
+        wj = W[j]
+        for i in range(kp):
+            wj[i] += g[i]
+        if P.bias:
+            wb = W[P.d]
             for i in range(kp):
-                wj[i] += g[i]
-            if bias:
-                wb = W[bias_row]
-                for i in range(kp):
-                    wb[i] += g[i]
-        elif SPARSE:
-            for jj in range(din):
-                xj = x[jj]
-                if xj != 0.0:  # exact: adding g * 0 changes nothing
-                    wj = W[jj]
-                    for i in range(kp):
-                        wj[i] += g[i] * xj
-        else:
-            for jj in range(din):
-                xj = x[jj]
+                wb[i] += g[i]
+    elif SPARSE:
+        for jj in range(P.din):
+            xj = x[jj]
+            if xj != 0.0:  # exact: adding g * 0 changes nothing
                 wj = W[jj]
                 for i in range(kp):
                     wj[i] += g[i] * xj
-    return out, hy != 0.0
+    else:
+        for jj in range(P.din):
+            xj = x[jj]
+            wj = W[jj]
+            for i in range(kp):
+                wj[i] += g[i] * xj
 
 
 def check(w, P, status):
@@ -259,6 +265,17 @@ def check(w, P, status):
             mw *= c
             mv *= c
     return not (mw > 0.0 and mv > 0.0 and mw * mv < UNDERFLOW_PRODUCT)
+
+
+@jit
+def output_norm(Vb, k, kp):
+    """(norm, log10 norm, |b2|) of the output layer (V, b2) of a binary net."""
+    nv, lv = block_norm(Vb, 0, k, 0, 1)
+    b2 = abs(Vb[kp])
+    if b2 == 0.0:
+        return nv, lv, b2
+    n2 = math.hypot(nv, b2)
+    return n2, math.log10(n2), b2
 
 
 @jit
@@ -322,13 +339,7 @@ def record(w, P, D, log2, out_row):
     kp = P.kp
     flat = W.reshape(W.size)
     n1, l1 = block_norm(flat, 0, k, kp, din)
-    nv, lv = block_norm(Vb, 0, k, 0, 1)
-    b2 = abs(Vb[kp])
-    if b2 == 0.0:
-        n2, l2 = nv, lv
-    else:
-        n2 = math.hypot(nv, b2)
-        l2 = math.log10(n2)
+    n2, l2, b2 = output_norm(Vb, k, kp)
     out_row[M_NORM1], out_row[M_LOG1] = scaled(n1, l1, log2)
     out_row[M_NORM2], out_row[M_LOG2] = scaled(n2, l2, log2)
     if P.bias:
@@ -341,4 +352,13 @@ def record(w, P, D, log2, out_row):
     return math.isfinite(n1) and math.isfinite(n2)
 
 
-MODEL = Model("twolayer", view=view, sample=sample_binary, update=update, check=check, lr=constant_lr, record=record)
+MODEL = Model(
+    "twolayer",
+    view=view,
+    sample=sample_binary,
+    update=update,
+    check=check,
+    lr=constant_lr,
+    record=record,
+    helpers=(first_forward, first_layer_update),
+)
