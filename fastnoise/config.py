@@ -89,18 +89,21 @@ def _parse_widths(value: Any) -> tuple[int, ...] | None:
 
 
 def _parse_train(value: Any, model: str, depth: int) -> str:
-    """``all``, ``hidden``, or (mlp) a list of 1-based layers, normalised to ``"1,3"``."""
+    """``all``, ``hidden``, or (mlp) a list of 1-based layers, normalised to ``"1,3"`` (``"1+3"`` is
+    the same list, for sweep grids where commas separate values); every layer is ``all``."""
     if value in TRAINS:
         return str(value)
     allowed = f"all, hidden{' or a list of layers 1..' + str(depth) + ' such as 1,3' if model == 'mlp' else ''}"
     if model != "mlp" or not isinstance(value, str):
         raise ConfigError("train", f"must be one of {allowed}; got {value!r}")
     try:
-        layers = sorted({int(t) for t in value.split(",")})
+        layers = sorted({int(t) for t in value.replace("+", ",").split(",")})
     except ValueError:
         raise ConfigError("train", f"must be one of {allowed}; got {value!r}") from None
     if not layers or layers[0] < 1 or layers[-1] > depth:
         raise ConfigError("train", f"must be one of {allowed}; got {value!r}")
+    if layers == list(range(1, depth + 1)):
+        return "all"
     return ",".join(str(t) for t in layers)
 
 

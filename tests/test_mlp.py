@@ -86,6 +86,8 @@ def test_widths_spellings_and_train_lists_normalise():
     assert RunConfig(model="mlp", widths="8x4").widths == (8, 4) == RunConfig(model="mlp", widths=[8, 4]).widths
     assert RunConfig(model="mlp", widths=8).widths == (8,)
     assert RunConfig(model="mlp", widths=(4, 4, 4), train="3, 1").train == "1,3"
+    assert RunConfig(model="mlp", widths=(4, 4, 4), train="1+3").train == "1,3"
+    assert RunConfig(model="mlp", widths=(4, 4), train="3,2,1").train == "all"
     assert RunConfig(model="mlp").hidden_widths == (100,)
     assert RunConfig(model="mlp", activation="leaky").leak == 0.01 and RunConfig(model="mlp").leak is None
 
