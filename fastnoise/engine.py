@@ -209,7 +209,7 @@ def kernel_model(cfg: RunConfig) -> str:
 def geometry(cfg: RunConfig) -> Geometry:
     """The shapes of a run's arrays (see :mod:`fastnoise._kernels.layout`)."""
     widths = () if cfg.model == "neuron" else cfg.hidden_widths
-    return Geometry(kernel_model(cfg), cfg.d, cfg.bias, widths, cfg.classes)
+    return Geometry(kernel_model(cfg), cfg.d, cfg.bias, widths, cfg.classes, cfg.trained_layers)
 
 
 def kernel_spec(cfg: RunConfig) -> Spec:
@@ -242,10 +242,6 @@ def kernel_params(cfg: RunConfig, renormalize: bool = True) -> Params:
         kp=geo.kp,
         classes=cfg.classes,
         depth=geo.depth,
-        dims=geo.dims,
-        kps=geo.kps,
-        roff=geo.roff,
-        trained=np.array([int(l in cfg.trained_layers) for l in range(1, geo.depth + 1)], dtype=np.int64),
         leak=float(cfg.leak) if cfg.leak is not None else 0.0,
     )
 
@@ -449,10 +445,10 @@ def apply_step(cfg: RunConfig, weights: dict[str, Any], x: np.ndarray, y: float)
     w = kern.view(arrays, S, 0, P)
     w[0][: one.d] = x
     if one.classes > 2:
-        kern.update(w, -1, int(y), P, P.lr)
+        kern.update(-1, int(y), P, P.lr, *w)
         out = float("nan")  # C scores, not one output
     else:
-        out = float(kern.update(w, -1, float(y), P, P.lr)[0])
+        out = float(kern.update(-1, float(y), P, P.lr, *w)[0])
     return geo.unpack(arrays, np.zeros(1, np.int64))[0], out
 
 

@@ -26,16 +26,16 @@ _BUILT: dict = {}
 
 def _flip_sign(real):
     @numba.njit
-    def update(w, j, y, P, h):
-        return real(w, j, y, P, -h)
+    def update(j, y, P, h, *w):
+        return real(j, y, P, -h, *w)
 
     return {"UPDATE": update}
 
 
 def _ignore_noise(data_code):
     @numba.njit
-    def sample(w, P, D, st):
-        j, _, y, st = draw_sample(w[0], P.d, data_code, D.Xtr, D.Ytr, P.cube_c, P.cube_k, 0.0, st)
+    def sample(P, D, st, x):
+        j, _, y, st = draw_sample(x, P.d, data_code, D.Xtr, D.Ytr, P.cube_c, P.cube_k, 0.0, st)
         return j, y, st
 
     return {"SAMPLE": sample}
@@ -43,13 +43,12 @@ def _ignore_noise(data_code):
 
 def _drop_bias_step(real):
     @numba.njit
-    def update(w, j, y, P, h):
-        _, W, Vb, _, _, _ = w
+    def update(j, y, P, h, x, W, Vb, pre, g, fired):
         if not P.bias:
-            return real(w, j, y, P, h)
+            return real(j, y, P, h, x, W, Vb, pre, g, fired)
         hidden = W[P.d].copy()
         out_bias = Vb[P.kp]
-        out, moved = real(w, j, y, P, h)
+        out, moved = real(j, y, P, h, x, W, Vb, pre, g, fired)
         W[P.d] = hidden
         Vb[P.kp] = out_bias
         return out, moved

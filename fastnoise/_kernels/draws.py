@@ -229,14 +229,13 @@ def draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st):
 
 # --------------------------------------------------------------------------- step-loop samplers
 # Templates (plain functions): :func:`.driver.build` compiles them once per Spec, with DATA bound
-# to the run's input law, so the law is decided at compile time. ``w[0]`` is the input buffer.
+# to the run's input law, so the law is decided at compile time. ``x`` is the input buffer.
 
 DATA = GAUSSIAN  # rebound per Spec by the driver builder
 
 
-def sample_binary(w, P, D, st):
-    """A sample of a binary task into ``w[0]``: returns ``(j, y, st)`` (``j``: basis index or -1)."""
-    x = w[0]
+def sample_binary(P, D, st, x):
+    """A sample of a binary task into ``x``: returns ``(j, y, st)`` (``j``: basis index or -1)."""
     j = -1
     if DATA == GAUSSIAN:
         clean, st = draw_gaussian(x, P.d, st)
@@ -250,9 +249,9 @@ def sample_binary(w, P, D, st):
     return j, y, st
 
 
-def sample_class(w, P, D, st):
-    """A sample of a C-class task into ``w[0]``: returns ``(-1, class index, st)``."""
-    _, y, st = draw_class_sample(w[0], P.d, D.Xtr, D.Ytr, P.classes, P.p, st)
+def sample_class(P, D, st, x):
+    """A sample of a C-class task into ``x``: returns ``(-1, class index, st)``."""
+    _, y, st = draw_class_sample(x, P.d, D.Xtr, D.Ytr, P.classes, P.p, st)
     return -1, y, st
 
 

@@ -7,12 +7,14 @@ step scaled by ``s = sigmoid(-y*N(x))``. With ``hy = h*y*s``: the output layer m
 ``hy * a_{L-1}``; backwards, ``delta_{L-1} = hy * V * phi'(z_{L-1})``, ``delta_{l-1} =
 phi'(z_{l-1}) * (W_l^T delta_l)`` (W_l before the step) and layer l moves by ``outer(delta_l,
 a_{l-1})``. A unit fires when its pre-activation is >= 0; ``phi'`` is 1 there and 0 (ReLU) or
-``leak`` (leaky) below. Untrained layers (``P.trained``) pass delta through and never move.
+``leak`` (leaky) below. Untrained layers (row ``G_TRAINED`` of the layer table) pass delta through
+and never move.
 
 The first hidden layer and the output are the two-layer kernel's own functions (forward passes,
 one-hot and sparse paths, the 8-way output sum), so a one-hidden-layer mlp is the two-layer net bit
 for bit. Layout: :mod:`.layout` (hidden layers stacked in ``W``, output in ``Vb``, a scratch
-block ``S`` with rows x, then pre/act/delta/fired of each hidden layer).
+block ``S`` with rows x, then pre/act/delta/fired of each hidden layer; the layer table ``G``:
+widths, padded widths, first rows, trained flags).
 
 Exact rescaling (hinge, no bias, every layer trained): a depth-L net is L-homogeneous, so scaling
 all weights by c maps a trajectory to a trajectory only if the step is scaled too: weights c*W
@@ -45,6 +47,10 @@ from .common import (
 from .draws import sample_binary
 from .driver import Model
 from .layout import (
+    G_DIMS,
+    G_KPS,
+    G_ROFF,
+    G_TRAINED,
     M_ACT_MEAN,
     M_ERR_TEST,
     M_ERR_TRAIN,
@@ -58,7 +64,7 @@ from .layout import (
     col_norm,
     mlp_row,
 )
-from .twolayer import _load_x, first_forward, first_layer_update, forward, output, output_norm
+from .twolayer import _load_x, first_layer_update, forward, forward_onehot, forward_sparse, output, output_norm
 
 # Rebound per Spec by the driver builder (see driver.py): decided when the loop compiles.
 LOSS = HINGE
@@ -92,9 +98,10 @@ def output_leaky(V, pre, kp, b, leak):
 
 
 def view(arrays, scratch, r, P):
-    """(x, W, Vb, S) of replica r: input row, stacked hidden layers, output layer, scratch block."""
+    """(x, W, Vb, S, G) of replica r: input row, stacked hidden layers, output layer, scratch block,
+    and the layer table G shared by all replicas (layout.Geometry.layer_table)."""
     S = scratch[r]
-    return S[0], arrays[0][r], arrays[1][r], S
+    return S[0], arrays[0][r], arrays[1][r], S, arrays[2]
 
 
 def activate(pre, a, n, leak):
@@ -109,59 +116,63 @@ def activate(pre, a, n, leak):
             a[i] = pi if pi > 0.0 else 0.0
 
 
-def hidden_forward(W, S, P, l):
+def hidden_forward(W, S, G, P, l):
     """pre-activations of hidden layer l >= 2 from the activations of layer l - 1."""
-    n_in = P.dims[l - 1]
+    n_in = G[G_DIMS, l - 1]
     a = S[mlp_row(l - 1, R_ACT)]
     activate(S[mlp_row(l - 1, R_PRE)], a, n_in, P.leak)
-    o = P.roff[l - 1]
+    o = G[G_ROFF, l - 1]
     rows = n_in + (1 if P.bias else 0)
-    forward(W[o : o + rows], a, rows, P.kps[l - 1], S[mlp_row(l, R_PRE)])
+    forward(W[o : o + rows], a, rows, G[G_KPS, l - 1], S[mlp_row(l, R_PRE)])
 
 
-def net_output(Vb, S, P):
+def net_output(Vb, S, G, P):
     """N(x) from the last hidden layer's pre-activations."""
     L = P.depth
-    kp = P.kps[L - 2]
+    kp = G[G_KPS, L - 2]
     pre = S[mlp_row(L - 1, R_PRE)]
     if ACT == LEAKY:
         return output_leaky(Vb[0:kp], pre, kp, Vb[kp], P.leak)
     return output(Vb[0:kp], pre, kp, Vb[kp])
 
 
-def dense_forward(x, W, Vb, S, P):
+def dense_forward(x, W, Vb, S, G, P):
     """N(x) of a dense input (records, errors, probes)."""
-    forward(W, x, P.din, P.kps[0], S[mlp_row(1, R_PRE)])
+    forward(W, x, P.din, G[G_KPS, 0], S[mlp_row(1, R_PRE)])
     for l in range(2, P.depth):
-        hidden_forward(W, S, P, l)
-    return net_output(Vb, S, P)
+        hidden_forward(W, S, G, P, l)
+    return net_output(Vb, S, G, P)
 
 
-def update(w, j, y, P, h):
-    """One SGD step on the sample (x, y) (with ONEHOT, x is e_j); returns (N(x), whether it moved)."""
-    x, W, Vb, S = w
+def update(j, y, P, h, x, W, Vb, S, G):
+    """One SGD step on the sample (x, y) (with ONEHOT, x is e_j); returns (N(x), the scale h*y*s: 0.0 when nothing moved)."""
     L = P.depth
-    kp1 = P.kps[0]
+    kp1 = G[G_KPS, 0]
     pre1 = S[mlp_row(1, R_PRE)]
-    first_forward(x, W, j, P, kp1, pre1)
+    if ONEHOT:  # as in twolayer.update (not a helper: see there)
+        forward_onehot(W, j, P.d if P.bias else -1, kp1, pre1)
+    elif SPARSE:
+        forward_sparse(W, x, P.din, kp1, pre1)
+    else:
+        forward(W, x, P.din, kp1, pre1)
     for l in range(2, L):
-        hidden_forward(W, S, P, l)
-    out = net_output(Vb, S, P)
+        hidden_forward(W, S, G, P, l)
+    out = net_output(Vb, S, G, P)
     if LOSS == HINGE:
         s = 1.0 if y * out <= 0.0 else 0.0
     else:
         s = sigmoid(-y * out)
     hy = h * y * s
     if hy != 0.0 and abs(out) <= DBL_MAX:
-        backward(x, W, Vb, S, P, j, hy)
-    return out, hy != 0.0
+        backward(x, W, Vb, S, G, P, j, hy)
+    return out, hy
 
 
-def backward(x, W, Vb, S, P, j, hy):
+def backward(x, W, Vb, S, G, P, j, hy):
     """The update of every trained layer, all from the values before the step."""
     L = P.depth
     leak = P.leak
-    kp = P.kps[L - 2]
+    kp = G[G_KPS, L - 2]
     pre = S[mlp_row(L - 1, R_PRE)]
     g = S[mlp_row(L - 1, R_DELTA)]
     V = Vb[0:kp]
@@ -171,7 +182,7 @@ def backward(x, W, Vb, S, P, j, hy):
     else:
         for i in range(kp):
             g[i] = hy * V[i] if pre[i] >= 0.0 else 0.0
-    if P.trained[L - 1]:
+    if G[G_TRAINED, L - 1]:
         if ACT == LEAKY:
             for i in range(kp):
                 pi = pre[i]
@@ -183,25 +194,25 @@ def backward(x, W, Vb, S, P, j, hy):
         if P.bias:
             Vb[kp] += hy
     for l in range(L - 1, 1, -1):
-        hidden_backward(W, S, P, l)
-    if P.trained[0]:
-        first_layer_update(x, W, S[mlp_row(1, R_DELTA)], P, j, P.kps[0])
+        hidden_backward(W, S, G, P, l)
+    if G[G_TRAINED, 0]:
+        first_layer_update(x, W, S[mlp_row(1, R_DELTA)], P, j, G[G_KPS, 0])
 
 
-def hidden_backward(W, S, P, l):
+def hidden_backward(W, S, G, P, l):
     """delta of layer l - 1 from layer l's weights before the step, then layer l's update."""
-    n_in = P.dims[l - 1]
-    kp = P.kps[l - 1]
+    n_in = G[G_DIMS, l - 1]
+    kp = G[G_KPS, l - 1]
     rows = n_in + (1 if P.bias else 0)
-    o = P.roff[l - 1]
+    o = G[G_ROFF, l - 1]
     T = W[o : o + rows]
     delta = S[mlp_row(l, R_DELTA)]
     a = S[mlp_row(l - 1, R_ACT)]
     pre_in = S[mlp_row(l - 1, R_PRE)]
     delta_in = S[mlp_row(l - 1, R_DELTA)]
-    for i in range(n_in, P.kps[l - 2]):
+    for i in range(n_in, G[G_KPS, l - 2]):
         delta_in[i] = 0.0
-    train = P.trained[l - 1] != 0
+    train = G[G_TRAINED, l - 1] != 0
     leak = P.leak
     for jj in range(n_in):
         row = T[jj]
@@ -227,12 +238,12 @@ def hidden_backward(W, S, P, l):
 
 
 @jit
-def _layer_max(W, P, l):
+def _layer_max(W, G, P, l):
     """max |weight| of hidden layer l (bias row included)."""
-    n_in = P.dims[l - 1]
+    n_in = G[G_DIMS, l - 1]
     rows = n_in + (1 if P.bias else 0)
     kpmax = W.shape[1]
-    return block_max_abs(W.reshape(W.size), P.roff[l - 1] * kpmax, P.dims[l], kpmax, rows)
+    return block_max_abs(W.reshape(W.size), G[G_ROFF, l - 1] * kpmax, G[G_DIMS, l], kpmax, rows)
 
 
 @jit
@@ -243,11 +254,11 @@ def _out_max(Vb, P):
 
 
 @jit
-def _rescale(W, Vb, P, c):
+def _rescale(W, Vb, G, P, c):
     for l in range(1, P.depth):
-        o = P.roff[l - 1]
-        rows = P.dims[l - 1] + (1 if P.bias else 0)
-        kp = P.kps[l - 1]
+        o = G[G_ROFF, l - 1]
+        rows = G[G_DIMS, l - 1] + (1 if P.bias else 0)
+        kp = G[G_KPS, l - 1]
         for jj in range(o, o + rows):
             wj = W[jj]
             for i in range(kp):
@@ -263,24 +274,23 @@ def lr(P, status):
     return math.ldexp(P.lr, status[S_LOG2] * (2 - P.depth))
 
 
-def check(w, P, status):
+def check(P, status, x, W, Vb, S, G):
     """Renormalise by a power of two when every weight is tiny (if exact), then the underflow tests."""
-    _, W, Vb, _ = w
     L = P.depth
     m = _out_max(Vb, P)
     for l in range(1, L):
-        ml = _layer_max(W, P, l)
+        ml = _layer_max(W, G, P, l)
         if ml > m:
             m = ml
     if P.renorm and 0.0 < m < RENORM_BELOW:
         e = math.frexp(m)[1]
         c = math.ldexp(1.0, -e)
-        _rescale(W, Vb, P, c)
+        _rescale(W, Vb, G, P, c)
         status[S_LOG2] -= e
     prod = 1.0
     positive = True
     for l in range(1, L):
-        ml = _layer_max(W, P, l)
+        ml = _layer_max(W, G, P, l)
         positive = positive and ml > 0.0
         prod *= ml
     mv = _out_max(Vb, P)
@@ -294,25 +304,25 @@ def check(w, P, status):
 # --------------------------------------------------------------------------- records
 
 
-def active_counts(x, W, Vb, S, P, Xpr, out_row):
+def active_counts(x, W, Vb, S, G, P, Xpr, out_row):
     """Per hidden layer, active units on the probe set (pre-activation > 0), into its columns."""
     L = P.depth
     npr = Xpr.shape[0]
     for l in range(1, L):
         fired = S[mlp_row(l, R_FIRED)]
-        for i in range(P.kps[l - 1]):
+        for i in range(G[G_KPS, l - 1]):
             fired[i] = 0.0
         c0 = col_active(L, l)
         out_row[c0] = 0.0
-        out_row[c0 + 1] = P.dims[l]
+        out_row[c0 + 1] = G[G_DIMS, l]
     for s in range(npr):
         _load_x(x, Xpr, s, P.d)
-        dense_forward(x, W, Vb, S, P)
+        dense_forward(x, W, Vb, S, G, P)
         for l in range(1, L):
             pre = S[mlp_row(l, R_PRE)]
             fired = S[mlp_row(l, R_FIRED)]
             c = 0
-            for i in range(P.dims[l]):
+            for i in range(G[G_DIMS, l]):
                 if pre[i] > 0.0:
                     c += 1
                     fired[i] = 1.0
@@ -323,19 +333,19 @@ def active_counts(x, W, Vb, S, P, Xpr, out_row):
     for l in range(1, L):
         fired = S[mlp_row(l, R_FIRED)]
         nfired = 0
-        for i in range(P.dims[l]):
+        for i in range(G[G_DIMS, l]):
             if fired[i] != 0.0:
                 nfired += 1
         c0 = col_active(L, l)
         out_row[c0] = out_row[c0] / npr
-        out_row[c0 + 2] = P.dims[l] - nfired
+        out_row[c0 + 2] = G[G_DIMS, l] - nfired
     c0 = col_active(L, 1)
     out_row[M_ACT_MEAN] = out_row[c0]
     out_row[M_ACT_MEAN + 1] = out_row[c0 + 1]
     out_row[M_ACT_MEAN + 2] = out_row[c0 + 2]
 
 
-def error_rate(x, W, Vb, S, P, Xs, Ys):
+def error_rate(x, W, Vb, S, G, P, Xs, Ys):
     """Fraction of (Xs, Ys) with y * N(x) <= 0 (ties count as errors)."""
     n = Xs.shape[0]
     if n == 0:
@@ -343,40 +353,40 @@ def error_rate(x, W, Vb, S, P, Xs, Ys):
     wrong = 0
     for s in range(n):
         _load_x(x, Xs, s, Xs.shape[1])
-        if Ys[s] * dense_forward(x, W, Vb, S, P) <= 0.0:
+        if Ys[s] * dense_forward(x, W, Vb, S, G, P) <= 0.0:
             wrong += 1
     return wrong / n
 
 
-def record(w, P, D, log2, out_row):
-    x, W, Vb, S = w
+def record(P, D, log2, out_row, x, W, Vb, S, G):
     L = P.depth
     flat = W.reshape(W.size)
     kpmax = W.shape[1]
     finite = True
     for l in range(1, L):
-        n_in = P.dims[l - 1]
+        n_in = G[G_DIMS, l - 1]
         rows = n_in + (1 if P.bias else 0)
-        o = P.roff[l - 1] * kpmax
-        nrm, lg = block_norm(flat, o, P.dims[l], kpmax, rows)
+        o = G[G_ROFF, l - 1] * kpmax
+        nrm, lg = block_norm(flat, o, G[G_DIMS, l], kpmax, rows)
         finite = finite and math.isfinite(nrm)
         out_row[col_norm(l)], out_row[col_log(l)] = scaled(nrm, lg, log2)
         if P.bias:
-            out_row[col_bias(l)] = scaled(block_norm(flat, o + n_in * kpmax, P.dims[l], 0, 1)[0], 0.0, log2)[0]
+            out_row[col_bias(l)] = scaled(block_norm(flat, o + n_in * kpmax, G[G_DIMS, l], 0, 1)[0], 0.0, log2)[0]
     n2, l2, b = output_norm(Vb, P.k, P.kp)
     finite = finite and math.isfinite(n2)
     out_row[col_norm(L)], out_row[col_log(L)] = scaled(n2, l2, log2)
     if P.bias:
         out_row[col_bias(L)] = scaled(b, 0.0, log2)[0]
-    active_counts(x, W, Vb, S, P, D.Xpr, out_row)
+    active_counts(x, W, Vb, S, G, P, D.Xpr, out_row)
     if P.errors:
-        out_row[M_ERR_TRAIN] = error_rate(x, W, Vb, S, P, D.Xev, D.Yev)
-        out_row[M_ERR_TEST] = error_rate(x, W, Vb, S, P, D.Xte, D.Yte)
+        out_row[M_ERR_TRAIN] = error_rate(x, W, Vb, S, G, P, D.Xev, D.Yev)
+        out_row[M_ERR_TEST] = error_rate(x, W, Vb, S, G, P, D.Xte, D.Yte)
     return finite
 
 
 MODEL = Model(
     "mlp",
+    views=("x", "W", "Vb", "S", "G"),
     view=view,
     sample=sample_binary,
     update=update,
@@ -390,7 +400,6 @@ MODEL = Model(
         dense_forward,
         backward,
         hidden_backward,
-        first_forward,
         first_layer_update,
         active_counts,
         error_rate,

@@ -54,12 +54,11 @@ def view(arrays, scratch, r, P):
     return row[0:pre0], arrays[0][r], arrays[1][r], row[pre0:g0], row[g0:f0], row[f0:s0], row[s0:e0], row[e0:end]
 
 
-def update(w, j, y, P, h):
-    """One SGD step on (x, y), y a class index; returns (the largest |score|, whether it updated).
+def update(j, y, P, h, x, W, Vb, pre, g, fired, s, e):
+    """One SGD step on (x, y), y a class index; returns (the largest |score|, 1.0 if it updated else 0.0).
 
     Image inputs are sparse: the forward pass and the update skip the rows of zero pixels.
     """
-    x, W, Vb, pre, g, _, s, e = w
     din = P.din
     kp = P.kp
     C = P.classes
@@ -72,14 +71,14 @@ def update(w, j, y, P, h):
         if not abs(s[c]) <= top:
             top = abs(s[c])
     if not top <= DBL_MAX:
-        return top, False
+        return top, 0.0
     if LOSS == HINGE:
         rival = -1
         for c in range(C):
             if c != y and (rival < 0 or s[c] > s[rival]):
                 rival = c
         if s[rival] < s[y]:
-            return top, False
+            return top, 0.0
         for c in range(C):
             e[c] = 0.0
         e[y] = 1.0
@@ -121,12 +120,11 @@ def update(w, j, y, P, h):
             wj = W[jj]
             for i in range(kp):
                 wj[i] += g[i] * xj
-    return top, True
+    return top, 1.0
 
 
-def check(w, P, status):
+def check(P, status, x, W, Vb, pre, g, fired, s, e):
     """No exact rescaling: stop before the layers' largest weights multiply below 2^-900."""
-    _, W, Vb, _, _, _, _, _ = w
     mw = block_max_abs(W.reshape(W.size), 0, P.k, P.kp, P.din)
     mv = block_max_abs(Vb, 0, P.classes * P.kp, 0, 1)
     return not (mw > 0.0 and mv > 0.0 and mw * mv < UNDERFLOW_PRODUCT)
@@ -151,8 +149,7 @@ def multiclass_error(W, Vb, x, pre, s, Xs, Ys, din, kp, C):
     return wrong / n
 
 
-def record(w, P, D, log2, out_row):
-    x, W, Vb, pre, _, fired, s, _ = w
+def record(P, D, log2, out_row, x, W, Vb, pre, g, fired, s, e):
     d = P.d
     din = P.din
     k = P.k
@@ -171,4 +168,13 @@ def record(w, P, D, log2, out_row):
     return math.isfinite(out_row[M_NORM1]) and math.isfinite(out_row[M_NORM2])
 
 
-MODEL = Model("multiclass", view=view, sample=sample_class, update=update, check=check, lr=constant_lr, record=record)
+MODEL = Model(
+    "multiclass",
+    views=("x", "W", "Vb", "pre", "g", "fired", "s", "e"),
+    view=view,
+    sample=sample_class,
+    update=update,
+    check=check,
+    lr=constant_lr,
+    record=record,
+)

@@ -34,27 +34,26 @@ def view(arrays, scratch, r, P):
     return scratch[r], arrays[0][r]
 
 
-def update(w, j, y, P, h):
-    """One SGD step on the sample (x, y); returns (N(x) before the step, whether V moved)."""
-    x, V = w
+def update(j, y, P, h, x, V):
+    """One SGD step on the sample (x, y); returns (N(x) before the step, h*y*s: 0.0 when V did not move)."""
     din = P.din
     out = dot(V, x, din)
     if not abs(out) <= DBL_MAX:
-        return out, False
+        return out, 0.0
     if LOSS == HINGE:
         if y * out > 0.0:
-            return out, False
+            return out, 0.0
         hy = h * y
     else:
         hy = h * y * sigmoid(-y * out)
     for i in range(din):
         V[i] += hy * x[i]
-    return out, hy != 0.0
+    return out, hy
 
 
-def check(w, P, status):
+def check(P, status, x, V):
     """No exact rescaling for a neuron: stop before the weights leave the normal range."""
-    m = block_max_abs(w[1], 0, P.din, 0, 1)
+    m = block_max_abs(V, 0, P.din, 0, 1)
     return not (0.0 < m < UNDERFLOW_PRODUCT)
 
 
@@ -74,8 +73,7 @@ def neuron_error(V, Xs, Ys, din, x):
     return wrong / n
 
 
-def record(w, P, D, log2, out_row):
-    x, V = w
+def record(P, D, log2, out_row, x, V):
     nrm, lg = block_norm(V, 0, P.din, 0, 1)
     out_row[M_NORM1] = nrm
     out_row[M_LOG1] = lg
@@ -87,4 +85,13 @@ def record(w, P, D, log2, out_row):
     return math.isfinite(nrm)
 
 
-MODEL = Model("neuron", view=view, sample=sample_binary, update=update, check=check, lr=constant_lr, record=record)
+MODEL = Model(
+    "neuron",
+    views=("x", "V"),
+    view=view,
+    sample=sample_binary,
+    update=update,
+    check=check,
+    lr=constant_lr,
+    record=record,
+)

@@ -27,11 +27,10 @@ class Params(NamedTuple):
     k, kp : two-layer nets, hidden width and its padded size.
     classes : outputs of the ten-class net (2 for binary tasks).
     depth : weight layers L (1 neuron, 2 two-layer net, L for an mlp).
-    dims : int64[L + 1], n_0 = d, n_1 ... n_{L-1} hidden widths, n_L = 1 (mlp).
-    kps : int64[L], padded width of each hidden layer (index l - 1 for layer l; mlp).
-    roff : int64[L], first stored row of each hidden layer's weights (mlp).
-    trained : int64[L], 1 if layer l (index l - 1) is trained (mlp).
     leak : slope of leaky units below 0.
+
+    Scalars only: an array field would be reference-counted at every call that takes Params
+    (the deep nets' per-layer sizes travel in their layer table, see ``layout.G_DIMS``).
     """
 
     d: int
@@ -48,10 +47,6 @@ class Params(NamedTuple):
     kp: int
     classes: int
     depth: int
-    dims: np.ndarray
-    kps: np.ndarray
-    roff: np.ndarray
-    trained: np.ndarray
     leak: float
 
 
