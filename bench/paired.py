@@ -1,61 +1,51 @@
-"""Paired before/after timing of two checkouts of fastnoise, alternating A B A B, on one machine.
+"""Paired before/after timing of two checkouts of fastnoise, alternating A B A B in one process.
 
 Usage (from the repository root)::
 
     git worktree add /tmp/before <commit>
-    python bench/paired.py /tmp/before . --reps 5
+    python bench/paired.py /tmp/before . --reps 9
 
-Each measurement is a fresh process, pinned to one core when ``taskset`` exists, that imports the
-checkout, runs the setting once (compile, or load the cache), then times three runs of ``steps``
-steps on one thread, one replica, and keeps the fastest. Printed with the CPU model: the medians
-of each side, the median of the per-pair ratios (after / before) and the ratio of the fastest
-runs (on a shared virtual machine, noise only adds time, so minima are the steadier figure).
-Nothing is asserted.
+The ``before`` package is copied to a temporary folder as ``fastnoise_before`` (the package uses
+only relative imports), so both versions live in one process and are timed alternately on the
+same core: no process-to-process variation of clock speed or placement enters the ratio. For
+each setting both sides run once to compile (or load their caches), then ``--reps`` times each,
+alternating, ``steps`` steps on one thread, one replica. Printed with the CPU model: the median
+ns/step of each side, the median of the per-pair ratios (after / before) and the ratio of the
+fastest runs (on a shared virtual machine noise only adds time, so minima are the steadier
+figure). Nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
+import os
 import shutil
 import statistics
-import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 SETTINGS = [
-    ("single neuron d=30", dict(model="neuron", lr=1 / 30), 3_000_000),
-    ("two-layer K=100", dict(model="twolayer", width=100), 600_000),
-    ("two-layer K=1000", dict(model="twolayer", width=1000), 60_000),
-    ("two-layer K=100 bias", dict(model="twolayer", width=100, bias=True), 600_000),
-    ("two-layer K=100 logistic", dict(model="twolayer", width=100, loss="logistic"), 600_000),
+    ("single neuron d=30", dict(model="neuron", lr=1 / 30), 2_000_000),
+    ("two-layer K=100", dict(model="twolayer", width=100), 400_000),
+    ("two-layer K=1000", dict(model="twolayer", width=1000), 40_000),
+    ("two-layer K=100 bias", dict(model="twolayer", width=100, bias=True), 400_000),
+    ("two-layer K=100 logistic", dict(model="twolayer", width=100, loss="logistic"), 400_000),
 ]
-EXTRA_B = [
-    ("mlp (100,) ", dict(model="mlp", widths=(100,)), 600_000),
-    ("mlp (1000,)", dict(model="mlp", widths=(1000,)), 60_000),
-    ("mlp (100,100,100)", dict(model="mlp", widths=(100, 100, 100), init="fanin"), 100_000),
+#: Settings only the newer side has: (name, parameters, steps, the two-layer setting to compare with).
+AFTER_ONLY = [
+    ("mlp (100,)", dict(model="mlp", widths=(100,)), 400_000, "two-layer K=100"),
+    ("mlp (1000,)", dict(model="mlp", widths=(1000,)), 40_000, "two-layer K=1000"),
+    ("mlp (100,100,100), fan-in init", dict(model="mlp", widths=(100, 100, 100), init="fanin"), 60_000, None),
 ]
 
-CODE = """
-import sys, time, json
-sys.path.insert(0, {root!r})
-import fastnoise
-params = json.loads({params!r})
-fastnoise.simulate(steps=2048, replicas=1, records=2, threads=1, **params)
-best = float("inf")
-for _ in range(3):
+
+def ns_per_step(pkg, params: dict, steps: int) -> float:
     t = time.perf_counter()
-    fastnoise.simulate(steps={steps}, replicas=1, records=2, threads=1, **params)
-    best = min(best, time.perf_counter() - t)
-print(best / {steps} * 1e9)
-"""
-PIN = ["taskset", "-c", "1"] if shutil.which("taskset") else []
-
-
-def ns_per_step(root: Path, params: dict, steps: int) -> float:
-    code = CODE.format(root=str(root.resolve()), params=json.dumps(params), steps=steps)
-    out = subprocess.run([*PIN, sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
-    return float(out.stdout.strip().splitlines()[-1])
+    pkg.simulate(steps=steps, replicas=1, records=2, threads=1, **params)
+    return (time.perf_counter() - t) / steps * 1e9
 
 
 def cpu_name() -> str:
@@ -65,30 +55,45 @@ def cpu_name() -> str:
     return "unknown"
 
 
+def load(before: Path, after: Path, tmp: Path):
+    shutil.copytree(before / "fastnoise", tmp / "fastnoise_before", ignore=shutil.ignore_patterns("__pycache__"))
+    sys.path[:0] = [str(tmp), str(after.resolve())]
+    return importlib.import_module("fastnoise_before"), importlib.import_module("fastnoise")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("before", type=Path)
     ap.add_argument("after", type=Path)
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=9)
     ap.add_argument("--only", default="", help="run only the settings whose name contains this text")
     args = ap.parse_args()
-    print(f"CPU: {cpu_name()}; {args.reps} pairs per setting, medians")
-    print("| setting | before ns/step | after ns/step | after / before (median of pairs) | after / before (fastest runs) |")
-    print("|---|---:|---:|---:|---:|")
-    for name, params, steps in SETTINGS:
-        if args.only not in name:
-            continue
-        a, b = [], []
-        for _ in range(args.reps):
-            a.append(ns_per_step(args.before, params, steps))
-            b.append(ns_per_step(args.after, params, steps))
-        ratio = statistics.median(y / x for x, y in zip(a, b, strict=True))
-        print(f"| {name} | {statistics.median(a):.1f} | {statistics.median(b):.1f} | {ratio:.3f} | {min(b) / min(a):.3f} |")
-    for name, params, steps in EXTRA_B:
-        if args.only not in name:
-            continue
-        b = [ns_per_step(args.after, params, steps) for _ in range(args.reps)]
-        print(f"| {name} | – | {statistics.median(b):.1f} | – | – |")
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
+    with tempfile.TemporaryDirectory() as tmp:
+        old, new = load(args.before, args.after, Path(tmp))
+        print(f"CPU: {cpu_name()}; one thread, one replica; {args.reps} alternating pairs per setting")
+        print("| setting | before ns/step | after ns/step | after / before (median of pairs) | after / before (fastest) |")
+        print("|---|---:|---:|---:|---:|")
+        fastest: dict[str, float] = {}
+        for name, params, steps in SETTINGS:
+            if args.only not in name:
+                continue
+            ns_per_step(old, params, 2048), ns_per_step(new, params, 2048)
+            a, b = [], []
+            for _ in range(args.reps):
+                a.append(ns_per_step(old, params, steps))
+                b.append(ns_per_step(new, params, steps))
+            fastest[name] = min(b)
+            ratio = statistics.median(y / x for x, y in zip(a, b, strict=True))
+            print(f"| {name} | {statistics.median(a):.1f} | {statistics.median(b):.1f} | {ratio:.3f} | {min(b) / min(a):.3f} |")
+        for name, params, steps, versus in AFTER_ONLY:
+            if args.only not in name:
+                continue
+            ns_per_step(new, params, 2048)
+            b = [ns_per_step(new, params, steps) for _ in range(args.reps)]
+            vs = f"{min(b) / fastest[versus]:.3f} x {versus}" if versus in fastest else "–"
+            print(f"| {name} | – | {statistics.median(b):.1f} | – | {vs} |")
 
 
 if __name__ == "__main__":
