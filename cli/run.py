@@ -119,7 +119,9 @@ class Progress:
 @click.option("--record-spacing", type=click.Choice(SPACINGS), default="log", show_default=True, help="Checkpoint spacing.")
 @click.option("--replicas", type=COUNT, default=8, show_default=True, help="Independent replicas, run in parallel.")
 @click.option("--seed", type=COUNT, default=0, show_default=True, help="Root of all random streams.")
-@click.option("--threads", type=COUNT, default=None, help="Numba threads [default: all cores]; results do not depend on it.")
+@click.option(
+    "--threads", type=COUNT, default=None, help="Threads over replicas [default: all cores]; results never depend on it."
+)
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -104,9 +104,9 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 @click.option("--workers", type=COUNT, default=None, help="Run cells in N local worker processes.")
 @click.option("--cluster", default=None, metavar="local:N", help="Start a Dask LocalCluster of N workers on 127.0.0.1.")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", help="Submit cells to an existing Dask scheduler.")
-@click.option("--threads", type=COUNT, default=None, help="In-process: Numba threads per cell [default: all cores].")
+@click.option("--threads", type=COUNT, default=None, help="In-process: threads per cell [default: all cores].")
 @click.option(
-    "--worker-threads", type=COUNT, default=None, help="--workers/--cluster/--scheduler: Numba threads per cell [default: 1]."
+    "--worker-threads", type=COUNT, default=None, help="--workers/--cluster/--scheduler: threads per cell [default: 1]."
 )
 @click.option("--force", is_flag=True, help="Rerun every cell, even those already done.")
 @click.option("--skip-failed", is_flag=True, help="Do not retry cells that failed before.")

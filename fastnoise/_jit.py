@@ -1,8 +1,8 @@
 """The one place where Numba flags are set.
 
-Every kernel in :mod:`fastnoise._kernels` is compiled through :func:`jit` (serial) or
-:func:`pjit` (``parallel=True``, used only for the loop over replicas), so the flags below hold
-for the whole package:
+Every kernel in :mod:`fastnoise._kernels` is compiled through :func:`jit`, so the flags below
+hold for the whole package (replicas run in parallel on threads, not ``prange``; see
+``_kernels/driver.py``):
 
 - ``cache=True``: compiled code is written to disk and reused by the next process. Numba puts the
   cache beside the sources when that folder is writable, otherwise in the user's cache folder;
@@ -25,10 +25,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from numba import njit, prange
+from numba import njit
 from numba.core import caching
 
-__all__ = ["jit", "pjit", "prange", "KERNEL_SOURCES_STAMP"]
+__all__ = ["jit", "KERNEL_SOURCES_STAMP"]
 
 _HERE = Path(__file__).resolve().parent
 _KERNEL_DIR = _HERE / "_kernels"
@@ -86,8 +86,3 @@ def jit(func=None, **extra):
     if func is None:
         return lambda f: njit(**flags)(f)
     return njit(**flags)(func)
-
-
-def pjit(func, **extra):
-    """Compile ``func`` with the package's flags and ``parallel=True`` (replica loops)."""
-    return njit(parallel=True, **{**_FLAGS, **extra})(func)
