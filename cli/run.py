@@ -11,7 +11,7 @@ import click
 
 from fastnoise.config import ACTIVATIONS, DATA, INITS, LOSSES, MODELS, SPACINGS, ConfigError, RunConfig
 from fastnoise.datasets import DatasetError
-from fastnoise.engine import SimulationError, run
+from fastnoise.engine import SimulationError, run, thread_count
 from fastnoise.io import check_writable, write_results
 
 from . import COUNT, DEFAULT_RESULTS, fail, main
@@ -136,16 +136,15 @@ def run_cmd(threads: int | None, out: Path | None, overwrite: bool, no_progress:
     With no options: the slides' Fig. 1 (single neuron, hinge, d = 30, lr = 1/d^2, pure noise,
     Gaussian inputs, 10^6 steps, 8 replicas).
     """
-    import numba
-
     params["classes"] = int(params["classes"])
     try:
         cfg = RunConfig(**params)
     except ConfigError as exc:
         fail(exc.cli_message())
-    nmax = numba.config.NUMBA_NUM_THREADS
-    if threads is not None and not 1 <= threads <= nmax:
-        fail(f"--threads must be between 1 and {nmax}, got {threads}")
+    try:
+        thread_count(threads)
+    except ConfigError as exc:
+        fail(exc.cli_message())
     path = out if out is not None else DEFAULT_RESULTS / cfg.default_filename()
     try:
         check_writable(path, overwrite)

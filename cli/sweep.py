@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from fastnoise.engine import max_threads
 from fastnoise.sweep import (
     FAILED_DIR,
     CellEvent,
@@ -143,14 +144,12 @@ def sweep_cmd(
       fastnoise sweep examples/sweep.toml --scheduler tcp://10.0.0.5:8786
       fastnoise sweep --status examples/sweep.toml
     """
-    import numba
-
     try:
         the_spec = _build_spec(spec, grids, sets, name)
         if status_only:
             _print_status(the_spec, out)
             return
-        executor = _executor(workers, cluster, scheduler, threads, worker_threads, numba.config.NUMBA_NUM_THREADS)
+        executor = _executor(workers, cluster, scheduler, threads, worker_threads, max_threads())
         plan = prepare(the_spec, out, force=force, skip_failed=skip_failed)
     except (SpecError, SweepError) as exc:
         fail(str(exc))

@@ -24,7 +24,7 @@ from ._kernels.draws import BASIS, CUBE, GAUSSIAN, TRAINSET, draw_class_stream, 
 from ._kernels.layout import Geometry
 from ._kernels.models import MODELS
 from ._kernels.params import Data, Params, Spec
-from .config import IMAGE_DATA, RunConfig
+from .config import IMAGE_DATA, ConfigError, RunConfig
 from .schema import frame_from_arrays
 
 __all__ = ["RunResult", "SimulationError", "run", "simulate", "checkpoints"]
@@ -299,6 +299,34 @@ def _chunk_steps(cfg: RunConfig, geo: Geometry, nthreads: int) -> int:
     return max(1024, int(0.25e9 / (ns * waves)))
 
 
+def max_threads() -> int:
+    """The most threads a run may use: ``NUMBA_NUM_THREADS`` (all cores unless set)."""
+    return int(numba.config.NUMBA_NUM_THREADS)
+
+
+def thread_count(threads: int | None, *, cap: bool = False) -> int:
+    """The package's one threads rule: ``None`` means :func:`max_threads`, else 1 ... :func:`max_threads`.
+
+    Parameters
+    ----------
+    threads : int or None
+        The requested count.
+    cap : bool
+        Lower a count above the maximum to it instead of failing (sweep workers with fewer cores).
+
+    Raises
+    ------
+    ConfigError
+        ``threads`` not an integer in range (named ``threads``; on the CLI ``--threads``).
+    """
+    nmax = max_threads()
+    if threads is None:
+        return nmax
+    if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 1 or (threads > nmax and not cap):
+        raise ConfigError("threads", f"must be between 1 and {nmax}, got {threads!r}")
+    return min(int(threads), nmax)
+
+
 def run(
     config: RunConfig | None = None,
     *,
@@ -332,11 +360,7 @@ def run(
     cfg = config if config is not None else RunConfig(**params)
     if config is not None and params:
         cfg = config.replace(**params)
-    nthreads = numba.config.NUMBA_NUM_THREADS
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= nthreads):
-        from .config import ConfigError
-
-        raise ConfigError("threads", f"must be between 1 and {nthreads}, got {threads!r}")
+    nthreads = thread_count(threads)
     t_start = time.perf_counter()
     data = datasets(cfg)
     geo = geometry(cfg)
@@ -350,7 +374,7 @@ def run(
     steps_done = np.zeros(R, np.int64)
     updates = np.zeros(R, np.int64)
     status = np.zeros((R, kc.STATUS_WORDS), np.int64)
-    nthreads = min(threads if threads is not None else nthreads, R)
+    nthreads = min(nthreads, R)
     # Replica r goes to thread r % nthreads: each thread owns its replicas' rows of every array.
     blocks = [np.arange(t, R, nthreads, dtype=np.int64) for t in range(nthreads)]
     pool = ThreadPoolExecutor(max_workers=nthreads, thread_name_prefix="fastnoise") if nthreads > 1 else None

@@ -739,15 +739,14 @@ def compute_cell(config: Mapping[str, Any], threads: int | None = None, cap_thre
     CellResult
         With ``table`` set, or ``error`` and ``traceback`` when the run raised an exception.
     """
-    import numba
-
-    from .engine import run
+    from .engine import max_threads, run, thread_count
 
     t0 = time.perf_counter()
-    nmax = numba.config.NUMBA_NUM_THREADS
-    k = nmax if threads is None else (min(threads, nmax) if cap_threads else threads)
+    nmax = max_threads()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
+        k = nmax if threads is None else threads  # reported as is if the count itself is refused
+        k = thread_count(threads, cap=cap_threads)
         cfg = RunConfig.from_dict(dict(config))
         # More threads than replicas only adds thread wake-ups (tables do not depend on the thread count).
         k = max(1, min(k, cfg.replicas))
