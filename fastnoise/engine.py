@@ -25,6 +25,8 @@ from ._kernels.layout import Geometry
 from ._kernels.models import MODELS
 from ._kernels.params import Data, Params, Spec
 from .config import IMAGE_DATA, ConfigError, RunConfig
+from .data.images import image_sets
+from .data.synthetic import cube_halfwidth, synthetic_sets
 from .schema import frame_from_arrays
 
 __all__ = ["RunResult", "SimulationError", "run", "simulate", "checkpoints"]
@@ -64,74 +66,19 @@ def checkpoints(steps: int, records: int, spacing: str) -> np.ndarray:
 # --------------------------------------------------------------------------- data
 
 
-def _target(data: str, X: np.ndarray, cfg: RunConfig) -> np.ndarray:
-    """Clean labels [ours]: gaussian sign(x_1); basis +1 on the first ceil(d/2); cube as paper.md."""
-    if data == "gaussian":
-        return np.where(X[:, 0] > 0.0, 1.0, -1.0)
-    if data == "basis":
-        j = np.argmax(X, axis=1)
-        return np.where(2 * j < cfg.d, 1.0, -1.0)
-    c = cube_halfwidth(cfg.cube_dims)
-    inside = np.all(np.abs(X[:, : cfg.cube_dims]) <= c, axis=1)
-    return np.where(inside, 1.0, -1.0)
-
-
-def cube_halfwidth(k: int) -> float:
-    """(1/2)**(1/K): the centred cube that holds half of [-1, 1]^K."""
-    return 0.5 ** (1.0 / k)
-
-
-def _draw_inputs(data: str, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
-    if data == "gaussian":
-        return rng.standard_normal((n, d))
-    if data == "basis":
-        return np.eye(d)[rng.integers(0, d, size=n)]
-    return rng.uniform(-1.0, 1.0, size=(n, d))
-
-
 def datasets(cfg: RunConfig) -> Data:
     """The sets drawn once per run (shared read-only by all replicas): training, probe, test.
 
-    Synthetic data: probe and test sets are the d basis vectors for basis data, otherwise
-    ``probe_size`` and ``n_test`` draws from the input law, drawn in the order probe, train,
-    test. Image data: the training split (or its first ``n_train`` images), a probe set of
-    ``probe_size`` training images drawn once, and the whole test split; pixels in [0, 1], label
-    +1 for even classes and -1 for odd ones. ``error_train`` uses the first ``eval_size``
-    training samples.
+    Synthetic data (:func:`fastnoise.data.synthetic_sets`): probe and test sets are the d basis
+    vectors for basis data, otherwise ``probe_size`` and ``n_test`` draws from the input law, drawn
+    in the order probe, train, test. Image data (:func:`fastnoise.data.image_sets`): the training
+    split (or its first ``n_train`` images), a probe set of ``probe_size`` training images drawn
+    once, and the whole test split; pixels in [0, 1], label +1 for even classes and -1 for odd
+    ones. ``error_train`` uses the first ``eval_size`` training samples.
     """
     rng = _rng.data_rng(cfg.seed)
-    d = cfg.d
-    if cfg.data in IMAGE_DATA:
-        from . import datasets as image_sets
-
-        ds = image_sets.load(cfg.data, cfg.data_path)
-        n = ds.x_train.shape[0] if cfg.n_train is None else min(cfg.n_train, ds.x_train.shape[0])
-        Xtr = image_sets.scale_pixels(ds.x_train[:n])
-        Ytr = image_sets.binary_labels(ds.y_train[:n])
-        Xpr = Xtr[np.sort(rng.choice(n, size=min(cfg.probe_size, n), replace=False))]
-        Xte = image_sets.scale_pixels(ds.x_test)
-        Yte = image_sets.binary_labels(ds.y_test)
-        if cfg.classes > 2:  # class indices, stored as floats
-            Ytr = ds.y_train[:n].astype(np.float64)
-            Yte = ds.y_test.astype(np.float64)
-    else:
-        if cfg.data == "basis":
-            Xpr = np.eye(d)
-        else:
-            Xpr = _draw_inputs(cfg.data, cfg.probe_size, d, rng)
-        if cfg.n_train is not None:
-            Xtr = _draw_inputs(cfg.data, cfg.n_train, d, rng)
-            Ytr = _target(cfg.data, Xtr, cfg)
-        else:
-            Xtr, Ytr = np.zeros((0, d)), np.zeros(0)
-        if not cfg.errors:
-            Xte, Yte = np.zeros((0, d)), np.zeros(0)
-        elif cfg.data == "basis":
-            Xte = np.eye(d)
-            Yte = _target("basis", Xte, cfg)
-        else:
-            Xte = _draw_inputs(cfg.data, cfg.n_test, d, rng)
-            Yte = _target(cfg.data, Xte, cfg)
+    draw = image_sets if cfg.data in IMAGE_DATA else synthetic_sets
+    Xtr, Ytr, Xpr, Xte, Yte = draw(cfg, rng)
     m = min(cfg.eval_size, Xtr.shape[0])
     Xev, Yev = Xtr[:m], Ytr[:m]
     return Data(*(np.ascontiguousarray(a, dtype=np.float64) for a in (Xtr, Ytr, Xev, Yev, Xpr, Xte, Yte)))

@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import tempfile
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .config import RunConfig
+from .files import atomic_write
 from .schema import SCHEMA_VERSION
 
-__all__ = ["read_results", "write_results", "versions", "check_writable"]
+__all__ = ["check_writable", "read_results", "results_table", "versions", "write_parquet", "write_results"]
 
 _KEY_CONFIG = b"fastnoise.config"
 _KEY_VERSIONS = b"fastnoise.versions"
@@ -46,12 +48,6 @@ def _versions() -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def check_writable(path: str | os.PathLike[str], overwrite: bool = False) -> Path:
     """Fail early (before any work) if ``path`` cannot be written.
 
@@ -77,15 +73,13 @@ def check_writable(path: str | os.PathLike[str], overwrite: bool = False) -> Pat
     return path
 
 
-def write_results(
-    df: pd.DataFrame, path: str | os.PathLike[str], *, overwrite: bool = False, extra: dict[str, Any] | None = None
-) -> Path:
-    """Write a run's table to Parquet atomically: a temporary file in the same folder, then rename.
+def results_table(df: pd.DataFrame, extra: Mapping[str, Any] | None = None) -> pa.Table:
+    """A run's table as Arrow, with the provenance every results file carries in its metadata.
 
-    The file's key-value metadata holds the configuration (``df.attrs["config"]``), the versions,
-    the schema version and the seed. An interrupted write leaves no file under ``path``.
+    That is the configuration (``df.attrs["config"]``), the versions, the schema version and the
+    seed; plus one ``fastnoise.<key>`` entry (JSON) per item of ``extra``. Used by
+    :func:`write_results` and by the sweep's fragments, so both read back alike.
     """
-    path = check_writable(path, overwrite)
     plain = df.copy(deep=False)
     plain.attrs = {}  # pandas deep-copies attrs on every column access
     table = pa.Table.from_pandas(plain, preserve_index=False)
@@ -97,18 +91,27 @@ def write_results(
     meta[_KEY_SEED] = str(config.get("seed", "")).encode()
     for key, value in (extra or {}).items():
         meta[f"fastnoise.{key}".encode()] = json.dumps(value, sort_keys=True).encode()
-    table = table.replace_schema_metadata(meta)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; a results file gets the usual mode
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return table.replace_schema_metadata(meta)
+
+
+def write_parquet(table: pa.Table, path: str | os.PathLike[str]) -> Path:
+    """Write an Arrow table to ``path`` durably (:func:`fastnoise.files.atomic_write`)."""
+    with atomic_write(path) as f:
+        pq.write_table(table, f)
+    return Path(path)
+
+
+def write_results(
+    df: pd.DataFrame, path: str | os.PathLike[str], *, overwrite: bool = False, extra: dict[str, Any] | None = None
+) -> Path:
+    """Write a run's table to Parquet atomically (temporary file, fsync, rename; see :mod:`fastnoise.files`).
+
+    The file's key-value metadata holds the configuration (``df.attrs["config"]``), the versions,
+    the schema version and the seed (:func:`results_table`). An interrupted write leaves no file
+    under ``path``.
+    """
+    path = check_writable(path, overwrite)
+    return write_parquet(results_table(df, extra), path)
 
 
 def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:

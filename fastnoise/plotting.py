@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from .files import atomic_write
+
 __all__ = ["band", "save_figure"]
 
 
@@ -19,7 +21,27 @@ def band(ax: Any, df: pd.DataFrame, col: str, label: str, color: str, x: str = "
 
 
 def save_figure(fig: Any, folder: Path, name: str, formats: Sequence[str] = ("png",), dpi: int = 120) -> list[Path]:
-    """Save ``fig`` as ``folder/name.<format>`` for each format (temporary name, then rename) and close it."""
+    """Save ``fig`` as ``folder/name.<format>`` for each format, atomically, and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure (closed on return, also on failure).
+    folder : Path
+        Created if missing.
+    name : str
+        The file stem.
+    formats : sequence of str
+        Matplotlib format names, each also the file's extension (``"png"``, ``"pdf"``).
+    dpi : int
+        Resolution of raster formats.
+
+    Returns
+    -------
+    list of Path
+        The files written, one per format. Each is written through
+        :func:`fastnoise.files.atomic_write`: complete under its name or absent.
+    """
     import matplotlib.pyplot as plt
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -28,9 +50,8 @@ def save_figure(fig: Any, folder: Path, name: str, formats: Sequence[str] = ("pn
     try:
         for ext in formats:
             path = folder / f"{name}.{ext}"
-            tmp = folder / f".{name}.{ext}.tmp"
-            fig.savefig(tmp, dpi=dpi, format=ext)
-            tmp.replace(path)
+            with atomic_write(path, "wb") as f:
+                fig.savefig(f, format=ext, dpi=dpi)
             paths.append(path)
     finally:
         plt.close(fig)

