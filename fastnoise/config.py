@@ -1,8 +1,10 @@
 """Run configuration: one frozen dataclass, validated on construction.
 
-Every rule gives a one-line message naming the parameter, the value and what is allowed; the CLI
-shows the same message with the option's spelling (``--lr``). Defaults marked [ours] are this
-project's choices where the paper is silent (see README).
+Every field is declared once, in :data:`fastnoise.options.OPTIONS` (kind, default, range,
+help); the defaults below and the docstring's Parameters section come from it. Every rule gives
+a one-line message naming the parameter, the value and what is allowed; the CLI shows the same
+message with the option's spelling (``--lr``). Defaults marked [ours] are this project's choices
+where the paper is silent (see README).
 """
 
 from __future__ import annotations
@@ -12,18 +14,26 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-MODELS = ("neuron", "twolayer", "mlp")
+from .options import (  # noqa: F401  (MAX_STEPS: re-exported)
+    ACTIVATIONS,
+    DATA,
+    DEFAULT_LEAK,
+    INITS,
+    LOSSES,
+    MAX_STEPS,
+    MODELS,
+    OPTION,
+    OPTIONS,
+    SPACINGS,
+    TRAINS,
+    coerce,
+    parameters_doc,
+)
+
 NETWORKS = ("twolayer", "mlp")
-ACTIVATIONS = ("relu", "leaky")
-DEFAULT_LEAK = 0.01
-LOSSES = ("hinge", "logistic")
-TRAINS = ("all", "hidden")
-DATA = ("gaussian", "basis", "cube", "mnist", "fashion-mnist")
 IMAGE_DATA = ("mnist", "fashion-mnist")
 IMAGE_PIXELS = 784
-INITS = ("uniform", "gaussian", "fanin")
-SPACINGS = ("log", "linear")
-MAX_STEPS = 2**62
+_D = {o.name: o.default for o in OPTIONS}
 
 
 class ConfigError(ValueError):
@@ -50,6 +60,22 @@ def _check_int(name: str, value: Any, lo: int, hi: int | None = None) -> None:
     if value < lo or (hi is not None and value > hi):
         rng = f">= {lo}" if hi is None else f"between {lo} and {hi}"
         raise ConfigError(name, f"must be {rng}, got {value}")
+
+
+def _check_count(name: str, value: Any, hi: int | None = None) -> None:
+    """An integer in the declared range of option ``name`` (``hi`` overrides the declared upper bound)."""
+    opt = OPTION[name]
+    assert opt.lo is not None
+    _check_int(name, value, int(opt.lo), hi if hi is not None else (None if opt.hi is None else int(opt.hi)))
+
+
+def _check_range(name: str, value: float) -> None:
+    """A number in the declared range of option ``name`` (message: ``must be > 0, got -1.0``)."""
+    opt = OPTION[name]
+    assert opt.lo is not None
+    above = value > opt.lo if opt.lo_open else value >= opt.lo
+    if not above or (opt.hi is not None and value > opt.hi):
+        raise ConfigError(name, f"must be {opt.range_text()}, got {value}")
 
 
 def _check_float(name: str, value: Any) -> float:
@@ -80,9 +106,11 @@ def _parse_widths(value: Any) -> tuple[int, ...] | None:
         raise ConfigError("widths", f"must be a list of integers such as 64,32,16, got {value!r}")
     if not items:
         raise ConfigError("widths", "must name at least one hidden layer, got none")
+    lo, hi = OPTION["widths"].lo, OPTION["widths"].hi
+    assert lo is not None and hi is not None
     for n in items:
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 10_000_000:
-            raise ConfigError("widths", f"must be integers between 1 and 10000000, got {value!r}")
+        if isinstance(n, bool) or not isinstance(n, int) or not lo <= n <= hi:
+            raise ConfigError("widths", f"must be integers between {lo} and {hi}, got {value!r}")
     if len(items) > 64:
         raise ConfigError("widths", f"must have at most 64 hidden layers, got {len(items)}")
     return tuple(int(n) for n in items)
@@ -111,104 +139,45 @@ def _parse_train(value: Any, model: str, depth: int) -> str:
 class RunConfig:
     """One simulation: model, loss, data, label noise, schedule and seed.
 
-    Parameters
-    ----------
-    model : {"neuron", "twolayer", "mlp"}
-        Single neuron ``V.x``, two-layer ReLU net ``V.ReLU(M x)``, or a deep net ``W_L phi(... phi(W_1 x))``
-        with hidden widths ``widths`` (a one-hidden-layer mlp is the two-layer net, bit for bit).
-    loss : {"hinge", "logistic"}
-        Hinge (update only when ``y N(x) <= 0``) or cross-entropy (every step).
-    bias : bool
-        Bias on the neuron / on both layers of the network.
-    train : {"all", "hidden"} or str
-        Train every layer, or every layer but the output one with ``V = (1,..,1,-1,..,-1)`` (the last
-        hidden width even); for an mlp also a list of 1-based layers such as ``"1,3"`` (layer L is
-        the output layer; the others keep their initial weights).
-    data : {"gaussian", "basis", "cube", "mnist", "fashion-mnist"}
-        Input law: N(0, I_d), uniform on the standard basis, uniform on [-1, 1]^d; or an image
-        data set (pixels scaled to [0, 1], label +1 for even digits / classes, -1 for odd).
-    d : int or None
-        Input dimension; None means 30, or 784 for image data.
-    width : int
-        Hidden units of the two-layer net (ignored by the neuron; an mlp without ``widths`` has one
-        hidden layer of this width).
-    widths : tuple of int, str or None
-        Hidden layer widths of an mlp, e.g. ``(64, 32, 16)``, ``"64,32,16"`` or ``"64x32x16"`` (the
-        spelling for sweep grids, where commas separate values); depth >= 1.
-    activation : {"relu", "leaky"}
-        Hidden units of an mlp: ReLU, or leaky ReLU with slope ``leak`` below 0.
-    leak : float or None
-        Slope of leaky units below 0, in (0, 1]; only with ``activation="leaky"`` (None means 0.01).
-    lr : float or None
-        Learning rate h; None means 1/d**2 for the neuron (Fig. 1) and 1/d for the net (Figs. 2-3).
-    p : float
-        Label noise: each step, with probability p, the label is replaced by a uniform draw.
-    n_train : int or None
-        Size of a fixed training set sampled uniformly by SGD; None draws fresh samples (image
-        data: None uses the whole training split, a number its first ``n_train`` images).
-    data_path : str or None
-        Image data: a folder of IDX files to read instead of the cached copy.
-    classes : {2, 10}
-        2: a binary task with labels +-1 (for images: even vs odd). 10: the ten image classes,
-        with a C-output two-layer net (multiclass hinge or softmax cross-entropy); label noise
-        then draws from all ten classes.
-    eval_size : int
-        ``error_train`` is measured on the first ``eval_size`` training samples (all if fewer).
-    n_test : int
-        Size of the test set for ``error_test`` (basis data: the d basis vectors).
-    probe_size : int
-        Size of the fixed probe set for active neurons (basis data: the d basis vectors).
-    cube_dims : int
-        K, the coordinates that decide the cube label.
-    init : {"uniform", "gaussian", "fanin"}
-        Weight law: U[-a, a], N(0, a**2), or U[-a/sqrt(fan_in), a/sqrt(fan_in)] per layer, with
-        a = ``init_scale``; biases start at 0.
-    init_scale : float or None
-        a above; None means sqrt(3) for uniform and fanin (unit variance [note]) and 1 for gaussian.
-    init_norm : float or None
-        If given, each trained layer's initial weights are rescaled to this Frobenius norm.
-    steps : int
-        SGD steps per replica.
-    records : int
-        Checkpoints per replica (at most; always step 0 and the last step).
-    record_spacing : {"log", "linear"}
-        Spacing of the checkpoints.
-    replicas : int
-        Independent replicas, each with its own random stream.
-    seed : int
-        Root of every random stream of the run.
+    Each field is declared in :data:`fastnoise.options.OPTIONS`; whole floats for counts are
+    accepted (``steps=1e6`` is ``steps=1000000``). The Parameters section is generated from it.
     """
 
-    model: str = "neuron"
-    loss: str = "hinge"
-    bias: bool = False
-    train: str = "all"
-    data: str = "gaussian"
-    d: int | None = None
-    width: int = 100
-    widths: tuple[int, ...] | None = None
-    activation: str = "relu"
-    leak: float | None = None
-    lr: float | None = None
-    p: float = 1.0
-    n_train: int | None = None
-    data_path: str | None = None
-    classes: int = 2
-    eval_size: int = 10_000
-    n_test: int = 1000
-    probe_size: int = 1000
-    cube_dims: int = 2
-    init: str = "uniform"
-    init_scale: float | None = None
-    init_norm: float | None = None
-    steps: int = 1_000_000
-    records: int = 100
-    record_spacing: str = "log"
-    replicas: int = 8
-    seed: int = 0
+    model: str = _D["model"]
+    loss: str = _D["loss"]
+    bias: bool = _D["bias"]
+    train: str = _D["train"]
+    data: str = _D["data"]
+    d: int | None = _D["d"]
+    width: int = _D["width"]
+    widths: tuple[int, ...] | None = _D["widths"]
+    activation: str = _D["activation"]
+    leak: float | None = _D["leak"]
+    lr: float | None = _D["lr"]
+    p: float = _D["p"]
+    n_train: int | None = _D["n_train"]
+    data_path: str | None = _D["data_path"]
+    classes: int = _D["classes"]
+    eval_size: int = _D["eval_size"]
+    n_test: int = _D["n_test"]
+    probe_size: int = _D["probe_size"]
+    cube_dims: int = _D["cube_dims"]
+    init: str = _D["init"]
+    init_scale: float | None = _D["init_scale"]
+    init_norm: float | None = _D["init_norm"]
+    steps: int = _D["steps"]
+    records: int = _D["records"]
+    record_spacing: str = _D["record_spacing"]
+    replicas: int = _D["replicas"]
+    seed: int = _D["seed"]
     _resolved: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        for opt in OPTIONS:  # whole floats for counts (steps=1e6) are ints from here on
+            value = getattr(self, opt.name)
+            fixed = coerce(opt.name, value)
+            if fixed is not value:
+                object.__setattr__(self, opt.name, fixed)
         _check_choice("model", self.model, MODELS)
         _check_choice("loss", self.loss, LOSSES)
         if not isinstance(self.bias, bool):
@@ -219,14 +188,14 @@ class RunConfig:
         _check_choice("record_spacing", self.record_spacing, SPACINGS)
         image = self.data in IMAGE_DATA
         d = self.d if self.d is not None else (IMAGE_PIXELS if image else 30)
-        _check_int("d", d, 1, 1_000_000)
+        _check_count("d", d)
         if image and d != IMAGE_PIXELS:
             raise ConfigError("d", f"must be {IMAGE_PIXELS} (28 x 28 pixels) with --data {self.data}, got {d}")
         if self.data_path is not None and not image:
             raise ConfigError("data_path", f"applies only to image data (mnist, fashion-mnist), got --data {self.data}")
         object.__setattr__(self, "d", d)
-        if isinstance(self.classes, bool) or self.classes not in (2, 10):
-            raise ConfigError("classes", f"must be 2 or 10, got {self.classes!r}")
+        if isinstance(self.classes, bool) or self.classes not in OPTION["classes"].choices:
+            raise ConfigError("classes", f"must be {' or '.join(map(str, OPTION['classes'].choices))}, got {self.classes!r}")
         if self.classes == 10:
             if not image:
                 raise ConfigError("classes", f"10 needs image data (--data mnist or fashion-mnist), got --data {self.data}")
@@ -234,7 +203,7 @@ class RunConfig:
                 raise ConfigError(
                     "classes", f"10 needs --model twolayer --train all, got --model {self.model} --train {self.train}"
                 )
-        _check_int("width", self.width, 1, 10_000_000)
+        _check_count("width", self.width)
         widths = _parse_widths(self.widths)
         if widths is not None and self.model != "mlp":
             raise ConfigError("widths", f"applies only to --model mlp, got model {self.model!r}")
@@ -245,8 +214,7 @@ class RunConfig:
             )
         if self.activation == "leaky":
             leak = _check_float("leak", DEFAULT_LEAK if self.leak is None else self.leak)
-            if not 0.0 < leak <= 1.0:
-                raise ConfigError("leak", f"must be in (0, 1], got {leak}")
+            _check_range("leak", leak)
             object.__setattr__(self, "leak", leak)
         elif self.leak is not None:
             raise ConfigError("leak", f"applies only with --activation leaky, got --activation {self.activation}")
@@ -263,32 +231,28 @@ class RunConfig:
         lr = 1.0 / self.d**2 if (self.lr is None and self.model == "neuron") else self.lr
         lr = 1.0 / self.d if lr is None else lr
         lr = _check_float("lr", lr)
-        if lr <= 0:
-            raise ConfigError("lr", f"must be > 0, got {lr}")
+        _check_range("lr", lr)
         p = _check_float("p", self.p)
-        if not 0.0 <= p <= 1.0:
-            raise ConfigError("p", f"must be in [0, 1], got {p}")
+        _check_range("p", p)
         if self.n_train is not None:
-            _check_int("n_train", self.n_train, 1, 2**31 - 1)
-        _check_int("n_test", self.n_test, 1, 2**31 - 1)
-        _check_int("eval_size", self.eval_size, 1, 2**31 - 1)
-        _check_int("probe_size", self.probe_size, 1, 2**31 - 1)
-        _check_int("cube_dims", self.cube_dims, 1, self.d if self.data == "cube" else None)
+            _check_count("n_train", self.n_train)
+        _check_count("n_test", self.n_test)
+        _check_count("eval_size", self.eval_size)
+        _check_count("probe_size", self.probe_size)
+        _check_count("cube_dims", self.cube_dims, self.d if self.data == "cube" else None)
         a = self.init_scale
         if a is None:
             a = 1.0 if self.init == "gaussian" else math.sqrt(3.0)
         a = _check_float("init_scale", a)
-        if a <= 0:
-            raise ConfigError("init_scale", f"must be > 0, got {a}")
+        _check_range("init_scale", a)
         if self.init_norm is not None:
             nrm = _check_float("init_norm", self.init_norm)
-            if nrm <= 0:
-                raise ConfigError("init_norm", f"must be > 0, got {nrm}")
+            _check_range("init_norm", nrm)
             object.__setattr__(self, "init_norm", nrm)
-        _check_int("steps", self.steps, 1, MAX_STEPS)
-        _check_int("records", self.records, 2, 10_000_000)
-        _check_int("replicas", self.replicas, 1, 1_000_000)
-        _check_int("seed", self.seed, 0, 2**63 - 1)
+        _check_count("steps", self.steps)
+        _check_count("records", self.records)
+        _check_count("replicas", self.replicas)
+        _check_count("seed", self.seed)
         object.__setattr__(self, "lr", lr)
         object.__setattr__(self, "p", p)
         object.__setattr__(self, "init_scale", a)
@@ -362,3 +326,9 @@ class RunConfig:
             parts.append(f"C{self.classes}")
         parts += [f"steps{self.steps}", f"R{self.replicas}", f"seed{self.seed}"]
         return "_".join(parts) + ".parquet"
+
+
+RunConfig.__doc__ = f"{(RunConfig.__doc__ or '').rstrip()}\n\n{parameters_doc()}    "
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(RunConfig) if not f.name.startswith("_"))
+if _FIELD_NAMES != tuple(OPTION):  # one declaration: every field an option, in the same order
+    raise RuntimeError(f"RunConfig fields {_FIELD_NAMES} differ from fastnoise.options.OPTIONS {tuple(OPTION)}")

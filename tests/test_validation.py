@@ -128,7 +128,8 @@ RULES = [
 # Wrong Python types (the CLI's option types make these impossible there).
 API_TYPES = [
     pytest.param({"bias": "yes"}, "bias", "'yes'", id="bias-string"),
-    pytest.param({"d": 2.0}, "d", "2.0", id="d-float"),
+    pytest.param({"d": 2.5}, "d", "2.5", id="d-float"),  # whole floats are counts: d=2.0 is d=2
+    pytest.param({"replicas": 1.5}, "replicas", "1.5", id="replicas-fractional"),
     pytest.param({"steps": True}, "steps", "True", id="steps-bool"),
     pytest.param({"lr": "0.1"}, "lr", "'0.1'", id="lr-string"),
     pytest.param({"replicas": None}, "replicas", "None", id="replicas-none"),

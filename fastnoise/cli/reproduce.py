@@ -8,10 +8,9 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from fastnoise.datasets import DatasetError
-from fastnoise.io import ResultsFileError, check_writable, read_results
-from fastnoise.reproduce import EXPERIMENTS, plot_table, run_experiment
-
+from ..data import DatasetError
+from ..io import ResultsFileError, check_writable, read_results
+from ..reproduce import EXPERIMENTS, plot_table, run_experiment
 from . import COUNT, DEFAULT_RESULTS, fail, main
 
 

@@ -1,18 +1,18 @@
-"""The ``fastnoise`` command line (installed as ``fastnoise.cli``; console script ``fastnoise``).
+"""The ``fastnoise`` command line (``fastnoise.cli``; console script ``fastnoise``, or ``python -m fastnoise``).
 
 Every usage error is one line on stderr, ``Error: ...``, with exit status 2, before any work.
 """
 
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from fastnoise import __version__
+from .. import __version__
+from .options import COUNT, Count  # noqa: F401  (COUNT: the commands' count type, re-exported)
 
 DEFAULT_RESULTS = Path("results")
 
@@ -46,30 +46,6 @@ def fail(message: str, code: int = 2) -> None:
     """Print ``Error: message`` on one line and exit (2: bad usage, before any work)."""
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
-
-
-class Count(click.ParamType):
-    """A non-negative integer; also accepts 1e6-style notation when it is a whole number."""
-
-    name = "integer"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> int:
-        if isinstance(value, int):
-            return value
-        try:
-            return int(value)
-        except ValueError:
-            pass
-        try:
-            f = float(value)
-        except ValueError:
-            self.fail(f"{value!r} is not an integer", param, ctx)
-        if not math.isfinite(f) or f != int(f):
-            self.fail(f"{value!r} is not a whole number", param, ctx)
-        return int(f)
-
-
-COUNT = Count()
 
 
 @click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -1,4 +1,4 @@
-"""``fastnoise data``: fetch MNIST once into the cache, and describe the data sets (see fastnoise.datasets)."""
+"""``fastnoise data``: fetch MNIST once into the cache, and describe the data sets (see fastnoise.data)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from fastnoise.datasets import (
+from ..data import (
     ARRAYS,
     DATASETS,
     SOURCES,
@@ -21,7 +21,6 @@ from fastnoise.datasets import (
     load,
     load_idx_folder,
 )
-
 from . import fail, main
 
 
@@ -107,7 +106,7 @@ def _describe(ds: ImageDataset) -> None:
     match = ds.matches_pinned()
     if match is not None:
         verdict = "match" if match else "do NOT match"
-        click.echo(f"  these {verdict} the checksums pinned for {ds.name} in fastnoise.datasets.PINNED_SHA256")
+        click.echo(f"  these {verdict} the checksums pinned for {ds.name} in fastnoise.data.PINNED_SHA256")
 
 
 def _status(name: str) -> str:

@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from fastnoise.engine import max_threads
-from fastnoise.sweep import (
+from ..engine import max_threads
+from ..sweep import (
     FAILED_DIR,
     CellEvent,
     DaskExecutor,
@@ -29,7 +29,6 @@ from fastnoise.sweep import (
     prepare,
     sweep_status,
 )
-
 from . import COUNT, fail, main
 
 _CLUSTER_RE = re.compile(r"^local:(\d+)$")

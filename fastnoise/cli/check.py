@@ -9,9 +9,8 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from fastnoise.checks import CHECKS, run_check
-from fastnoise.io import check_writable, write_results
-
+from ..checks import CHECKS, run_check
+from ..io import check_writable, write_results
 from . import COUNT, DEFAULT_RESULTS, fail, main
 
 

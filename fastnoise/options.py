@@ -1,0 +1,422 @@
+"""The run options, declared once: each RunConfig field's kind, default, allowed values and help.
+
+:data:`OPTIONS` is the one table that :class:`fastnoise.config.RunConfig` (its defaults, the
+ranges it enforces and its docstring's Parameters section), ``fastnoise run`` (its options),
+sweep specs and the generated ``docs/cli.md`` all read. Two conversions go with it, shared by
+every caller so that they cannot drift: :func:`parse` turns command-line text (``--steps 1e6``,
+``--set steps=1e6``, ``--grid lr=1e-3,1e-2``) into a value, and :func:`coerce` normalises a
+typed value (Python, TOML): a whole float for a count (``steps=1e6``) becomes an int.
+
+Validation stays in :class:`~fastnoise.config.RunConfig` (some rules join several fields); this
+module imports nothing from the package.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ACTIVATIONS",
+    "DATA",
+    "DEFAULT_LEAK",
+    "INITS",
+    "KINDS",
+    "LOSSES",
+    "MAX_STEPS",
+    "MODELS",
+    "OPTION",
+    "OPTIONS",
+    "SPACINGS",
+    "TRAINS",
+    "Option",
+    "coerce",
+    "parameters_doc",
+    "parse",
+    "parse_count",
+]
+
+MODELS = ("neuron", "twolayer", "mlp")
+LOSSES = ("hinge", "logistic")
+TRAINS = ("all", "hidden")
+DATA = ("gaussian", "basis", "cube", "mnist", "fashion-mnist")
+ACTIVATIONS = ("relu", "leaky")
+INITS = ("uniform", "gaussian", "fanin")
+SPACINGS = ("log", "linear")
+DEFAULT_LEAK = 0.01
+MAX_STEPS = 2**62
+_INT32 = 2**31 - 1
+
+#: ``count``: a non-negative integer (text may say ``1e6``); ``float``: a real number; ``choice``:
+#: one of ``choices``; ``flag``: true or false (``--x/--no-x``); ``text``: a string; ``widths``:
+#: hidden widths (``64,32,16``, ``64x32x16`` or a sequence of ints).
+KINDS = ("count", "float", "choice", "flag", "text", "widths")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One run parameter: a field of :class:`~fastnoise.config.RunConfig` and an option of ``fastnoise run``.
+
+    Attributes
+    ----------
+    name : str
+        Field name (``n_train``); the CLI spells it ``--n-train``.
+    kind : str
+        One of :data:`KINDS`.
+    default
+        The field's default (``None``: resolved from other fields, see ``default_text``).
+    help : str
+        One line for ``fastnoise run --help`` and docs/cli.md (no final period, no default).
+    doc : str
+        The description in RunConfig's docstring (numpydoc).
+    choices : tuple
+        Allowed values of a ``choice``.
+    lo, hi : int or float or None
+        The allowed range, both ends included unless ``lo_open`` (``hi=None``: no upper bound).
+    lo_open : bool
+        ``lo`` itself is excluded (``lr > 0``).
+    optional : bool
+        ``None`` is allowed (and is the default).
+    default_text : str
+        What a ``None`` default means, shown as ``[default: ...]``.
+    doc_type : str
+        The numpydoc type, when the one derived from ``kind`` does not say it all.
+    """
+
+    name: str
+    kind: str
+    default: Any
+    help: str
+    doc: str
+    choices: tuple[Any, ...] = ()
+    lo: int | float | None = None
+    hi: int | float | None = None
+    lo_open: bool = False
+    optional: bool = False
+    default_text: str = ""
+    doc_type: str = ""
+
+    @property
+    def flag(self) -> str:
+        """The CLI spelling: ``--n-train`` (``--bias/--no-bias`` for a flag)."""
+        cli = "--" + self.name.replace("_", "-")
+        return f"{cli}/--no-{cli[2:]}" if self.kind == "flag" else cli
+
+    @property
+    def integer(self) -> bool:
+        """Whether the value is an int (a count, or a choice among ints such as ``classes``)."""
+        return self.kind == "count" or (self.kind == "choice" and all(type(c) is int for c in self.choices))
+
+    @property
+    def is_string(self) -> bool:
+        """Whether the value is always a string (a choice among strings, or required text)."""
+        if self.kind == "choice":
+            return all(isinstance(c, str) for c in self.choices)
+        return self.kind == "text" and not self.optional
+
+    def cli_help(self) -> str:
+        """The ``--help`` line: ``help``, then ``[default: default_text]`` for a resolved default."""
+        return self.help + (f" [default: {self.default_text}]" if self.default_text else "") + "."
+
+    def range_text(self) -> str:
+        """The allowed range as RunConfig's messages say it: ``>= 1``, ``between 2 and 10000000``, ``> 0``, ``in [0, 1]``."""
+        lo, hi = self.lo, self.hi
+        if lo is None:
+            return ""
+        if self.kind in ("count", "widths"):
+            each = "each " if self.kind == "widths" else ""
+            return f"{each}>= {lo}" if hi is None else f"{each}between {lo} and {hi}"
+        if hi is None:
+            return f"{'>' if self.lo_open else '>='} {lo:g}"
+        return f"in {'(' if self.lo_open else '['}{lo:g}, {hi:g}]"
+
+    def type_doc(self) -> str:
+        """The numpydoc type: ``{"log", "linear"}``, ``int or None``, ``float``, ``bool``."""
+        if self.doc_type:
+            return self.doc_type
+        if self.kind == "choice":
+            return "{" + ", ".join(f'"{c}"' if isinstance(c, str) else str(c) for c in self.choices) + "}"
+        base = {"count": "int", "float": "float", "flag": "bool", "text": "str"}[self.kind]
+        return base + (" or None" if self.optional else "")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "model", "choice", "neuron",
+        "Single neuron, two-layer ReLU net, or a deep net (mlp, hidden widths --widths)",
+        "Single neuron ``V.x``, two-layer ReLU net ``V.ReLU(M x)``, or a deep net ``W_L phi(... phi(W_1 x))`` "
+        "with hidden widths ``widths`` (a one-hidden-layer mlp is the two-layer net, bit for bit).",
+        choices=MODELS,
+    ),
+    Option(
+        "loss", "choice", "hinge",
+        "Hinge (perceptron rule) or cross-entropy",
+        "Hinge (update only when ``y N(x) <= 0``) or cross-entropy (every step).",
+        choices=LOSSES,
+    ),
+    Option(
+        "bias", "flag", False,
+        "Bias on the neuron / on every layer",
+        "Bias on the neuron / on every layer of the network.",
+    ),
+    Option(
+        "train", "text", "all",
+        "all layers; hidden (every layer but the output, fixed to +-1); mlp: a list of layers such as 1,3",
+        "Train every layer, or every layer but the output one with ``V = (1,..,1,-1,..,-1)`` (the last "
+        "hidden width even); for an mlp also a list of 1-based layers such as ``\"1,3\"`` (layer L is "
+        "the output layer; the others keep their initial weights).",
+        doc_type='{"all", "hidden"} or str',
+    ),
+    Option(
+        "data", "choice", "gaussian",
+        "Input law: N(0, I_d), standard basis, [-1, 1]^d, or an image set (mnist, fashion-mnist)",
+        "Input law: N(0, I_d), uniform on the standard basis, uniform on [-1, 1]^d; or an image "
+        "data set (pixels scaled to [0, 1], label +1 for even digits / classes, -1 for odd).",
+        choices=DATA,
+    ),
+    Option(
+        "d", "count", None,
+        "Input dimension",
+        "Input dimension; None means 30, or 784 for image data.",
+        lo=1, hi=1_000_000, optional=True, default_text="30; 784 for image data",
+    ),
+    Option(
+        "width", "count", 100,
+        "Hidden units (two-layer, and an mlp without --widths)",
+        "Hidden units of the two-layer net (ignored by the neuron; an mlp without ``widths`` has one "
+        "hidden layer of this width).",
+        lo=1, hi=10_000_000,
+    ),
+    Option(
+        "widths", "widths", None,
+        "mlp: hidden layer widths, e.g. 64,32,16 or 64x32x16",
+        "Hidden layer widths of an mlp, e.g. ``(64, 32, 16)``, ``\"64,32,16\"`` or ``\"64x32x16\"`` (the "
+        "spelling for sweep grids, where commas separate values); 1 to 64 layers of 1 to 10000000 units.",
+        lo=1, hi=10_000_000, optional=True, default_text="--width", doc_type="tuple of int, str or None",
+    ),
+    Option(
+        "activation", "choice", "relu",
+        "mlp: ReLU or leaky-ReLU units",
+        "Hidden units of an mlp: ReLU, or leaky ReLU with slope ``leak`` below 0.",
+        choices=ACTIVATIONS,
+    ),
+    Option(
+        "leak", "float", None,
+        "mlp, --activation leaky: slope below 0",
+        f"Slope of leaky units below 0, in (0, 1]; only with ``activation=\"leaky\"`` (None means {DEFAULT_LEAK}).",
+        lo=0.0, hi=1.0, lo_open=True, optional=True, default_text=f"{DEFAULT_LEAK}",
+    ),
+    Option(
+        "lr", "float", None,
+        "Learning rate h",
+        "Learning rate h; None means 1/d**2 for the neuron (Fig. 1) and 1/d for the networks (Figs. 2-3).",
+        lo=0.0, lo_open=True, optional=True, default_text="1/d^2 neuron, 1/d networks",
+    ),
+    Option(
+        "p", "float", 1.0,
+        "Label noise rate: relabel uniformly with probability p (1 = pure noise)",
+        "Label noise: each step, with probability p, the label is replaced by a uniform draw.",
+        lo=0.0, hi=1.0,
+    ),
+    Option(
+        "n_train", "count", None,
+        "Fixed training set of this size",
+        "Size of a fixed training set sampled uniformly by SGD; None draws fresh samples (image "
+        "data: None uses the whole training split, a number its first ``n_train`` images).",
+        lo=1, hi=_INT32, optional=True, default_text="fresh samples each step; image data: the whole training split",
+    ),
+    Option(
+        "data_path", "text", None,
+        "Image data: a folder of IDX files instead of the cached copy",
+        "Image data: a folder of IDX files to read instead of the cached copy.",
+        optional=True,
+    ),
+    Option(
+        "classes", "choice", 2,
+        "Image data: even vs odd (2) or the ten classes (10, a 10-output net)",
+        "2: a binary task with labels +-1 (for images: even vs odd). 10: the ten image classes, "
+        "with a C-output two-layer net (multiclass hinge or softmax cross-entropy); label noise "
+        "then draws from all ten classes.",
+        choices=(2, 10),
+    ),
+    Option(
+        "eval_size", "count", 10_000,
+        "Training samples on which error_train is measured",
+        "``error_train`` is measured on the first ``eval_size`` training samples (all if fewer).",
+        lo=1, hi=_INT32,
+    ),
+    Option(
+        "n_test", "count", 1000,
+        "Test set size (labelled runs)",
+        "Size of the test set for ``error_test`` (basis data: the d basis vectors).",
+        lo=1, hi=_INT32,
+    ),
+    Option(
+        "probe_size", "count", 1000,
+        "Probe inputs for active neurons (basis: e_1..e_d)",
+        "Size of the fixed probe set for active neurons (basis data: the d basis vectors).",
+        lo=1, hi=_INT32,
+    ),
+    Option(
+        "cube_dims", "count", 2,
+        "K: coordinates that decide the cube label (at most d)",
+        "K, the coordinates that decide the cube label (at most d with cube data).",
+        lo=1,
+    ),
+    Option(
+        "init", "choice", "uniform",
+        "Weight law U[-a, a], N(0, a^2), or U[-a, a]/sqrt(fan-in) per layer (fanin); biases start at 0",
+        "Weight law: U[-a, a], N(0, a**2), or U[-a/sqrt(fan_in), a/sqrt(fan_in)] per layer, with "
+        "a = ``init_scale``; biases start at 0.",
+        choices=INITS,
+    ),
+    Option(
+        "init_scale", "float", None,
+        "a",
+        "a above; None means sqrt(3) for uniform and fanin (unit variance [note]) and 1 for gaussian.",
+        lo=0.0, lo_open=True, optional=True, default_text="sqrt(3) uniform and fanin, 1 gaussian",
+    ),
+    Option(
+        "init_norm", "float", None,
+        "Rescale each trained layer's initial weights to this norm",
+        "If given, each trained layer's initial weights are rescaled to this Frobenius norm.",
+        lo=0.0, lo_open=True, optional=True,
+    ),
+    Option(
+        "steps", "count", 1_000_000,
+        "SGD steps per replica (1e6 notation accepted)",
+        "SGD steps per replica.",
+        lo=1, hi=MAX_STEPS,
+    ),
+    Option(
+        "records", "count", 100,
+        "Checkpoints per replica (at most; 0 and the last step always)",
+        "Checkpoints per replica (at most; always step 0 and the last step).",
+        lo=2, hi=10_000_000,
+    ),
+    Option(
+        "record_spacing", "choice", "log",
+        "Checkpoint spacing",
+        "Spacing of the checkpoints.",
+        choices=SPACINGS,
+    ),
+    Option(
+        "replicas", "count", 8,
+        "Independent replicas, run in parallel",
+        "Independent replicas, each with its own random stream.",
+        lo=1, hi=1_000_000,
+    ),
+    Option(
+        "seed", "count", 0,
+        "Root of all random streams",
+        "Root of every random stream of the run.",
+        lo=0, hi=2**63 - 1,
+    ),
+)  # fmt: skip
+
+#: The options by name.
+OPTION: dict[str, Option] = {o.name: o for o in OPTIONS}
+
+
+def _check_table() -> None:
+    """Guard against a malformed declaration (checked once, at import)."""
+    if len(OPTION) != len(OPTIONS):
+        raise RuntimeError("fastnoise.options: an option is declared twice")
+    for o in OPTIONS:
+        if o.kind not in KINDS or not o.help or not o.doc or o.help.endswith("."):
+            raise RuntimeError(f"fastnoise.options: option {o.name!r} is malformed")
+        if (o.kind == "choice") != bool(o.choices) or (o.default is None) != o.optional:
+            raise RuntimeError(f"fastnoise.options: option {o.name!r} is malformed")
+
+
+_check_table()
+
+
+def parse_count(text: str) -> int:
+    """A count from text: ``"1000"``, or a whole number in float notation such as ``"1e6"``.
+
+    Raises
+    ------
+    ValueError
+        ``'abc' is not an integer`` or ``'1.5' is not a whole number``.
+    """
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        f = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an integer") from None
+    if not math.isfinite(f) or f != int(f):
+        raise ValueError(f"{text!r} is not a whole number")
+    return int(f)
+
+
+def parse(name: str, text: str) -> Any:
+    """The value of option ``name`` written as text (a CLI option, ``--set`` or a ``--grid`` value).
+
+    Counts accept ``1e6``; floats anything ``float()`` reads; flags ``true`` / ``false``; choices
+    among ints (``classes``) their digits; strings may be quoted. Ranges and allowed choices are
+    left to :class:`~fastnoise.config.RunConfig`, which knows the other fields.
+
+    Parameters
+    ----------
+    name : str
+        An option of :data:`OPTIONS`.
+    text : str
+        The value as written.
+
+    Returns
+    -------
+    int, float, bool or str
+
+    Raises
+    ------
+    KeyError
+        ``name`` is not an option.
+    ValueError
+        Text that is not of the option's kind; the message names the text.
+    """
+    opt = OPTION[name]
+    t = text.strip()
+    if opt.kind == "flag":
+        if t.lower() not in ("true", "false"):
+            raise ValueError(f"{text!r} is not true or false")
+        return t.lower() == "true"
+    if opt.integer:
+        return parse_count(t)
+    if opt.kind == "float":
+        try:
+            return float(t)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a valid float.") from None
+    if len(t) >= 2 and t[0] == t[-1] and t[0] in "\"'":
+        return t[1:-1]
+    return t
+
+
+def coerce(name: str, value: Any) -> Any:
+    """A typed value of option ``name`` in canonical form: a whole finite float for an integer option becomes an int.
+
+    ``steps=1e5`` is then ``steps=100000`` (same configuration, same hash); ``1.5``, ``True`` and
+    values of other types are returned unchanged for RunConfig to reject. Names that are not
+    options are returned unchanged too.
+    """
+    opt = OPTION.get(name)
+    if opt is not None and opt.integer and isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return value
+
+
+def parameters_doc(indent: str = "    ", width: int = 100) -> str:
+    """The numpydoc ``Parameters`` section of every option (for RunConfig's docstring)."""
+    lines = [f"{indent}Parameters", f"{indent}----------"]
+    for o in OPTIONS:
+        lines.append(f"{indent}{o.name} : {o.type_doc()}")
+        lines += textwrap.wrap(
+            o.doc, width, initial_indent=indent * 2, subsequent_indent=indent * 2, break_long_words=False, break_on_hyphens=False
+        )
+    return "\n".join(lines) + "\n"
