@@ -6,8 +6,9 @@ Usage (from the repository root)::
     python bench/run_bench.py --quick         # fewer repetitions (a smoke test, not a record)
 
 It times fastnoise's kernels (compile excluded: every setting is run once before it is timed)
-and ``../shared/bench/c-reference`` on the same settings, on this machine, in this run, and
-prints fastnoise / C per row. It also measures the cost of recording, the first-run compile
+and the plain-C comparator in ``bench/c`` (built there with ``make`` on first use, and again
+whenever a source is newer than the binary) on the same settings, on this machine, in this run,
+and prints fastnoise / C per row. It also measures the cost of recording, the first-run compile
 time with an empty cache, the CLI start-up with a warm cache, and peak memory against the number
 of steps. It exits with status 1 if a target is missed (see TARGETS), so a regression shows.
 Speed is never asserted in the test suite; this script is where it is measured.
@@ -20,6 +21,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,10 +32,11 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-C_REF = Path(os.environ.get("FASTNOISE_C_REFERENCE", ROOT.parent / "shared" / "bench" / "c-reference"))
+C_DIR = ROOT / "bench" / "c"
+C_REF = Path(os.environ.get("FASTNOISE_C_REFERENCE", C_DIR / "build" / "sgd"))
 D = 30
 
-# (name, fastnoise parameters, c-reference arguments, steps). The C comparator runs pure noise,
+# (name, fastnoise parameters, C comparator arguments, steps). The C comparator runs pure noise,
 # x ~ N(0, I_30), h = 1/d, hinge, no bias; the single neuron there uses h = 1/d as well.
 SETTINGS = [
     ("single d=30", dict(model="neuron", lr=1 / D), ["single"], 5_000_000),
@@ -83,9 +86,36 @@ def time_fastnoise(params: dict, steps: int, replicas: int, threads: int, reps: 
     ) / steps, frac
 
 
-def time_c(args: list[str], steps: int, replicas: int, threads: int, reps: int) -> float | None:
+def c_stale() -> bool:
+    """Whether the C comparator must be (re)built: its binary is missing or older than a source."""
     if not C_REF.exists():
-        return None
+        return True
+    sources = [*C_DIR.glob("*.c"), *C_DIR.glob("*.h"), C_DIR / "Makefile"]
+    built = C_REF.stat().st_mtime
+    return any(src.stat().st_mtime > built for src in sources)
+
+
+def build_c() -> None:
+    """Build ``bench/c`` with make if needed; exit with one line if make or the compiler is missing."""
+    if "FASTNOISE_C_REFERENCE" in os.environ:
+        if not C_REF.exists():
+            sys.exit(f"run_bench: FASTNOISE_C_REFERENCE={C_REF} does not exist")
+        return
+    if not c_stale():
+        return
+    cc = os.environ.get("CC", "gcc")
+    for tool in ("make", cc):
+        if shutil.which(tool) is None:
+            hint = "install it, or set CC to another C compiler" if tool == cc else "install make"
+            sys.exit(f"run_bench: cannot build the C comparator in bench/c: `{tool}` not found ({hint})")
+    cmd = ["make", "-s", "-C", str(C_DIR)] + ([f"CC={cc}"] if "CC" in os.environ else [])
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0 or not C_REF.exists():
+        last = (out.stderr.strip() or out.stdout.strip() or "no output").splitlines()[-1]
+        sys.exit(f"run_bench: building the C comparator failed ({' '.join(cmd)}): {last}")
+
+
+def time_c(args: list[str], steps: int, replicas: int, threads: int, reps: int) -> float:
     cmd = [str(C_REF), args[0], str(steps), *(a for a in args[2:])]
     if len(args) == 1:
         cmd.append("0")
@@ -114,6 +144,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="1 repetition and shorter memory runs (not a record)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench", help="folder for results.md and results.parquet")
     args = ap.parse_args()
+    build_c()
     reps = 1 if args.quick else 5
     rows = []
 
@@ -247,7 +278,7 @@ def write_report(folder: Path, rows: list[dict], checks: dict, failed: list[str]
         f"Written by `python bench/run_bench.py{' --quick' if quick else ''}`, {time.strftime('%Y-%m-%d %H:%M UTC')}.",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}.",
         "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
-        "C comparator: `../shared/bench/c-reference` (gcc -O3 -march=native), same settings, same run.",
+        "C comparator: `bench/c` (gcc -O3 -march=native), same settings, same run.",
         "Times are medians of repeated runs in steady state (compile excluded); ns per step of one replica;",
         "with 2 threads, 2 replicas run in parallel and ns/step is wall time / (2 x steps).",
         "",

@@ -1,4 +1,4 @@
-"""The paper's predictions: closed forms and scaling laws (paper.md section 2).
+"""The paper's predictions: closed forms and scaling laws (docs/model.md section 2).
 
 This module stands alone: it imports only numpy and never the engine or the kernels, so that a
 check compares two independent computations. Constants marked *mean-field* are our derivations

@@ -1,6 +1,6 @@
 """Plain-NumPy reference of the SGD rules and metrics: the executable spec.
 
-Written from ``shared/reference/paper.md`` section 1 and the metric definitions in
+Written from the update rules of ``docs/model.md`` section 1 and the metric definitions in
 :mod:`fastnoise.schema`, never from the kernels. It is slow and obvious on purpose: one sample
 at a time, whole-array NumPy expressions, no scratch buffers, no padding, no rescaling.
 
@@ -9,7 +9,7 @@ The randomness is not re-implemented: the caller passes the samples the kernels 
 and the data sets drawn once per run (``fastnoise.engine.datasets``). Everything computed from
 them (forward pass, decisions, updates, norms, active counts, errors) is done here.
 
-Rules (paper.md section 1), labels y in {-1, +1}, learning rate h, inputs x extended by a constant
+Rules (docs/model.md section 1), labels y in {-1, +1}, learning rate h, inputs x extended by a constant
 1 when the model has a bias:
 
 - neuron, hinge: if ``y * (V.x) <= 0`` then ``V += h*y*x``;

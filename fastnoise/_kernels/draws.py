@@ -5,7 +5,7 @@ and returned updated, so that it stays in registers inside the step loops. ``loa
 ``store_state`` move it to and from a replica's row of the state array.
 
 The ziggurat is Marsaglia-Tsang with numpy's 256-layer, 52-bit constants (the same as the C
-comparator in ``shared/bench``); the layer index comes from the top byte (xoshiro256+'s low bits
+comparator in ``bench/c``); the layer index comes from the top byte (xoshiro256+'s low bits
 are weak).
 """
 

@@ -1,4 +1,4 @@
-"""Two-layer ReLU network ``N(x) = V . ReLU(M x) + b2`` (paper.md section 1).
+"""Two-layer ReLU network ``N(x) = V . ReLU(M x) + b2`` (docs/model.md section 1).
 
 With a bias, x carries a last coordinate 1 (so ``M[:, d]`` is the hidden bias B1) and ``b2`` is
 the output bias; without one, ``b2`` stays 0. Rules, all with the values *before* the step:
