@@ -17,18 +17,23 @@ hold for the whole package (replicas run in parallel on threads, not ``prange``;
 Cache freshness: Numba keys a cached function on the source of *its own file* only, so a change
 to ``draws.py`` would leave ``run_neuron`` (in ``neuron.py``) running stale, inlined draws from
 the cache. The locators registered below give every kernel one stamp: a hash of all files in
-``_kernels/`` and this one. Any change to any kernel source recompiles every kernel.
+``_kernels/`` and this one. Any change to any kernel source recompiles every kernel. The locators
+subclass private ``numba.core.caching`` classes; outside the Numba versions in
+:data:`NUMBA_TESTED`, or if those classes are missing, nothing is registered and the kernels are
+compiled without a disk cache (``CACHING`` is False): a slower start, never a stale kernel.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
+import numba
 from numba import njit
 from numba.core import caching
 
-__all__ = ["jit", "KERNEL_SOURCES_STAMP"]
+__all__ = ["CACHING", "KERNEL_SOURCES_STAMP", "NUMBA_TESTED", "jit"]
 
 _HERE = Path(__file__).resolve().parent
 _KERNEL_DIR = _HERE / "_kernels"
@@ -67,22 +72,56 @@ def _package_locator(base: type) -> type:
     return _KernelPackageLocator
 
 
-def _register_locators() -> None:
-    impl = getattr(caching, "CacheImpl", None) or caching._CacheImpl
+#: Numba versions whose ``numba.core.caching`` internals (the locator classes and the
+#: ``CacheImpl._locator_classes`` list) the locators above were written against; the installed
+#: version's cache hit and stamp are checked by tests/test_layout.py.
+NUMBA_TESTED = ((0, 60), (0, 69))
+
+
+def _numba_version() -> tuple[int, int]:
+    major, minor = numba.__version__.split(".")[:2]
+    return int(major), int(minor)
+
+
+def _register_locators(version: tuple[int, int] | None = None) -> bool:
+    """Put the package's locators first in Numba's list; False (and nothing changed) when unsupported.
+
+    Relies on private Numba internals, hence the version window and the attribute checks. Where
+    either fails, the kernels are compiled without a disk cache (slower start, never stale).
+    """
+    version = _numba_version() if version is None else version
+    lo, hi = NUMBA_TESTED
+    if not lo <= version <= hi:
+        return False
+    impl = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl", None)
     names = ("UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator")
-    bases = [getattr(caching, n, None) or getattr(caching, "_" + n) for n in names]
+    bases = [getattr(caching, n, None) or getattr(caching, "_" + n, None) for n in names]
+    classes = getattr(impl, "_locator_classes", None)
+    if not isinstance(classes, list) or any(b is None or not hasattr(b, "get_source_stamp") for b in bases):
+        return False
     ours = [_package_locator(b) for b in bases]
-    impl._locator_classes[:0] = ours
+    classes[:0] = ours
+    return True
 
 
-_register_locators()
+#: Whether kernels are cached on disk (see :func:`_register_locators`).
+CACHING = _register_locators()
+if not CACHING:
+    logging.getLogger(__name__).warning(
+        "numba %s is outside the versions fastnoise's kernel cache was checked with (%d.%d to %d.%d): "
+        "kernels compile at every start, without a disk cache",
+        numba.__version__,
+        *NUMBA_TESTED[0],
+        *NUMBA_TESTED[1],
+    )
 
-_FLAGS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": False}
+_FLAGS = {"cache": CACHING, "nogil": True, "error_model": "numpy", "fastmath": False}
 
 
 def jit(func=None, **extra):
     """Compile ``func`` with the package's flags (serial kernels)."""
     flags = {**_FLAGS, **extra}
+    flags["cache"] = bool(flags["cache"]) and CACHING  # never a disk cache the locators do not stamp
     if func is None:
         return lambda f: njit(**flags)(f)
     return njit(**flags)(func)

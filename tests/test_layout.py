@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import fastnoise
@@ -40,12 +42,29 @@ def test_kernels_import_only_numpy_numba_and_jit():
             assert ok, f"{path.name} imports {mod}"
 
 
+def _package_of(path: Path) -> str:
+    """The dotted package a module of fastnoise/ belongs to (``fastnoise.sweep`` for fastnoise/sweep/spec.py)."""
+    return ".".join(["fastnoise", *path.relative_to(PKG).parent.parts])
+
+
 def test_nothing_in_the_library_imports_the_cli():
-    """Dependencies point kernels <- engine <- io/analysis <- cli; no library module imports the CLI."""
-    for path in PKG.glob("*.py"):
-        for mod in _imports(path, "fastnoise"):
-            assert not mod.startswith("fastnoise.cli"), f"{path.name} imports {mod}"
-            assert mod.split(".")[0] not in {"click", "cli"}, f"{path.name} imports {mod}"
+    """Dependencies point kernels <- engine <- io/analysis <- cli; no library module (subpackages too) imports the CLI."""
+    library = [p for p in PKG.rglob("*.py") if p.relative_to(PKG).parts[0] not in ("cli", "__main__.py")]
+    assert any(p.parent != PKG for p in library)  # the subpackages are scanned
+    for path in library:
+        name = path.relative_to(PKG)
+        for mod in _imports(path, _package_of(path)):
+            assert not mod.startswith("fastnoise.cli"), f"{name} imports {mod}"
+            assert mod.split(".")[0] not in {"click", "cli"}, f"{name} imports {mod}"
+
+
+def test_the_cli_is_inside_the_package():
+    """The CLI is fastnoise/cli/ (no top-level cli/ folder) and imports the library relatively."""
+    assert (PKG / "cli" / "__init__.py").is_file()
+    assert not (PKG.parent / "cli").exists()
+    for path in (PKG / "cli").glob("*.py"):
+        for mod in _imports(path, "fastnoise.cli"):
+            assert mod.split(".")[0] != "cli", f"cli/{path.name} imports {mod}"
 
 
 def test_every_kernel_is_cached_with_one_stamp_for_all_kernel_sources():
@@ -61,6 +80,33 @@ def test_every_kernel_is_cached_with_one_stamp_for_all_kernel_sources():
         kernel = engine.kernels(RunConfig(model=model)).drive
         locator = kernel._cache._impl.locator
         assert locator.get_source_stamp() == _jit.KERNEL_SOURCES_STAMP
+
+
+def test_an_unchecked_numba_version_registers_no_locator():
+    """Outside NUMBA_TESTED the private caching internals are left alone (nothing registered)."""
+    from numba.core import caching
+
+    impl = getattr(caching, "CacheImpl", None) or caching._CacheImpl
+    before = list(impl._locator_classes)
+    hi = _jit.NUMBA_TESTED[1]
+    assert _jit._register_locators((hi[0], hi[1] + 1)) is False
+    assert _jit._register_locators((0, 1)) is False
+    assert impl._locator_classes == before
+    assert _jit.CACHING  # the installed Numba is one the locators were checked with
+
+
+def test_without_locators_kernels_compile_uncached(tmp_path):
+    """The fallback: an unchecked Numba version gives kernels without a disk cache (never a stale one)."""
+    code = (
+        "import numba; numba.__version__ = '0.99.0'\n"
+        "from fastnoise import _jit, engine\n"
+        "from fastnoise.config import RunConfig\n"
+        "k = engine.kernels(RunConfig(model='neuron'))\n"
+        "print(_jit.CACHING, type(k.drive._cache).__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.split() == ["False", "NullCache"], out
+    assert "without a disk cache" in out.stderr
 
 
 def test_stamp_changes_when_any_kernel_file_changes(tmp_path, monkeypatch):
