@@ -58,7 +58,7 @@ def _is_kernel_file(py_file: str) -> bool:
 
 
 def _package_locator(base: type) -> type:
-    class _KernelPackageLocator(base):  # type: ignore[misc, valid-type]
+    class _KernelPackageLocator(base):
         @classmethod
         def from_function(cls, py_func, py_file):  # noqa: ANN001, ANN206
             if not _is_kernel_file(py_file):
@@ -99,7 +99,7 @@ def _register_locators(version: tuple[int, int] | None = None) -> bool:
     classes = getattr(impl, "_locator_classes", None)
     if not isinstance(classes, list) or any(b is None or not hasattr(b, "get_source_stamp") for b in bases):
         return False
-    ours = [_package_locator(b) for b in bases]
+    ours = [_package_locator(b) for b in bases if b is not None]
     classes[:0] = ours
     return True
 

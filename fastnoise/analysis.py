@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from .io import read_results
@@ -53,7 +54,7 @@ def aggregate(
     Returns a frame indexed by ``by`` with columns ``(column, stat)``.
     """
     cols = [columns] if isinstance(columns, str) else list(columns)
-    g = df.groupby(by)[cols]
+    g = df.groupby(by if isinstance(by, str) else list(by))[cols]
     lo, hi = quantiles
     parts = {
         "median": g.median(),
@@ -87,7 +88,7 @@ def time_to_reach(df: pd.DataFrame, column: str, level: float | pd.Series) -> pd
     return pd.Series(out, name=f"time_to_{column}")
 
 
-def loglog_fit(x: Sequence[float], y: Sequence[float]) -> tuple[float, float, float]:
+def loglog_fit(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[float, float, float]:
     """Least-squares fit of log10(y) = slope * log10(x) + intercept; returns (slope, intercept, stderr).
 
     Points with a non-positive or non-finite coordinate are left out; with fewer than 2 left the
@@ -115,6 +116,8 @@ def replica_slopes(table: pd.DataFrame, x: str, y: str) -> tuple[float, float, p
     the per-replica slopes); replicas are independent, so the spread of their slopes is the
     error bar.
     """
-    slopes = table.dropna(subset=[y]).groupby("replica").apply(lambda g: loglog_fit(g[x], g[y])[0], include_groups=False)
+    per_replica = table.dropna(subset=[y]).groupby("replica")
+    # pandas-stubs 3.1 lack apply's ``include_groups`` (pandas >= 2.2) and take it for an argument of the lambda.
+    slopes = per_replica.apply(lambda g: loglog_fit(g[x], g[y])[0], include_groups=False)  # type: ignore[call-overload]
     sem = float(slopes.std(ddof=1) / np.sqrt(len(slopes))) if len(slopes) > 1 else float("nan")
     return float(slopes.mean()), sem, slopes

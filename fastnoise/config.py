@@ -117,8 +117,10 @@ def _parse_widths(value: Any) -> tuple[int, ...] | None:
 
 
 def _parse_train(value: Any, model: str, depth: int) -> str:
-    """``all``, ``hidden``, or (mlp) a list of 1-based layers, normalised to ``"1,3"`` (``"1+3"`` is
-    the same list, for sweep grids where commas separate values); every layer is ``all``."""
+    """``all``, ``hidden``, or (mlp) a list of 1-based layers, normalised to ``"1,3"``.
+
+    ``"1+3"`` is the same list (for sweep grids, where commas separate values); every layer is ``all``.
+    """
     if value in TRAINS:
         return str(value)
     allowed = f"all, hidden{' or a list of layers 1..' + str(depth) + ' such as 1,3' if model == 'mlp' else ''}"
@@ -173,6 +175,7 @@ class RunConfig:
     _resolved: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        """Coerce whole-number floats of counts, resolve the defaults that depend on others, validate."""
         for opt in OPTIONS:  # whole floats for counts (steps=1e6) are ints from here on
             value = getattr(self, opt.name)
             fixed = coerce(opt.name, value)
@@ -228,8 +231,8 @@ class RunConfig:
                 raise ConfigError(
                     name, f"must be even in the last hidden layer with --train hidden (half +1, half -1), got {last}"
                 )
-        lr = 1.0 / self.d**2 if (self.lr is None and self.model == "neuron") else self.lr
-        lr = 1.0 / self.d if lr is None else lr
+        lr = 1.0 / d**2 if (self.lr is None and self.model == "neuron") else self.lr
+        lr = 1.0 / d if lr is None else lr
         lr = _check_float("lr", lr)
         _check_range("lr", lr)
         p = _check_float("p", self.p)
@@ -261,6 +264,7 @@ class RunConfig:
     @property
     def din(self) -> int:
         """Input coordinates seen by the first layer (d, plus 1 with a bias)."""
+        assert self.d is not None  # resolved on construction
         return self.d + int(self.bias)
 
     @property

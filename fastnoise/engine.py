@@ -42,8 +42,11 @@ class SimulationError(RuntimeError):
 
 @dataclass
 class RunResult:
-    """A finished run: the table, each replica's final weights (true scale), and the power of two
-    by which renormalisation scaled each replica's stored weights (0 when it never did)."""
+    """A finished run: the table, each replica's final weights and their renormalisation scale.
+
+    ``weights`` are at true scale; ``log2_scale`` is the power of two by which renormalisation
+    scaled each replica's stored weights (0 when it never did).
+    """
 
     config: RunConfig
     table: pd.DataFrame
@@ -96,6 +99,7 @@ def initial_weights(cfg: RunConfig, replica: int) -> dict[str, np.ndarray | floa
     """
     rng = _rng.init_rng(cfg.seed, replica)
     a = cfg.init_scale
+    assert a is not None and cfg.d is not None, "RunConfig resolves init_scale and d on construction"
 
     def draw(shape: tuple[int, ...]) -> np.ndarray:
         if cfg.init == "gaussian":
@@ -127,8 +131,11 @@ def initial_weights(cfg: RunConfig, replica: int) -> dict[str, np.ndarray | floa
     return {"M": M, "V": V, "b2": 0.0}
 
 
-def _mlp_weights(cfg: RunConfig, draw: Callable, rescale: Callable) -> dict[str, np.ndarray | float]:
+def _mlp_weights(
+    cfg: RunConfig, draw: Callable[[tuple[int, ...]], np.ndarray], rescale: Callable[[np.ndarray], np.ndarray]
+) -> dict[str, np.ndarray | float]:
     """Layers drawn in order W1, W2, ..., output: with one hidden layer, the two-layer net's draws."""
+    assert cfg.d is not None, "RunConfig resolves d on construction"
     dims = [cfg.d, *cfg.hidden_widths]
     b = int(cfg.bias)
     out: dict[str, np.ndarray | float] = {}
@@ -174,6 +181,7 @@ def kernel_params(cfg: RunConfig, renormalize: bool = True) -> Params:
     """The run's parameters as the kernels read them."""
     geo = geometry(cfg)
     net = cfg.model != "neuron"
+    assert cfg.lr is not None, "RunConfig resolves lr on construction"
     return Params(
         d=cfg.d,
         din=cfg.din,
@@ -248,7 +256,8 @@ def _chunk_steps(cfg: RunConfig, geo: Geometry, nthreads: int) -> int:
 
 def max_threads() -> int:
     """The most threads a run may use: ``NUMBA_NUM_THREADS`` (all cores unless set)."""
-    return int(numba.config.NUMBA_NUM_THREADS)
+    # Numba sets its config attributes at import time through globals(), which mypy cannot see.
+    return int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
 
 
 def thread_count(threads: int | None, *, cap: bool = False) -> int:
@@ -432,6 +441,7 @@ def sample_stream(cfg: RunConfig, replica: int, n: int) -> tuple[np.ndarray, np.
     P = kernel_params(cfg)
     code = kernel_spec(cfg).data
     row = _rng.kernel_state(cfg.seed, replica + 1)[replica].copy()
+    assert cfg.d is not None, "RunConfig resolves d on construction"
     xs = np.zeros((n, cfg.d))
     clean = np.zeros(n)
     ys = np.zeros(n)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .files import atomic_write
@@ -15,7 +16,7 @@ __all__ = ["band", "save_figure"]
 
 def band(ax: Any, df: pd.DataFrame, col: str, label: str, color: str, x: str = "step") -> None:
     """Plot the median of ``col`` over replicas against ``x``, with a 10-90 % band."""
-    agg = df.groupby(x)[col].quantile([0.1, 0.5, 0.9]).unstack()
+    agg = df.groupby(x)[col].quantile(np.array([0.1, 0.5, 0.9])).unstack()
     ax.fill_between(agg.index, agg[0.1], agg[0.9], color=color, alpha=0.25, lw=0)
     ax.plot(agg.index, agg[0.5], color=color, label=label)
 

@@ -88,8 +88,9 @@ def frame_from_arrays(cfg: RunConfig, points: np.ndarray, out: np.ndarray) -> pd
     for m, name in enumerate(metric_names(cfg)):
         v = flat[:, m]
         if _is_count(name):
-            cols[name] = pd.array(np.where(np.isnan(v), 0, v).astype(np.int64), dtype="Int64")
-            cols[name][np.isnan(v)] = pd.NA
+            counts = pd.array(np.where(np.isnan(v), 0, v).astype(np.int64), dtype="Int64")
+            counts[np.isnan(v)] = pd.NA
+            cols[name] = counts
         else:
             cols[name] = v
     n = R * C

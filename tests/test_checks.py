@@ -10,9 +10,9 @@ from __future__ import annotations
 import faults
 import pytest
 from click.testing import CliRunner
-from fastnoise.cli import main
 
 from fastnoise import checks
+from fastnoise.cli import main
 from fastnoise.io import read_results
 
 SEED = 0

@@ -16,12 +16,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from fastnoise.cli import main
-from fastnoise.cli.docs import render
-from fastnoise.cli.options import DeclaredOption
 
 import fastnoise
 import fastnoise.sweep as sw
+from fastnoise.cli import main
+from fastnoise.cli.docs import render
+from fastnoise.cli.options import DeclaredOption
 from fastnoise.options import OPTION, OPTIONS, coerce, parse
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from fastnoise.cli import main
 
 from fastnoise import data as datasets
+from fastnoise.cli import main
 from fastnoise.data import DatasetError, sources
 
 REQUIRE_DATA = os.environ.get("FASTNOISE_REQUIRE_DATA") == "1"

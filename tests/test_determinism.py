@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from fastnoise.cli import main
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastnoise
 from fastnoise import engine
+from fastnoise.cli import main
 from fastnoise.config import MAX_STEPS
 
 BASE = dict(d=8, width=6, steps=3000, records=12, replicas=2)

@@ -12,10 +12,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from fastnoise.cli import main
 
 import fastnoise
 import fastnoise.io
+from fastnoise.cli import main
 from fastnoise.schema import SCHEMA_VERSION
 
 CONFIGS = {

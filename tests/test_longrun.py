@@ -74,3 +74,32 @@ def test_non_finite_weights_stop_the_run():
     """A learning rate that blows the weights up stops the run with the replica and step."""
     with pytest.raises(SimulationError, match=r"replica \d+: non-finite .* at step \d+"):
         run(model="twolayer", width=8, lr=1e200, steps=1000, replicas=2)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(model="neuron", d=5),
+        dict(model="twolayer", width=6, d=4),
+        dict(model="mlp", widths=(5, 4, 3), d=4),
+        dict(model="mlp", widths=(4, 4), d=3, activation="leaky"),
+    ],
+    ids=["neuron", "twolayer", "mlp3", "mlp-leaky"],
+)
+def test_renormalisation_at_the_first_check_is_exact(params):
+    """Weights far below 2^-64 from the start: every model's check renormalises at step 1024.
+
+    Where the rescaling is exact (hinge, no bias: neuron, two-layer, ReLU mlp) the renormalised
+    table equals the plain one bitwise; leaky units break the homogeneity, so there the kernel
+    must not rescale at all. Small and short enough to run with the kernels interpreted
+    (tests/kernel_modes.txt), which covers the check and rescale paths of every model.
+    """
+    cfg = RunConfig(**params, init_scale=1e-25, lr=0.5, p=1.0, steps=2100, records=3, replicas=1, seed=1)
+    ren = run(cfg)
+    plain = run(cfg, _renormalize=False)
+    if rescaling_exact(cfg):
+        assert (ren.log2_scale > 0).all(), "the renormalisation never triggered: the test would prove nothing"
+    else:
+        assert (ren.log2_scale == 0).all()
+    exact = [c for c in ren.table.columns if not c.startswith("log10_")]
+    pd.testing.assert_frame_equal(ren.table[exact], plain.table[exact], check_exact=True)

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from fastnoise.cli import main
 
 from fastnoise import ConfigError, RunConfig, run
+from fastnoise.cli import main
 from fastnoise.io import read_results
 
 SHARED = ("loss", "bias", "train", "data", "d", "width", "widths", "activation", "leak", "lr", "p", "n_train", "init", "seed")

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from fastnoise.cli import main
 
 import fastnoise
 from fastnoise import analysis
+from fastnoise.cli import main
 from fastnoise.io import read_results
 from fastnoise.reproduce import EXPERIMENTS
 

@@ -24,13 +24,13 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from fastnoise.cli import main
 
 import fastnoise
 import fastnoise.engine
 import fastnoise.sweep as sw
 import fastnoise.sweep.executors as sw_executors
 import fastnoise.sweep.spec as sw_spec
+from fastnoise.cli import main
 from fastnoise.schema import SCHEMA_VERSION
 
 KEYS = ["cell", "replica", "step"]

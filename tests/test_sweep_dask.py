@@ -18,9 +18,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from fastnoise.cli import main
 
 import fastnoise.sweep as sw
+from fastnoise.cli import main
 
 distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed (pip install 'fastnoise[dask]')")
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import numba
 import pytest
 from click.testing import CliRunner
-from fastnoise.cli import main
 
 import fastnoise
+from fastnoise.cli import main
 
 # Keep every call tiny, so a missing rule shows as a failed assertion rather than a long run.
 API_BASE = {"steps": 200, "replicas": 1, "records": 5}

@@ -75,4 +75,4 @@ def scaled(nrm, lg, log2):
     """A norm and its log10 of weights stored ``2**log2`` times their true size, at true size."""
     if log2 == 0:
         return nrm, lg
-    return math.ldexp(nrm, -log2), lg - log2 * LOG10_2
+    return math.ldexp(nrm, -int(log2)), lg - log2 * LOG10_2

@@ -271,7 +271,7 @@ def lr(P, status):
     """The step in stored units: h, or h * c**(2 - L) for weights stored c = 2**log2 times larger."""
     if P.depth <= 2 or status[S_LOG2] == 0:
         return P.lr
-    return math.ldexp(P.lr, status[S_LOG2] * (2 - P.depth))
+    return math.ldexp(P.lr, int(status[S_LOG2]) * (2 - P.depth))
 
 
 def check(P, status, x, W, Vb, S, G):

@@ -45,8 +45,10 @@ __all__ = [
 
 
 def run_check(name: str, mode: str = "quick", seed: int = 0) -> CheckResult:
-    """Run one check by name; an exception (e.g. the engine stopping on non-finite weights) is a
-    failed check that says what went wrong, not a crash.
+    """Run one check by name: an exception is a failed check, not a crash.
+
+    An exception (e.g. the engine stopping on non-finite weights) becomes a failed check that says
+    what went wrong.
 
     Parameters
     ----------

@@ -124,7 +124,7 @@ def plot_neuron(data: pd.DataFrame, folder: Path, name: str, loss: str) -> Path:
     }
     for ax, (axis, y) in zip(np.atleast_1d(axes), panels, strict=True):
         sub = data[data.axis == axis]
-        stats = sub.groupby(axis)[y].quantile([0.1, 0.5, 0.9]).unstack()
+        stats = sub.groupby(axis)[y].quantile(np.array([0.1, 0.5, 0.9])).unstack()
         xs = stats.index.to_numpy(float)
         ax.fill_between(xs, stats[0.1], stats[0.9], alpha=0.3, label="replicas 10-90 %")
         ax.plot(xs, stats[0.5], "o", label="median")
@@ -173,7 +173,7 @@ def plot_norms(frames: dict[str, pd.DataFrame], folder: Path, name: str, title: 
     for i, (label, df) in enumerate(frames.items()):
         df = df[df.step > 0]
         for col, ls in (("log10_norm_1", "-"), ("log10_norm_2", ":")):
-            agg = df.groupby("step")[col].quantile([0.1, 0.5, 0.9]).unstack()
+            agg = df.groupby("step")[col].quantile(np.array([0.1, 0.5, 0.9])).unstack()
             axes[0].plot(
                 agg.index,
                 10 ** agg[0.5] if agg[0.5].min() > -300 else agg[0.5],

@@ -29,6 +29,7 @@ class Row:
 
     @property
     def verdict(self) -> str:
+        """The row's verdict as the report prints it: ``pass``, ``FAIL`` or ``report``."""
         return {True: "pass", False: "FAIL", None: "report"}[self.passed]
 
 
@@ -44,9 +45,25 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
+        """Whether no row failed (rows that are only reported do not count)."""
         return all(r.passed is not False for r in self.rows)
 
     def add(self, setting: str, prediction: str, measured: str, tolerance: str, passed: bool | None) -> None:
+        """Append a row to the report.
+
+        Parameters
+        ----------
+        setting : str
+            The parameters the row is about (``k=100, h=1/k``).
+        prediction : str
+            What the theory says.
+        measured : str
+            What the runs gave.
+        tolerance : str
+            How close counts as agreeing.
+        passed : bool or None
+            The verdict (any truthy value counts as ``True``); None for a row that is only reported.
+        """
         self.rows.append(Row(self.name, setting, prediction, measured, tolerance, None if passed is None else bool(passed)))
 
     def failures(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import pandas as pd
 
@@ -59,7 +60,8 @@ def _measure(mode: str, seed: int) -> pd.DataFrame:
 def _judge(data: pd.DataFrame) -> CheckResult:
     """Rows per k and h: all zero for h >= 1, none zero and at most about half zero for h <= 1/k."""
     res = CheckResult("sparsify", "Step size and sparsification (Theorem 5)")
-    for k, gk in data.groupby("k"):
+    for key, gk in data.groupby("k"):
+        k = cast(int, key)  # the width parameter: an integer column
         for label, g in gk.groupby("h_label", sort=False):
             h = g.h.iloc[0]
             if h >= 1:

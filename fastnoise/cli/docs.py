@@ -32,7 +32,7 @@ def _code(text: str) -> str:
 
 
 def _description(help_text: str | None) -> list[str]:
-    """A command's docstring as Markdown: paragraphs joined, ``\\b`` blocks as code blocks."""
+    r"""A command's docstring as Markdown: paragraphs joined, ``\b`` blocks as code blocks."""
     out: list[str] = []
     for para in inspect.cleandoc(help_text or "").split("\n\n"):
         lines = para.splitlines()

@@ -27,6 +27,7 @@ class OptionType(click.ParamType):
         self.name = _TYPE_NAMES[option.kind]
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Command-line text through :func:`fastnoise.options.parse`; a Python value through ``coerce``."""
         if not isinstance(value, str):
             return coerce(self.option.name, value)
         try:
@@ -43,6 +44,7 @@ class OptionChoice(click.Choice):
         self.option = option
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """One of the declared choices, converted to the option's type."""
         return parse(self.option.name, super().convert(str(value), param, ctx))
 
 
@@ -52,6 +54,7 @@ class Count(click.ParamType):
     name = "integer"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """An int as is; text such as ``1e6`` if it is a whole number."""
         if isinstance(value, int):
             return value
         try:

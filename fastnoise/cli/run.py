@@ -28,6 +28,7 @@ class Progress:
         self.replicas = replicas
 
     def __call__(self, done: int, total: int) -> None:
+        """Report ``done`` of ``total`` steps (the engine's progress callback)."""
         if not self.enabled:
             return
         if self.bar is None:
@@ -40,6 +41,7 @@ class Progress:
         self.shown = done
 
     def close(self) -> None:
+        """Finish the bar, if one was shown."""
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
 

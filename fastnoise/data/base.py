@@ -67,7 +67,7 @@ def array_sha256(a: np.ndarray) -> str:
     str
         64 hex digits.
     """
-    return hashlib.sha256(memoryview(np.ascontiguousarray(a)).cast("B")).hexdigest()
+    return hashlib.sha256(np.ascontiguousarray(a).data.cast("B")).hexdigest()
 
 
 def _file_sha256(path: Path) -> str:
@@ -105,6 +105,7 @@ class ImageDataset:
     sha256: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        """Make the four arrays read-only: a data set is never changed in place."""
         for key in ARRAYS:
             getattr(self, key).flags.writeable = False
 

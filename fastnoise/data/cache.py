@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -113,7 +114,8 @@ def _load_cache(name: str, folder: Path) -> ImageDataset:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DatasetError(f"cached {name} metadata {meta_path} is unreadable ({type(exc).__name__}: {exc}); {fix}") from None
     try:
-        with np.load(npz, allow_pickle=False) as z:
+        # Our own handle: np.load leaves its file open when a damaged zip fails inside it.
+        with open(npz, "rb") as fh, np.load(fh, allow_pickle=False) as z:
             if sorted(z.files) != sorted(ARRAYS):
                 raise DatasetError(f"cached {name} {npz} holds {sorted(z.files)}, expected {list(ARRAYS)}; {fix}")
             arrays = {k: z[k] for k in ARRAYS}
@@ -160,7 +162,9 @@ def _write_cache(name: str, folder: Path, arrays: Mapping[str, np.ndarray], hash
     with atomic_write(meta_path, "wb") as fj:
         fj.write((json.dumps(meta, indent=2) + "\n").encode())
         with atomic_write(npz, "wb") as fz:
-            np.savez_compressed(fz, **{k: arrays[k] for k in ARRAYS})
+            # Any: mypy would match a dict of arrays against numpy's ``allow_pickle: bool`` (numpy >= 2.1) too.
+            members: dict[str, Any] = {k: arrays[k] for k in ARRAYS}
+            np.savez_compressed(fz, **members)
     return npz
 
 

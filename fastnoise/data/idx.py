@@ -9,8 +9,8 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
+from io import BufferedIOBase
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
@@ -37,7 +37,7 @@ _IDX_STEMS = {
 }
 
 
-def _read_at_most(f: IO[bytes], n: int) -> bytes:
+def _read_at_most(f: BufferedIOBase, n: int) -> bytes:
     """Read up to ``n`` bytes in bounded chunks (memory grows only with the data actually present)."""
     parts: list[bytes] = []
     got = 0
@@ -80,7 +80,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         with open(path, "rb") as raw:
             gz = raw.read(2) == b"\x1f\x8b"
             raw.seek(0)
-            f: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
+            f: BufferedIOBase = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
             head = _read_at_most(f, 4)
             if len(head) < 4:
                 raise DatasetError(f"{path}: not an IDX file (only {len(head)} bytes, no header)")

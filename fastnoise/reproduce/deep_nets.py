@@ -23,8 +23,8 @@ __all__ = ["DEEP", "DEEP_VARIANTS", "DEEP_WIDTHS", "deep"]
 #: U[-sqrt 3, sqrt 3] / sqrt(fan-in) [ours]: with the slides' U[-sqrt 3, sqrt 3] the output of a
 #: width-120 net grows ~sqrt(60) per hidden layer and h = 1/d is unstable from three weight layers
 #: on (the weights overflow within ~100 steps); ``deep`` measures that too (``uniform_probe``).
-DEEP = dict(model="mlp", data="gaussian", d=30, p=1.0, init="fanin")
-DEEP_WIDTHS = ((120,), (120, 120), (120, 120, 120))
+DEEP: dict[str, Any] = dict(model="mlp", data="gaussian", d=30, p=1.0, init="fanin")
+DEEP_WIDTHS: tuple[tuple[int, ...], ...] = ((120,), (120, 120), (120, 120, 120))
 DEEP_VARIANTS = ((False, "hinge"), (False, "logistic"), (True, "hinge"), (True, "logistic"))
 
 
@@ -38,12 +38,15 @@ def _first_below_half(med: pd.Series) -> int | None:
     return int(below.index[0]) if len(below) else None
 
 
-def _deep_rows(df: pd.DataFrame, weights: list[dict[str, Any]], widths: tuple[int, ...], bias: bool, loss: str) -> list[dict]:
+def _deep_rows(
+    df: pd.DataFrame, weights: list[dict[str, Any]], widths: tuple[int, ...], bias: bool, loss: str
+) -> list[dict[str, Any]]:
     """Summary rows of one setting, one per weight layer (medians over replicas)."""
     L, steps = len(widths) + 1, int(df.step.max())
     med = df.groupby("step").median(numeric_only=True)
     start, end = med.loc[0], med.loc[steps]
-    rows = []
+    assert isinstance(start, pd.Series) and isinstance(end, pd.Series), "one row per step"
+    rows: list[dict[str, Any]] = []
     for l in range(1, L + 1):
         hidden = l < L
         half = _first_below_half(med[f"active_mean_{l}"]) if hidden else None
@@ -77,11 +80,11 @@ def _deep_rows(df: pd.DataFrame, weights: list[dict[str, Any]], widths: tuple[in
 
 
 def _uniform_probe(steps: int, seed: int) -> pd.DataFrame:
-    """The same 12 settings with the slides' U[-sqrt 3, sqrt 3] weights, briefly: do they stay finite?"""
+    """The same 12 settings with the slides' U[-sqrt 3, sqrt 3] weights, run briefly: whether they stay finite."""
     rows = []
     for widths in DEEP_WIDTHS:
         for bias, loss in DEEP_VARIANTS:
-            params = dict(DEEP, init="uniform", widths=widths, bias=bias, loss=loss)
+            params: dict[str, Any] = dict(DEEP, init="uniform", widths=widths, bias=bias, loss=loss)
             row: dict[str, Any] = {"setting": _setting(widths, bias, loss), "L": len(widths) + 1, "bias": bias, "loss": loss}
             try:
                 df = run(steps=steps, records=8, replicas=2, seed=seed, **params).table
@@ -116,8 +119,7 @@ def _markdown(table: pd.DataFrame, cols: list[str]) -> str:
 
 
 def deep(out: Path, quick: bool = False, seed: int = 0) -> dict[str, Any]:
-    """The slides' pure-noise questions asked of deep ReLU nets: do the layers' norms decay, do
-    neurons die, and in which layer first?
+    """The slides' pure-noise questions asked of deep ReLU nets: norm decay, dying neurons, and which layer first.
 
     12 settings: 2, 3 and 4 weight layers (hidden widths 120), with and without bias, hinge and
     logistic loss; d = 30, h = 1/d, p = 1, Gaussian inputs, fan-in scaled weights (see
@@ -130,7 +132,7 @@ def deep(out: Path, quick: bool = False, seed: int = 0) -> dict[str, Any]:
     import matplotlib.pyplot as plt
 
     steps, R, records, probe_steps = (400, 2, 12, 100) if quick else (300_000, 4, 60, 2_000)
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     ncol = len(DEEP_VARIANTS) + 2  # a norm panel per variant, then active units for hinge and logistic
     fig, axes = plt.subplots(len(DEEP_WIDTHS), ncol, figsize=(4.2 * ncol, 3.8 * len(DEEP_WIDTHS)), sharex=True, squeeze=False)
     for i, widths in enumerate(DEEP_WIDTHS):

@@ -17,8 +17,10 @@ __all__ = ["MNIST", "MNIST10_REGIMES", "MNIST_P", "MNIST_REGIMES", "mnist"]
 #: two-layer net of width 256 without bias, weights U[-sqrt 3, sqrt 3] / sqrt(fan-in), two
 #: epochs of per-sample SGD (samples drawn uniformly with replacement), p on a grid. Three
 #: (loss, h) regimes: cross-entropy and hinge at h = 0.01, and hinge at h = 0.001.
-MNIST = dict(model="twolayer", data="mnist", width=256, init="fanin", bias=False, eval_size=10_000, probe_size=1000)
-MNIST_P = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 0.9)
+MNIST: dict[str, Any] = dict(
+    model="twolayer", data="mnist", width=256, init="fanin", bias=False, eval_size=10_000, probe_size=1000
+)
+MNIST_P: tuple[float, ...] = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 0.9)
 MNIST_REGIMES = (("logistic", 0.01), ("hinge", 0.01), ("hinge", 0.001))
 
 
@@ -36,8 +38,9 @@ def mnist(
     """
     import matplotlib.pyplot as plt
 
-    params = dict(MNIST, data=data, data_path=data_path, classes=classes)
+    params: dict[str, Any] = dict(MNIST, data=data, data_path=data_path, classes=classes)
     regimes = MNIST_REGIMES if classes == 2 else MNIST10_REGIMES
+    ps: tuple[float, ...]
     if quick:
         ps, epochs, R = (0.0, 0.5, 0.9), 1, 1
         params.update(width=32, n_train=3000, eval_size=2000, probe_size=200)
@@ -62,7 +65,7 @@ def mnist(
         band(axes[0], g, "error_test", f"{regime}: test", f"C{j}", x="p")
         agg = g.groupby("p").error_train.median()
         axes[0].plot(agg.index, agg.values, "--", color=f"C{j}", label=f"{regime}: training (clean labels)")
-        band(axes[1], g, "active_mean", regime, f"C{j}", x="p")
+        band(axes[1], g, "active_mean", str(regime), f"C{j}", x="p")
     axes[0].set_xlabel("label noise p")
     axes[0].set_ylabel("classification error")
     axes[0].set_title("Fig. 7: test and training error")

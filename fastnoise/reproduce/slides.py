@@ -46,7 +46,7 @@ def fig2(out: Path, quick: bool = False, seed: int = 0) -> dict[str, Any]:
         write_table(df, out, f"fig2{panel}_{loss}")
         d = df[df.step > 0]
         for col, label, color in (("log10_norm_1", "first layer ||M||", "C0"), ("log10_norm_2", "output layer ||V||", "C1")):
-            agg = d.groupby("step")[col].quantile([0.1, 0.5, 0.9]).unstack()
+            agg = d.groupby("step")[col].quantile(np.array([0.1, 0.5, 0.9])).unstack()
             ax.fill_between(agg.index, agg[0.1], agg[0.9], color=color, alpha=0.25, lw=0)
             ax.plot(agg.index, agg[0.5], color=color, label=label)
         if loss == "logistic":  # a transient then a plateau; the hinge net's geometric decay is a line on linear steps
@@ -112,7 +112,7 @@ def fig3(out: Path, quick: bool = False, seed: int = 0) -> dict[str, Any]:
     fig.suptitle(f"Fig. 3: with bias, learning noise: d = 30, width 120, cross-entropy, h = {lr:.3g} ({R} replicas)")
     figs = save_figure(fig, out, "fig3", ("png", "pdf"))
     start, end = df[df.step == 0], df[df.step == steps]
-    biases = [float(w["M"][:, -1].mean()) for w in r.weights]
+    biases = [float(np.asarray(w["M"])[:, -1].mean()) for w in r.weights]  # M: (width, d + 1), biases last
     return {
         "figures": figs,
         "active_start": float(start.active_mean.median()),

@@ -201,8 +201,10 @@ def _remove_stale_temporaries(folder: Path, older_than: float = _STALE_TEMP_SECO
 
 
 def _param_column(name: str, value: Any, n: int) -> Any:
-    """A constant column for a parameter, typed by the field's annotation (never by the value), so that
-    every fragment of a dataset has the same Arrow type for it even where the value is None."""
+    """A constant column for a parameter, typed by the field's annotation (never by the value).
+
+    So every fragment of a dataset has the same Arrow type for it, even where the value is None.
+    """
     kind = str(_FIELDS[name].type).replace(" ", "")
     if kind == "bool":
         return np.full(n, bool(value))
