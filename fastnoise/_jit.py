@@ -39,11 +39,18 @@ _HERE = Path(__file__).resolve().parent
 _KERNEL_DIR = _HERE / "_kernels"
 
 
+def _code_flags() -> bytes:
+    """The environment flags that change generated code but not Numba's own cache key."""
+    names = ("BOUNDSCHECK", "OPT", "DEBUGINFO_DEFAULT", "FASTMATH", "CPU_NAME", "CPU_FEATURES")
+    return repr([(n, str(getattr(numba.config, n, None))) for n in names]).encode()
+
+
 def _sources_stamp() -> str:
     h = hashlib.sha256()
     for path in sorted(_KERNEL_DIR.glob("*.py")) + [Path(__file__).resolve()]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
+    h.update(_code_flags())  # a bounds-checked build is never served to a plain run, nor the reverse
     return h.hexdigest()
 
 
@@ -118,10 +125,32 @@ if not CACHING:
 _FLAGS = {"cache": CACHING, "nogil": True, "error_model": "numpy", "fastmath": False}
 
 
+def stamped(dispatcher: object) -> bool:
+    """Whether a dispatcher's disk cache is keyed on :data:`KERNEL_SOURCES_STAMP` (one of our locators).
+
+    Checked on every kernel, so that a Numba release which stopped consulting the locators'
+    stamp would lose the disk cache (:func:`jit` drops it) rather than serve stale kernels.
+    """
+    cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
+    return getattr(cache_file, "_source_stamp", None) == KERNEL_SOURCES_STAMP
+
+
 def jit(func=None, **extra):
     """Compile ``func`` with the package's flags (serial kernels)."""
     flags = {**_FLAGS, **extra}
     flags["cache"] = bool(flags["cache"]) and CACHING  # never a disk cache the locators do not stamp
+
+    def compile_one(f):
+        d = njit(**flags)(f)
+        if flags["cache"] and not stamped(d):
+            from numba.core.caching import NullCache
+
+            d._cache = NullCache()
+            logging.getLogger(__name__).warning(
+                "kernel %s: disk cache not stamped by fastnoise's locator; not cached", f.__name__
+            )
+        return d
+
     if func is None:
-        return lambda f: njit(**flags)(f)
-    return njit(**flags)(func)
+        return compile_one
+    return compile_one(func)

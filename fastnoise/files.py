@@ -7,17 +7,18 @@ the caller, then flushes, fsyncs, gives it the permissions of an ordinary new fi
 onto the target and fsyncs the folder so that the rename itself survives a power cut. Any failure,
 including ``KeyboardInterrupt``, removes the temporary and leaves the target as it was.
 
-Permission policy (one for the whole package): a written file gets ``0o666`` less the process's
-umask, as ``open(path, "w")`` would give it. The umask is read from ``/proc/self/status`` where
-the kernel reports it, never by setting it (``os.umask`` changes it for every thread of the
-process); where it cannot be read the usual ``0o022`` is assumed.
+Permission policy (one for the whole package): the temporary is created with mode ``0o666``, so
+the kernel applies the process's umask and the folder's default ACLs exactly as for any newly
+created file; nothing is chmod-ed afterwards and the umask is never read or set (``os.umask``
+changes it for every thread of the process). Replacing a file gives the new file these
+permissions, not the old file's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,30 +29,23 @@ __all__ = [
     "atomic_write",
     "atomic_write_bytes",
     "atomic_write_text",
-    "file_mode",
     "fsync_dir",
     "remove_stale_temporaries",
 ]
 
 #: Every temporary file the package writes ends with this (and starts with a dot).
 TEMP_SUFFIX = ".tmp"
-_DEFAULT_UMASK = 0o022
 
 
-def _umask() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return _DEFAULT_UMASK
-
-
-def file_mode() -> int:
-    """The permission bits of a file written by the package: ``0o666`` less the umask."""
-    return 0o666 & ~_umask()
+def _create_temporary(folder: Path, name: str) -> tuple[int, str]:
+    """A new file ``.<name>.<random>.tmp`` in ``folder``, created exclusively with mode 0o666 (less the umask)."""
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name for {name} in {folder}")
 
 
 def fsync_dir(folder: str | os.PathLike[str]) -> None:
@@ -78,19 +72,18 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
     Yields
     ------
     file object
-        The temporary file, open for writing. Its name (``f.name``) may be handed to a library
-        that writes by path (pyarrow, matplotlib) as long as the caller does not close ``f``.
+        The temporary file, open for writing; write through it (pyarrow and matplotlib accept
+        file objects). Closing it inside the block is an error.
     """
     if mode not in ("wb", "w"):
         raise ValueError(f"mode must be 'wb' or 'w', not {mode!r}")
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
+    fd, tmp = _create_temporary(target.parent, target.name)
     try:
         with os.fdopen(fd, mode, encoding="utf-8" if mode == "w" else None) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, file_mode())
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):

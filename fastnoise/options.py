@@ -408,6 +408,10 @@ def coerce(name: str, value: Any) -> Any:
     opt = OPTION.get(name)
     if opt is not None and opt.integer and isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value)
+    if name == "train" and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # train = 1 in TOML or the API is the list "1", as --set train=1 is
+    if name == "widths" and isinstance(value, list | tuple):
+        return tuple(int(w) if isinstance(w, float) and math.isfinite(w) and w.is_integer() else w for w in value)
     return value
 
 

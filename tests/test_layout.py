@@ -75,11 +75,13 @@ def test_every_kernel_is_cached_with_one_stamp_for_all_kernel_sources():
     for path in sorted((PKG / "_kernels").glob("*.py")) + [PKG / "_jit.py"]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
+    h.update(_jit._code_flags())
     assert _jit.KERNEL_SOURCES_STAMP == h.hexdigest()
     for model in ("neuron", "twolayer", "mlp"):
         kernel = engine.kernels(RunConfig(model=model)).drive
         locator = kernel._cache._impl.locator
         assert locator.get_source_stamp() == _jit.KERNEL_SOURCES_STAMP
+        assert _jit.stamped(kernel)
 
 
 def test_an_unchecked_numba_version_registers_no_locator():
@@ -141,3 +143,31 @@ def test_specialised_kernels_load_from_the_disk_cache_in_a_new_process(tmp_path)
     second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert first.stdout.split() == ["0", "1"], first.stdout + first.stderr
     assert second.stdout.split() == ["1", "0"], second.stdout + second.stderr
+
+
+def test_the_package_declares_its_types():
+    """py.typed ships with the package (PEP 561), so type checkers read its annotations."""
+    assert (PKG / "py.typed").is_file()
+
+
+def test_code_flags_change_the_stamp(monkeypatch):
+    """NUMBA_BOUNDSCHECK (not in Numba's cache key) changes ours: checked and plain builds never mix."""
+    import numba
+
+    before = _jit._sources_stamp()
+    monkeypatch.setattr(numba.config, "BOUNDSCHECK", 1)
+    assert _jit._sources_stamp() != before
+
+
+def test_a_dispatcher_our_locator_did_not_stamp_is_recognised(tmp_path):
+    """A cached function outside the kernels gets Numba's own stamp: stamped() says so (jit would drop its cache)."""
+    from numba import njit
+
+    src = tmp_path / "mod_outside.py"
+    src.write_text("def f(x):\n    return x + 1\n")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mod_outside", src)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert not _jit.stamped(njit(cache=True)(mod.f))

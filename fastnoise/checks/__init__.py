@@ -1,4 +1,4 @@
-"""Theorem checks: every claim of the paper (paper.md section 2), measured through the public engine.
+"""Theorem checks: every claim of the paper (docs/model.md section 2), measured through the public engine.
 
 Each check runs simulations with :func:`fastnoise.engine.run` (or one SGD step with
 :func:`fastnoise.engine.apply_step`), compares them with a prediction from

@@ -4,7 +4,7 @@ One function each (the deep nets' is ``deep``). Each experiment runs the engine,
 tables under ``results/<name>/`` (Parquet, one file per run configuration) and draws its figure
 there as PNG and PDF, with replicas shown as a median and a 10-90 % band. ``quick=True``
 shrinks each to well under a minute (for tests); the default sizes are the paper's where known
-(paper.md section 3), otherwise ours, stated in :data:`EXPERIMENTS`.
+(docs/model.md section 3), otherwise ours, stated in :data:`EXPERIMENTS`.
 
 One module per group of figures (:mod:`.slides`: figs. 1-3; :mod:`.cube_task`: figs. 5-6;
 :mod:`.mnist_task`: figs. 7-8; :mod:`.deep_nets`: deep nets); tables are written by
