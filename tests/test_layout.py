@@ -171,3 +171,14 @@ def test_a_dispatcher_our_locator_did_not_stamp_is_recognised(tmp_path):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     assert not _jit.stamped(njit(cache=True)(mod.f))
+
+
+def test_interpreted_kernels_do_not_warn_about_the_cache(tmp_path):
+    """With NUMBA_DISABLE_JIT=1 (CI's coverage run) there is no cache to check: no warning per kernel."""
+    import os
+
+    code = "import fastnoise as fn; fn.simulate(steps=50, replicas=1, records=2)"
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "not stamped" not in out.stderr
