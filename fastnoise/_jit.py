@@ -142,7 +142,7 @@ def jit(func=None, **extra):
 
     def compile_one(f):
         d = njit(**flags)(f)
-        if flags["cache"] and not numba.config.DISABLE_JIT and not stamped(d):
+        if flags["cache"] and not getattr(numba.config, "DISABLE_JIT", False) and not stamped(d):
             from numba.core.caching import NullCache
 
             d._cache = NullCache()

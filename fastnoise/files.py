@@ -107,19 +107,24 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 
 
 def remove_stale_temporaries(
-    folder: str | os.PathLike[str], older_than: float, suffixes: tuple[str, ...] = (TEMP_SUFFIX,)
+    folder: str | os.PathLike[str],
+    older_than: float,
+    suffixes: tuple[str, ...] = (TEMP_SUFFIX,),
+    prefix: str = ".",
+    recursive: bool = True,
 ) -> int:
     """Remove hidden temporary files under ``folder`` older than ``older_than`` seconds (left by killed writers).
 
     Returns the number removed. Younger ones may belong to a writer still running and are kept.
+    With ``prefix`` (e.g. ``".out.parquet."``) only the temporaries of that one target are considered.
     """
     root = Path(folder)
     if not root.is_dir():
         return 0
     now = time.time()
     n = 0
-    for p in root.rglob(".*"):
-        if p.name.endswith(suffixes):
+    for p in root.rglob(".*") if recursive else root.glob(".*"):
+        if p.name.startswith(prefix) and p.name.endswith(suffixes):
             with contextlib.suppress(OSError):
                 if p.is_file() and now - p.stat().st_mtime > older_than:
                     p.unlink()

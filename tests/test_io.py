@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -313,3 +319,39 @@ def test_cli_overwrite_replaces(tmp_path):
     expected = fastnoise.simulate(fastnoise.RunConfig(d=7, seed=1, steps=2000, replicas=2, records=10))
     pd.testing.assert_frame_equal(fastnoise.read_results(out), expected, check_exact=True)
     assert list(tmp_path.iterdir()) == [out]
+
+
+def test_a_run_removes_its_own_stale_temporaries(tmp_path):
+    """A killed run's temporary (.out.parquet.<random>.tmp) is removed by the next run of that output, if old.
+
+    Young temporaries (a writer may still be running) and other outputs' temporaries are kept.
+    """
+    out = tmp_path / "out.parquet"
+    old = tmp_path / ".out.parquet.dead00000000.tmp"
+    young = tmp_path / ".out.parquet.live00000000.tmp"
+    other = tmp_path / ".other.parquet.dead00000000.tmp"
+    for p in (old, young, other):
+        p.write_bytes(b"partial")
+    for p in (old, other):
+        os.utime(p, (time.time() - 3600, time.time() - 3600))
+    result = _runner().invoke(main, [*RUN_ARGS, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.exists() and not old.exists()
+    assert young.exists() and other.exists()
+
+
+def test_sigterm_during_a_run_leaves_nothing_behind(tmp_path):
+    """SIGTERM mid-run: exit 143, no output and no temporary in the folder."""
+    out = tmp_path / "out.parquet"
+    cmd = [sys.executable, "-m", "fastnoise", "run", "--steps", "1e9", "--replicas", "1", "--no-progress", "--out", str(out)]
+    warm = [*cmd[:5], "1000", *cmd[6:-1], str(tmp_path / "warm" / "w.parquet")]
+    (tmp_path / "warm").mkdir()
+    subprocess.run(warm, check=True, capture_output=True, cwd=tmp_path)  # compile (or load) the kernels first
+    shutil.rmtree(tmp_path / "warm")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    time.sleep(8.0)  # imports and kernel loading done, the run under way
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []

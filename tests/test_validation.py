@@ -332,3 +332,42 @@ def test_boundary_values_accepted(kwargs):
     """Values on the edge of each allowed range are accepted and run."""
     df = fastnoise.simulate(**{**API_BASE, **kwargs})
     assert len(df) >= 2
+
+
+# --------------------------------------------------------------------------- no guessing (issue: silent surprises)
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "values"),
+    [
+        (["check", "--seed", "-1"], "--seed", ("-1",)),
+        (["check", "--seed", "1e30"], "--seed", ("1e30",)),
+        (["reproduce", "fig1", "--quick", "--seed", "-1"], "--seed", ("-1",)),
+        (["reproduce", "fig1", "--quick", "--seed", "1e30"], "--seed", ("1e30",)),
+        (["sweep", "--grid", "p=0,0.5", "--grid", "p=1"], "--grid", ("p",)),
+        (["sweep", "--grid", "p=0,1", "--set", "steps=10", "--set", "steps=20"], "--set", ("steps",)),
+    ],
+)
+def test_usage_errors_before_any_work(tmp_path, args, option, values):
+    """A bad seed is a usage error (exit 2, one line), never a traceback or a theorem FAIL; a repeated axis is refused."""
+    result = _runner().invoke(main, [*args, "--out", str(tmp_path / "o")] if args[0] == "check" else args)
+    _assert_one_line_error(result, option, values)
+    assert not (tmp_path / "o").exists()
+
+
+def test_run_out_needs_an_existing_folder_and_a_parquet_name(tmp_path):
+    """--out is not a guess: a missing folder is not created, a .csv is not written as Parquet."""
+    missing = tmp_path / "no" / "such" / "x.parquet"
+    _assert_one_line_error(_runner().invoke(main, [*CLI_BASE, "--out", str(missing)]), "--out", (str(missing),))
+    assert not (tmp_path / "no").exists()
+    csv = tmp_path / "x.csv"
+    _assert_one_line_error(_runner().invoke(main, [*CLI_BASE, "--out", str(csv)]), "--out", (str(csv),))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_out_must_be_a_png(tmp_path):
+    """plot --out fig.jpg used to write fig.png; now it is refused before reading anything."""
+    jpg = tmp_path / "fig.jpg"
+    result = _runner().invoke(main, ["plot", str(tmp_path / "t.parquet"), "--out", str(jpg)])
+    _assert_one_line_error(result, "--out", (str(jpg),))
+    assert not jpg.exists() and not jpg.with_suffix(".png").exists()

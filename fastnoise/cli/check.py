@@ -11,7 +11,8 @@ import pandas as pd
 
 from ..checks import CHECKS, run_check
 from ..io import check_writable, write_results
-from . import COUNT, DEFAULT_RESULTS, fail, main
+from . import DEFAULT_RESULTS, fail, main
+from .options import SEED
 
 
 @main.command("check")
@@ -24,7 +25,7 @@ from . import COUNT, DEFAULT_RESULTS, fail, main
     show_default=True,
     help="Folder for the measurements (Parquet) and plots (PNG).",
 )
-@click.option("--seed", type=COUNT, default=0, show_default=True, help="Root seed of the checks' runs.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Root seed of the checks' runs.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 def check_cmd(full: bool, only: tuple[str, ...], out: Path, seed: int, no_plots: bool) -> None:
     """Check each theorem numerically: prediction, measurement, tolerance, verdict.

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from ..options import OPTION as OPTION_BY_NAME
 from ..options import OPTIONS, Option, coerce, parse, parse_count
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,6 +65,22 @@ class Count(click.ParamType):
 
 
 COUNT = Count()
+
+
+class Ranged(OptionType):
+    """A declared integer option read from text and held to its declared range (``--seed`` of check/reproduce)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The value, or a usage error naming the allowed range."""
+        v = super().convert(value, param, ctx)
+        lo, hi = self.option.lo, self.option.hi
+        if isinstance(v, bool) or not isinstance(v, int) or (lo is not None and v < lo) or (hi is not None and v > hi):
+            self.fail(f"must be an integer between {lo} and {hi}, got {value!r}", param, ctx)
+        return v
+
+
+#: ``--seed`` for the commands that are not ``run`` (which validates it through RunConfig).
+SEED = Ranged(OPTION_BY_NAME["seed"])
 
 
 def click_type(option: Option) -> click.ParamType | None:

@@ -11,7 +11,8 @@ import pandas as pd
 from ..data import DatasetError
 from ..io import ResultsFileError, check_writable, read_results
 from ..reproduce import EXPERIMENTS, plot_table, run_experiment
-from . import COUNT, DEFAULT_RESULTS, fail, main
+from . import DEFAULT_RESULTS, fail, main
+from .options import SEED
 
 
 @main.command("reproduce")
@@ -25,7 +26,7 @@ from . import COUNT, DEFAULT_RESULTS, fail, main
     show_default=True,
     help="Tables and figures go to OUT/NAME/.",
 )
-@click.option("--seed", type=COUNT, default=0, show_default=True, help="Root seed.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Root seed.")
 def reproduce_cmd(name: str | None, list_: bool, quick: bool, out: Path, seed: int) -> None:
     """Regenerate a figure of the slides: NAME is one of the experiments (see --list) or all."""
     if list_ or name is None:
@@ -69,6 +70,10 @@ def reproduce_cmd(name: str | None, list_: bool, quick: bool, out: Path, seed: i
 )
 def plot_cmd(path: Path, out: Path | None) -> None:
     """Draw norms, active neurons and errors against steps from a table written by `fastnoise run`."""
+    if out is not None and out.suffix != ".png":
+        fail(f"--out {out}: the figure is written as .png (and a .pdf beside it); give a path ending in .png")
+    if out is not None and not out.parent.is_dir():
+        fail(f"--out {out}: folder {out.parent} does not exist (create it first)")
     try:
         df = read_results(path)
     except ResultsFileError as exc:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import click
 from ..config import ConfigError, RunConfig
 from ..data import DatasetError
 from ..engine import SimulationError, run, thread_count
+from ..files import remove_stale_temporaries
 from ..io import check_writable, write_results
 from . import COUNT, DEFAULT_RESULTS, fail, main
 from .options import config_options
@@ -73,6 +76,11 @@ def run_cmd(threads: int | None, out: Path | None, overwrite: bool, no_progress:
         thread_count(threads)
     except ConfigError as exc:
         fail(exc.cli_message())
+    if out is not None:
+        if out.suffix != ".parquet":
+            fail(f"--out {out}: a run's table is Parquet; give a path ending in .parquet")
+        if not out.parent.is_dir():
+            fail(f"--out {out}: folder {out.parent} does not exist (create it first)")
     path = out if out is not None else DEFAULT_RESULTS / cfg.default_filename()
     try:
         check_writable(path, overwrite)
@@ -80,16 +88,34 @@ def run_cmd(threads: int | None, out: Path | None, overwrite: bool, no_progress:
         fail(f"--out {exc}")
     except OSError as exc:
         fail(f"--out {exc}")
+    # A run killed while writing (kill -9, power cut) leaves its temporary: remove this output's old ones.
+    remove_stale_temporaries(path.parent, STALE_SECONDS, prefix=f".{path.name}.", recursive=False)
+    # SIGTERM as Ctrl-C: unwinds through the writer, which removes its temporary (exit 143).
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     progress = Progress(not no_progress, cfg.replicas)
     try:
-        result = run(cfg, threads=threads, progress=progress)
-    except (SimulationError, DatasetError) as exc:
-        progress.close()
-        fail(str(exc), code=1)
+        try:
+            result = run(cfg, threads=threads, progress=progress)
+        except (SimulationError, DatasetError) as exc:
+            progress.close()
+            fail(str(exc), code=1)
+        finally:
+            progress.close()
+        write_results(result.table, path, overwrite=overwrite)
     finally:
-        progress.close()
-    write_results(result.table, path, overwrite=overwrite)
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     _summary(result, path)
+
+
+#: A temporary of this run's output older than this is a dead writer's (writing a table takes seconds).
+STALE_SECONDS = 60.0
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    click.echo("Terminated.", err=True)
+    sys.exit(143)
 
 
 def _summary(result: Any, path: Path) -> None:

@@ -191,11 +191,21 @@ def sweep_cmd(
         sys.exit(1)
 
 
+def _once(option: str, pairs: list[tuple[str, Any]], hint: str) -> dict[str, Any]:
+    """The pairs as a dict; a key given twice is an error (the later one would silently win)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise SpecError(f"{option} {key} given twice; {hint}")
+        out[key] = value
+    return out
+
+
 def _build_spec(spec: str | None, grids: tuple[str, ...], sets: tuple[str, ...], name: str | None) -> SweepSpec:
     if spec is None and not grids:
         raise SpecError("give a SPEC.toml or at least one --grid KEY=V1,V2,...")
-    grid = dict(parse_grid_option(g) for g in grids)
-    base = dict(parse_set_option(s) for s in sets)
+    grid = _once("--grid", [parse_grid_option(g) for g in grids], "give all its values in one --grid KEY=V1,V2,...")
+    base = _once("--set", [parse_set_option(s) for s in sets], "give it once")
     if spec is not None:
         the_spec = load_spec(spec)
         source = spec if not (grids or sets) else f"{spec} with --grid/--set"
