@@ -263,7 +263,7 @@ OPTIONS: tuple[Option, ...] = (
         "cube_dims", "count", 2,
         "K: coordinates that decide the cube label (at most d)",
         "K, the coordinates that decide the cube label (at most d with cube data).",
-        lo=1,
+        lo=1, hi=1_000_000,  # d's own maximum; a larger K would not fit the kernels' integers
     ),
     Option(
         "init", "choice", "uniform",
