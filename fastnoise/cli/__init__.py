@@ -48,6 +48,16 @@ def fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def check_out(out: Path | None, suffix: str, what: str) -> None:
+    """An explicit ``--out`` must end in ``suffix`` and lie in an existing folder (none is created for it)."""
+    if out is None:
+        return
+    if out.suffix != suffix:
+        fail(f"--out {out}: {what}; give a path ending in {suffix}")
+    if not out.parent.is_dir():
+        fail(f"--out {out}: folder {out.parent} does not exist (create it first)")
+
+
 @click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="fastnoise")
 def main() -> None:

@@ -11,7 +11,7 @@ import pandas as pd
 from ..data import DatasetError
 from ..io import ResultsFileError, check_writable, read_results
 from ..reproduce import EXPERIMENTS, plot_table, run_experiment
-from . import DEFAULT_RESULTS, fail, main
+from . import DEFAULT_RESULTS, check_out, fail, main
 from .options import SEED
 
 
@@ -70,10 +70,7 @@ def reproduce_cmd(name: str | None, list_: bool, quick: bool, out: Path, seed: i
 )
 def plot_cmd(path: Path, out: Path | None) -> None:
     """Draw norms, active neurons and errors against steps from a table written by `fastnoise run`."""
-    if out is not None and out.suffix != ".png":
-        fail(f"--out {out}: the figure is written as .png (and a .pdf beside it); give a path ending in .png")
-    if out is not None and not out.parent.is_dir():
-        fail(f"--out {out}: folder {out.parent} does not exist (create it first)")
+    check_out(out, ".png", "the figure is written as .png (and a .pdf beside it)")
     try:
         df = read_results(path)
     except ResultsFileError as exc:

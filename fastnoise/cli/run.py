@@ -16,7 +16,7 @@ from ..data import DatasetError
 from ..engine import SimulationError, run, thread_count
 from ..files import remove_stale_temporaries
 from ..io import check_writable, write_results
-from . import COUNT, DEFAULT_RESULTS, fail, main
+from . import COUNT, DEFAULT_RESULTS, check_out, fail, main
 from .options import config_options
 
 
@@ -76,11 +76,7 @@ def run_cmd(threads: int | None, out: Path | None, overwrite: bool, no_progress:
         thread_count(threads)
     except ConfigError as exc:
         fail(exc.cli_message())
-    if out is not None:
-        if out.suffix != ".parquet":
-            fail(f"--out {out}: a run's table is Parquet; give a path ending in .parquet")
-        if not out.parent.is_dir():
-            fail(f"--out {out}: folder {out.parent} does not exist (create it first)")
+    check_out(out, ".parquet", "a run's table is Parquet")
     path = out if out is not None else DEFAULT_RESULTS / cfg.default_filename()
     try:
         check_writable(path, overwrite)
