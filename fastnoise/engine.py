@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +19,8 @@ import numba
 import numpy as np
 import pandas as pd
 
-from . import _rng
+from . import _rng, footprint
+from . import provenance as _provenance  # noqa: F401  (stamps the sources as imported)
 from ._kernels import common as kc
 from ._kernels import driver
 from ._kernels.draws import BASIS, CUBE, GAUSSIAN, TRAINSET, draw_class_stream, draw_stream
@@ -29,9 +32,12 @@ from .data.images import image_sets
 from .data.synthetic import cube_halfwidth, synthetic_sets
 from .schema import frame_from_arrays
 
-__all__ = ["RunResult", "SimulationError", "run", "simulate", "checkpoints"]
+__all__ = ["RunResult", "RunState", "SimulationError", "run", "simulate", "checkpoints"]
 
 ProgressFn = Callable[[int, int], None]
+log = logging.getLogger(__name__)
+#: A compile that takes longer than this is announced (a cached kernel loads in well under it).
+COMPILE_NOTICE_SECONDS = 1.0
 
 _DATA_CODES = {"gaussian": GAUSSIAN, "basis": BASIS, "cube": CUBE}
 
@@ -53,6 +59,33 @@ class RunResult:
     weights: list[dict[str, np.ndarray | float]]
     log2_scale: np.ndarray
     seconds: float
+    compile_seconds: float = 0.0
+
+
+@dataclass
+class RunState:
+    """Everything a run carries from one kernel call to the next: resuming from it is bitwise exact.
+
+    The weights (``arrays``, in the kernels' layout) and scratch ``S``, the random streams
+    ``state``, the step and update counters, the status words (which hold the renormalisation
+    scale), the metrics recorded so far ``out``, the schedule's ``chunk`` (steps per call) and how
+    many of its calls are done (``calls``, ``steps``). The arrays are the live ones between calls:
+    a callback that keeps them must copy (or write) them before it returns.
+    """
+
+    chunk: int
+    calls: int
+    steps: int
+    arrays: tuple[np.ndarray, ...]
+    S: np.ndarray
+    state: np.ndarray
+    steps_done: np.ndarray
+    updates: np.ndarray
+    status: np.ndarray
+    out: np.ndarray
+
+    #: Names of the array fields, in order (``arrays`` is stored as ``arrays_0``, ``arrays_1``, ...).
+    ARRAYS = ("S", "state", "steps_done", "updates", "status", "out")
 
 
 def checkpoints(steps: int, records: int, spacing: str) -> np.ndarray:
@@ -288,6 +321,8 @@ def run(
     *,
     threads: int | None = None,
     progress: ProgressFn | None = None,
+    resume: RunState | None = None,
+    on_call: Callable[[RunState], None] | None = None,
     _renormalize: bool = True,
     **params: Any,
 ) -> RunResult:
@@ -301,6 +336,12 @@ def run(
         Threads over replicas (default: ``NUMBA_NUM_THREADS``, all cores). Results do not depend on it.
     progress : callable, optional
         Called as ``progress(steps_done, steps_total)`` between chunks.
+    resume : RunState, optional
+        Continue from this state (as handed to ``on_call`` by a run of the same configuration and
+        code; see :mod:`fastnoise.checkpoint`). The result is bitwise that of an uninterrupted run.
+    on_call : callable, optional
+        Called with the :class:`RunState` after every kernel call (a checkpointer); it may raise
+        to stop the run.
 
     Returns
     -------
@@ -309,7 +350,8 @@ def run(
     Raises
     ------
     ConfigError
-        A parameter outside its range.
+        A parameter outside its range; :class:`fastnoise.footprint.MemoryLimitError` when the
+        run would not fit in the available memory.
     SimulationError
         Non-finite weights, or an underflow this setting cannot rescale away.
     """
@@ -317,42 +359,106 @@ def run(
     if config is not None and params:
         cfg = config.replace(**params)
     nthreads = thread_count(threads)
+    footprint.check(cfg)
     t_start = time.perf_counter()
     data = datasets(cfg)
     geo = geometry(cfg)
     arrays, S = geo.pack([initial_weights(cfg, r) for r in range(cfg.replicas)])
-    state = _rng.kernel_state(cfg.seed, cfg.replicas)
     P = kernel_params(cfg, _renormalize)
-    kern = kernels(cfg)
     points = checkpoints(cfg.steps, cfg.records, cfg.record_spacing)
     R, C = cfg.replicas, len(points)
-    out = np.full((R, C, geo.n_metrics), np.nan)
-    steps_done = np.zeros(R, np.int64)
-    updates = np.zeros(R, np.int64)
-    status = np.zeros((R, kc.STATUS_WORDS), np.int64)
     nthreads = min(nthreads, R)
+    if resume is None:
+        st = RunState(
+            chunk=_chunk_steps(cfg, geo, nthreads),
+            calls=0,
+            steps=0,
+            arrays=arrays,
+            S=S,
+            state=_rng.kernel_state(cfg.seed, cfg.replicas),
+            steps_done=np.zeros(R, np.int64),
+            updates=np.zeros(R, np.int64),
+            status=np.zeros((R, kc.STATUS_WORDS), np.int64),
+            out=np.full((R, C, geo.n_metrics), np.nan),
+        )
+    else:
+        st = _adopt(resume, arrays, S)
+    kern = kernels(cfg)
     # Replica r goes to thread r % nthreads: each thread owns its replicas' rows of every array.
     blocks = [np.arange(t, R, nthreads, dtype=np.int64) for t in range(nthreads)]
+    calls = _segments(points, st.chunk)
+    first = (blocks[0], st.arrays, st.S, st.state, st.steps_done, st.updates, st.status, P, data, *calls[0][:2], st.out)
+    compile_seconds = _compile(kern, cfg, first)
     pool = ThreadPoolExecutor(max_workers=nthreads, thread_name_prefix="fastnoise") if nthreads > 1 else None
     try:
-        done = 0
-        for seg_steps, seg_rec, n in _segments(points, _chunk_steps(cfg, geo, nthreads)):
-            args = (arrays, S, state, steps_done, updates, status, P, data, seg_steps, seg_rec, out)
+        if progress is not None:  # compiled: the work proper starts (and a resumed run is this far)
+            progress(st.steps, cfg.steps)
+        for seg_steps, seg_rec, n in calls[st.calls :]:
+            args: tuple[Any, ...] = (
+                st.arrays,
+                st.S,
+                st.state,
+                st.steps_done,
+                st.updates,
+                st.status,
+                P,
+                data,
+                seg_steps,
+                seg_rec,
+                st.out,
+            )
             if pool is None:
                 kern.drive(blocks[0], *args)
             else:
                 for fut in [pool.submit(kern.drive, rs, *args) for rs in blocks]:
                     fut.result()
-            _raise_on_status(status, cfg)
-            done += n
+            _raise_on_status(st.status, cfg)
+            st.calls += 1
+            st.steps += n
+            if on_call is not None:
+                on_call(st)
             if progress is not None:
-                progress(done, cfg.steps)
+                progress(st.steps, cfg.steps)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    table = frame_from_arrays(cfg, points, out)
-    final = geo.unpack(arrays, status[:, kc.S_LOG2])
-    return RunResult(cfg, table, final, status[:, kc.S_LOG2].copy(), time.perf_counter() - t_start)
+    table = frame_from_arrays(cfg, points, st.out)
+    final = geo.unpack(st.arrays, st.status[:, kc.S_LOG2])
+    seconds = time.perf_counter() - t_start
+    return RunResult(cfg, table, final, st.status[:, kc.S_LOG2].copy(), seconds, compile_seconds)
+
+
+def _adopt(saved: RunState, arrays: tuple[np.ndarray, ...], S: np.ndarray) -> RunState:
+    """A saved state in this run's freshly packed (aligned) arrays; shapes must agree."""
+    mine = (*arrays, S)
+    theirs = (*saved.arrays, saved.S)
+    if len(mine) != len(theirs) or any(a.shape != b.shape for a, b in zip(mine, theirs, strict=True)):
+        raise ValueError("the saved state's weight arrays do not have this run's shapes")
+    for a, b in zip(mine, theirs, strict=True):
+        a[...] = b
+    return RunState(saved.chunk, saved.calls, saved.steps, arrays, S, *(np.array(getattr(saved, n)) for n in RunState.ARRAYS[1:]))
+
+
+def _compile(kern: driver.Kernels, cfg: RunConfig, args: tuple[Any, ...]) -> float:
+    """Compile (or load from the cache) the driver for ``args``' types; seconds taken.
+
+    Announces itself on the ``fastnoise.engine`` logger (INFO) once it has taken more than
+    :data:`COMPILE_NOTICE_SECONDS`: a first run compiles for several seconds, later ones load the cache.
+    """
+    drive = kern.drive
+    if not hasattr(drive, "compile") or drive.signatures:  # interpreted (NUMBA_DISABLE_JIT), or compiled already
+        return 0.0
+    t0 = time.perf_counter()
+    notice = threading.Timer(
+        COMPILE_NOTICE_SECONDS, log.info, ("compiling kernels for %s/%s (first run only)...", kernel_model(cfg), cfg.loss)
+    )
+    notice.daemon = True
+    notice.start()
+    try:
+        drive.compile(tuple(numba.typeof(a) for a in args))
+    finally:
+        notice.cancel()
+    return time.perf_counter() - t0
 
 
 def _raise_on_status(status: np.ndarray, cfg: RunConfig) -> None:

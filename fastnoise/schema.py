@@ -5,10 +5,19 @@ does not apply (``norm_2`` of a neuron, errors under pure noise without a traini
 Deep nets (``model="mlp"``) add per-layer columns: ``norm_l``, ``log10_norm_l``, ``bias_norm_l``
 for layers 3..L and ``active_mean_l``, ``active_min_l``, ``dead_l`` for every hidden layer
 (:func:`metric_names`). Schema 2 added those and the ``widths``, ``activation``, ``leak`` columns;
-files of schema 1 read unchanged (they lack the new columns).
+schema 3 made every :class:`~fastnoise.config.RunConfig` field a column (:data:`PARAMS`: a table
+of many runs, concatenated, keeps each row's configuration) and added ``config_id``
+(:func:`config_id`), which names the configuration of a row; a file's metadata maps each id it
+holds to its full configuration (:mod:`fastnoise.io`). Files of older schemas read unchanged
+(they lack the new columns).
 """
 
 from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,7 +26,7 @@ from ._kernels.layout import BASE_NAMES
 from ._kernels.layout import metric_names as _layout_names
 from .config import RunConfig
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Base metric columns, in the kernels' order, with their meaning (README's schema table).
 METRICS: dict[str, str] = {
@@ -48,8 +57,8 @@ LAYER_METRICS: dict[str, str] = {
 }
 assert tuple(METRICS) == BASE_NAMES
 
-#: Parameter columns repeated on every row.
-PARAMS = (
+#: Parameter columns repeated on every row (schema 2's, in their order).
+_PARAMS_2 = (
     "model",
     "loss",
     "bias",
@@ -66,6 +75,40 @@ PARAMS = (
     "init",
     "seed",
 )
+#: Every RunConfig field is a column: schema 2's, then the rest in declaration order.
+PARAMS = (*_PARAMS_2, *(f.name for f in dataclasses.fields(RunConfig) if not f.name.startswith("_") and f.name not in _PARAMS_2))
+ID_CHARS = 16
+
+
+def config_id(cfg: RunConfig) -> str:
+    """A configuration's id: sha256 of its canonical JSON (:meth:`RunConfig.to_dict`), first 16 hex digits."""
+    text = json.dumps(cfg.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:ID_CHARS]
+
+
+def param_column(name: str, value: Any, n: int) -> Any:
+    """A constant column for parameter ``name``, typed by the field's annotation (never by the value).
+
+    So every table has the same Arrow type for it, even where the value is None: ``int`` int64,
+    ``int | None`` nullable Int64, floats float64 (None as NaN), ``str`` object, anything else a
+    nullable string (JSON for non-strings).
+    """
+    kind = str(_FIELDS[name].type).replace(" ", "")
+    if kind == "bool":
+        return np.full(n, bool(value))
+    if kind == "int":
+        return np.full(n, value, dtype=np.int64)
+    if kind == "int|None":
+        return pd.array([value] * n, dtype="Int64")
+    if kind in ("float", "float|None"):
+        return np.full(n, np.nan if value is None else float(value))
+    if kind == "str":
+        return np.full(n, value, dtype=object)
+    text = value if (value is None or isinstance(value, str)) else json.dumps(value, sort_keys=True)
+    return pd.array([text] * n, dtype=pd.StringDtype())
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
 
 
 def _is_count(name: str) -> bool:
@@ -112,6 +155,11 @@ def frame_from_arrays(cfg: RunConfig, points: np.ndarray, out: np.ndarray) -> pd
         init=np.full(n, cfg.init, dtype=object),
         seed=np.full(n, cfg.seed, dtype=np.int64),
     )
+    for name in PARAMS[len(_PARAMS_2) :]:
+        cols[name] = param_column(name, getattr(cfg, name), n)
+    cid = config_id(cfg)
+    cols["config_id"] = np.full(n, cid, dtype=object)
     df = pd.DataFrame(cols)
     df.attrs["config"] = cfg.to_dict()
+    df.attrs["configs"] = {cid: cfg.to_dict()}
     return df

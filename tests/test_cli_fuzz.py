@@ -68,6 +68,7 @@ def _run_cases(rng: random.Random) -> list[tuple[list[str], set[str]]]:
 
 
 BAD_SETS = ["bogus=1", "steps", "lr=abc", "=3"]
+BAD_DURATIONS = ["soon", "", "-5m", "5x", "nan", "1e99h", "m"]
 
 
 def _other_cases(rng: random.Random, tmp: str) -> list[tuple[list[str], set[str]]]:
@@ -83,6 +84,8 @@ def _other_cases(rng: random.Random, tmp: str) -> list[tuple[list[str], set[str]
         lambda: (["plot", f"{tmp}/t.parquet", "--out", f"{tmp}/f.{rng.choice(['jpg', 'svg', 'txt'])}"], {"--out"}),
         lambda: (["run", "--steps", "50", "--out", f"{tmp}/no/such/x.parquet"], {"--out"}),
         lambda: (["run", "--steps", "50", "--threads", rng.choice(["0", "-3", "1000", "x"])], {"--threads"}),
+        lambda: (["run", "--steps", "50", "--checkpoint-every", rng.choice(BAD_DURATIONS)], {"--checkpoint-every"}),
+        lambda: (["run", "--steps", "50", "--log-every", rng.choice(BAD_DURATIONS)], {"--log-every"}),
     ]
     return [rng.choice(makers)() for _ in range(N_OTHER)]
 

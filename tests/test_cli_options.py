@@ -26,7 +26,8 @@ from fastnoise.options import OPTION, OPTIONS, coerce, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 FIELDS = [f for f in dataclasses.fields(fastnoise.RunConfig) if not f.name.startswith("_")]
-RUN_ONLY = {"threads", "out", "overwrite", "no_progress"}  # options of `run` that are not run parameters
+# options of `run` that are not run parameters
+RUN_ONLY = {"threads", "out", "overwrite", "no_progress", "checkpoint_every", "fresh", "log_every"}
 
 
 def _run_params():

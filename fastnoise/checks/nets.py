@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine import run
+from ..io import concat_results
 from . import plots
 from .result import CheckResult
 
@@ -49,7 +50,7 @@ def _judge_nobias(frames: dict[str, pd.DataFrame], mode: str) -> CheckResult:
             )
         dead = int(df.dead.max())
         res.add(f"{loss}: dead neurons on 1000 probe inputs", "0 at every checkpoint", f"max {dead}", "0", dead == 0)
-    res.data = pd.concat([f.assign(setting=k) for k, f in frames.items()], ignore_index=True)
+    res.data = concat_results(list(frames.values()), setting=list(frames))
     return res
 
 
@@ -146,7 +147,7 @@ def _judge_bias(frames: dict[str, pd.DataFrame], biases: dict[str, np.ndarray], 
             "reported",
             None,
         )
-    res.data = pd.concat([f.assign(setting=k) for k, f in frames.items()], ignore_index=True)
+    res.data = concat_results(list(frames.values()), setting=list(frames))
     return res
 
 

@@ -5,9 +5,10 @@ Every usage error is one line on stderr, ``Error: ...``, with exit status 2, bef
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -42,7 +43,7 @@ class _OneLineErrors(click.Group):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``Error: message`` on one line and exit (2: bad usage, before any work)."""
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
@@ -58,10 +59,74 @@ def check_out(out: Path | None, suffix: str, what: str) -> None:
         fail(f"--out {out}: folder {out.parent} does not exist (create it first)")
 
 
+def command_line() -> str:
+    """The command being run, as typed words: ``fastnoise [options] COMMAND`` and the arguments given, shell-quoted.
+
+    What a failed run or sweep prints as the command that resumes it.
+
+    Rebuilt from what click parsed (only the values given on the command line, the group's options
+    too), so it is the same command however fastnoise was started (console script,
+    ``python -m fastnoise``, a test runner).
+    """
+    chain = []
+    ctx: click.Context | None = click.get_current_context()
+    while ctx is not None:
+        chain.append(ctx)
+        ctx = ctx.parent
+    words: list[str] = []
+    for i, c in enumerate(reversed(chain)):
+        words += ["fastnoise" if i == 0 else (c.info_name or ""), *_given(c)]
+    return shlex.join(words)
+
+
+def _given(ctx: click.Context) -> list[str]:
+    """The command-line words of the parameters of ``ctx`` that were given on the command line."""
+    words: list[str] = []
+    for param in ctx.command.params:
+        name = param.name
+        if name is None or name not in ctx.params or ctx.get_parameter_source(name) != click.core.ParameterSource.COMMANDLINE:
+            continue
+        value = ctx.params[name]
+        if isinstance(param, click.Argument):
+            words += [str(v) for v in (value if isinstance(value, (tuple, list)) else [value])]
+            continue
+        opt = max(param.opts, key=len)
+        if isinstance(param, click.Option) and param.count:
+            words += [opt] * int(value)
+        elif isinstance(param, click.Option) and param.is_flag:
+            if value:
+                words.append(opt)
+            elif param.secondary_opts:
+                words.append(max(param.secondary_opts, key=len))
+        else:
+            for v in value if param.multiple else [value]:
+                words += [opt, *(str(x) for x in (v if isinstance(v, (tuple, list)) else [v]))]
+    return words
+
+
+_VERBOSITY = [0]
+
+
+def verbosity() -> int:
+    """-1 with ``-q``, 0 by default, the number of ``-v`` otherwise (set by the ``fastnoise`` group)."""
+    return _VERBOSITY[0]
+
+
 @click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="fastnoise")
-def main() -> None:
-    """Per-sample SGD on ReLU networks under label noise (arXiv 2111.02154)."""
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr: no progress, no notices.")
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (repeatable; -v shows debug records).")
+def main(quiet: bool, verbose: int) -> None:
+    """Per-sample SGD on ReLU networks under label noise (arXiv 2111.02154).
+
+    Options -q/-v go before the command: fastnoise -q run ...
+    """
+    if quiet and verbose:
+        fail("-q/--quiet and -v/--verbose exclude each other; give one")
+    _VERBOSITY[0] = -1 if quiet else verbose
+    from .progress import configure_logging
+
+    configure_logging(_VERBOSITY[0])
 
 
 def _register() -> None:

@@ -57,7 +57,9 @@ def check_cmd(full: bool, only: tuple[str, ...], out: Path, seed: int, no_plots:
             failed.append(res)
         if not res.data.empty:
             data = res.data.copy()
-            data.attrs = {}
+            # the runs' configurations when the check's table holds their rows (config_id), else none
+            configs = res.data.attrs.get("configs") if "config_id" in data.columns else None
+            data.attrs = {"configs": configs, "config": res.data.attrs.get("config")} if configs else {}
             write_results(
                 data, out / f"{name}.parquet", overwrite=True, extra={"check": {"name": name, "mode": mode, "seed": seed}}
             )

@@ -136,7 +136,7 @@ def render() -> str:
 def write(argv: list[str] | None = None) -> None:
     """Print docs/cli.md, or write it to the path given as the only argument."""
     args = sys.argv[1:] if argv is None else argv
-    if len(args) > 1:
+    if len(args) > 1 or (args and args[0].startswith("-")):
         raise SystemExit(f"usage: {_REGENERATE} (or: python -m fastnoise.cli.docs PATH)")
     if args:
         atomic_write_text(args[0], render())

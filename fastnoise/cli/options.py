@@ -79,6 +79,26 @@ class Ranged(OptionType):
         return v
 
 
+class Duration(click.ParamType):
+    """A duration: ``90``, ``90s``, ``5m``, ``1.5h`` (seconds as a float); ``off`` or ``0`` is 0."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        """Seconds, or a usage error."""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        from ..checkpoint import parse_duration
+
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(getattr(exc, "message", str(exc)), param, ctx)
+
+
+DURATION = Duration()
+
+
 #: ``--seed`` for the commands that are not ``run`` (which validates it through RunConfig).
 SEED = Ranged(OPTION_BY_NAME["seed"])
 

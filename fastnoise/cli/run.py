@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -11,42 +12,20 @@ from typing import Any
 
 import click
 
+from ..checkpoint import Checkpointer, CheckpointError, Stopped, checkpoint_path, load, peek
 from ..config import ConfigError, RunConfig
 from ..data import DatasetError
 from ..engine import SimulationError, run, thread_count
 from ..files import remove_stale_temporaries
-from ..io import check_writable, write_results
-from . import COUNT, DEFAULT_RESULTS, check_out, fail, main
-from .options import config_options
+from ..footprint import MemoryLimitError
+from ..footprint import check as check_memory
+from ..io import ResultsFileError, check_writable, read_results, write_results
+from ..provenance import code_stamp, run_record, utc_now
+from . import COUNT, DEFAULT_RESULTS, check_out, command_line, fail, main, verbosity
+from .options import DURATION, config_options
+from .progress import Progress, duration
 
-
-class Progress:
-    """A stderr progress bar that appears only for runs longer than a couple of seconds."""
-
-    def __init__(self, enabled: bool, replicas: int) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.t0 = time.perf_counter()
-        self.bar: Any = None
-        self.shown = 0
-        self.replicas = replicas
-
-    def __call__(self, done: int, total: int) -> None:
-        """Report ``done`` of ``total`` steps (the engine's progress callback)."""
-        if not self.enabled:
-            return
-        if self.bar is None:
-            elapsed = time.perf_counter() - self.t0
-            if elapsed < 2.0 or done >= total:
-                return
-            self.bar = click.progressbar(length=total, label=f"{self.replicas} replicas", file=sys.stderr, show_eta=True)
-            self.bar.__enter__()
-        self.bar.update(done - self.shown)
-        self.shown = done
-
-    def close(self) -> None:
-        """Finish the bar, if one was shown."""
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
+log = logging.getLogger("fastnoise.cli")
 
 
 @main.command("run")
@@ -61,12 +40,41 @@ class Progress:
     help="Output Parquet file [default: results/<parameters>.parquet].",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@click.option("--no-progress", is_flag=True, help="No progress bar.")
-def run_cmd(threads: int | None, out: Path | None, overwrite: bool, no_progress: bool, **params: Any) -> None:
+@click.option(
+    "--checkpoint-every",
+    type=DURATION,
+    default="5m",
+    show_default=True,
+    help="Save the run's full state this often (90s, 5m, 1h; off: never); a rerun of the same command resumes.",
+)
+@click.option("--fresh", is_flag=True, help="Ignore (and replace) a checkpoint of this output: start from step 0.")
+@click.option(
+    "--log-every",
+    type=DURATION,
+    default="30s",
+    show_default=True,
+    help="When stderr is not a terminal: one progress line this often (off: none).",
+)
+@click.option("--no-progress", is_flag=True, help="No progress bar or progress lines.")
+def run_cmd(
+    threads: int | None,
+    out: Path | None,
+    overwrite: bool,
+    checkpoint_every: float,
+    fresh: bool,
+    log_every: float,
+    no_progress: bool,
+    **params: Any,
+) -> None:
     """Run a simulation and write its table as Parquet.
 
     With no options: the slides' Fig. 1 (single neuron, hinge, d = 30, lr = 1/d^2, pure noise,
     Gaussian inputs, 10^6 steps, 8 replicas).
+
+    \b
+    Interruptions: a run saves its state every --checkpoint-every (beside the output, as
+    .<name>.ckpt.npz) and on Ctrl-C or SIGTERM; the same command resumes it, and the table is
+    bitwise that of an uninterrupted run. Rerunning a finished command does nothing.
     """
     try:
         cfg = RunConfig(**params)
@@ -78,47 +86,114 @@ def run_cmd(threads: int | None, out: Path | None, overwrite: bool, no_progress:
         fail(exc.cli_message())
     check_out(out, ".parquet", "a run's table is Parquet")
     path = out if out is not None else DEFAULT_RESULTS / cfg.default_filename()
+    ckpt = checkpoint_path(path)
+    if path.exists() and not overwrite and _already_done(path, cfg):
+        ckpt.unlink(missing_ok=True)  # a kill after the table's rename left it behind
+        click.echo(f"{path} already holds this run (same configuration and code); nothing to do (--overwrite reruns it)")
+        return
     try:
         check_writable(path, overwrite)
     except FileExistsError as exc:
-        fail(f"--out {exc}")
+        fail(f"--out {exc} (it holds another run or other code's)")
     except OSError as exc:
         fail(f"--out {exc}")
-    # A run killed while writing (kill -9, power cut) leaves its temporary: remove this output's old ones.
-    remove_stale_temporaries(path.parent, STALE_SECONDS, prefix=f".{path.name}.", recursive=False)
-    # SIGTERM as Ctrl-C: unwinds through the writer, which removes its temporary (exit 143).
+    try:
+        check_memory(cfg)
+    except MemoryLimitError as exc:
+        fail(exc.cli_message())
+    resume = None
+    if ckpt.exists() and not fresh:
+        try:
+            resume = load(ckpt, cfg)
+        except CheckpointError as exc:
+            fail(str(exc))
+        saved = peek(ckpt).get("saved", "?")
+        click.echo(f"resuming from checkpoint {ckpt} at step {resume.steps:,} of {cfg.steps:,} (saved {saved})", err=True)
+    # A run killed while writing (kill -9, power cut) leaves its temporaries: remove this output's old ones.
+    for prefix in (f".{path.name}.", f".{ckpt.name}."):
+        remove_stale_temporaries(path.parent, STALE_SECONDS, prefix=prefix, recursive=False)
+    keeper = Checkpointer(ckpt, cfg, checkpoint_every)
+    # Ctrl-C and SIGTERM: save at the end of the current kernel call (a fraction of a second), then exit.
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
-    progress = Progress(not no_progress, cfg.replicas)
+    previous = {}
+    if main_thread:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, _stop_handler(keeper))
+    shown = not no_progress and verbosity() >= 0
+    progress = Progress(shown, cfg.steps, f"{cfg.replicas} replicas", per_unit=cfg.replicas, log_every=log_every)
+    started, t0 = utc_now(), time.perf_counter()
     try:
         try:
-            result = run(cfg, threads=threads, progress=progress)
+            result = run(cfg, threads=threads, progress=progress, resume=resume, on_call=keeper)
         except (SimulationError, DatasetError) as exc:
             progress.close()
             fail(str(exc), code=1)
+        except Stopped as exc:
+            progress.close()
+            code = 130 if exc.signum == signal.SIGINT else 143
+            click.echo(
+                f"Interrupted at step {exc.steps:,} of {cfg.steps:,}; state saved to {ckpt}: rerun the same command to resume.",
+                err=True,
+            )
+            sys.exit(code)
         finally:
             progress.close()
-        write_results(result.table, path, overwrite=overwrite)
+        for sig, handler in previous.items():  # the table is written; a signal now just stops
+            signal.signal(sig, handler)
+        previous = {}
+        record = run_record(
+            started=started,
+            ended=utc_now(),
+            wall_seconds=time.perf_counter() - t0,
+            compile_seconds=result.compile_seconds,
+            threads=thread_count(threads),
+            resumed_from_step=resume.steps if resume is not None else None,
+            checkpoints_saved=keeper.saves,
+        )
+        try:
+            write_results(result.table, path, overwrite=overwrite, extra={"run": record, "code": code_stamp()})
+        except OSError as exc:  # disk full, read-only folder: nothing under the real name (atomic write)
+            if keeper.saves and keeper.failed is None:
+                kept = f"the run's state at step {keeper.saved_steps:,} is kept in {ckpt}"
+            else:
+                kept = "no checkpoint could be kept: the rerun starts over"
+            why = exc.strerror or str(exc)
+            fail(f"cannot write {path}: {why}; {kept}; to resume, run: {command_line()}", code=1)
+        keeper.discard()
     finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous)
-    _summary(result, path)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    _summary(result, path, resume.steps if resume is not None else 0)
+
+
+def _already_done(path: Path, cfg: RunConfig) -> bool:
+    """Whether ``path`` is a table of exactly this run, written by this code."""
+    try:
+        meta = read_results(path).attrs
+    except ResultsFileError:
+        return False
+    return meta.get("config") == cfg.to_dict() and (meta.get("code") or {}).get("kernels") == code_stamp()["kernels"]
+
+
+def _stop_handler(keeper: Checkpointer) -> Any:
+    def handler(signum: int, frame: Any) -> None:
+        if keeper.stop_requested:  # a second Ctrl-C: stop now (the last checkpoint stays)
+            raise KeyboardInterrupt
+        keeper.request_stop(signum)
+
+    return handler
 
 
 #: A temporary of this run's output older than this is a dead writer's (writing a table takes seconds).
 STALE_SECONDS = 60.0
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    click.echo("Terminated.", err=True)
-    sys.exit(143)
-
-
-def _summary(result: Any, path: Path) -> None:
+def _summary(result: Any, path: Path, resumed: int) -> None:
     cfg, df = result.config, result.table
     first = df[df.step == 0]
     last = df[df.step == cfg.steps]
-    rate = cfg.steps * cfg.replicas / result.seconds
+    work = max(result.seconds - result.compile_seconds, 1e-9)
+    rate = (cfg.steps - resumed) * cfg.replicas / work
     desc = f"{cfg.model}/{cfg.loss}/{'bias' if cfg.bias else 'no bias'}"
     if cfg.model == "twolayer":
         desc += f", width {cfg.width}, train {cfg.train}"
@@ -136,5 +211,8 @@ def _summary(result: Any, path: Path) -> None:
         a, b = first[col].mean(), last[col].mean()
         if a == a:  # not NaN
             click.echo(f"  {col:<12} mean {a:.4g} at step 0 -> {b:.4g} at step {cfg.steps:,}")
-    click.echo(f"  took {result.seconds:.2f} s ({rate:.3g} steps/s over all replicas)")
+    compiled = f", of which {result.compile_seconds:.2f} s compiling kernels" if result.compile_seconds >= 0.05 else ""
+    since = f" since step {resumed:,}" if resumed else ""
+    took = f"{result.seconds:.2f} s" if result.seconds < 60 else duration(result.seconds)
+    click.echo(f"  took {took}{compiled} ({rate:.3g} steps/s over all replicas{since}, compile excluded)")
     click.echo(f"  table: {path} ({len(df)} rows)")

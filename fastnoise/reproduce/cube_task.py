@@ -6,9 +6,8 @@ import math
 from pathlib import Path
 from typing import Any, cast
 
-import pandas as pd
-
 from ..engine import run
+from ..io import concat_results
 from ..plotting import band, save_figure
 from .output import write_table
 
@@ -48,8 +47,7 @@ def cubes(out: Path, quick: bool = False, seed: int = 0, **overrides: Any) -> di
     for n in ns:
         for i, p in enumerate(ps):
             frames.append(run(p=p, n_train=n, steps=steps, records=40, replicas=R, seed=seed + i, **params).table)
-    data = pd.concat(frames, ignore_index=True)
-    data.attrs = {"config": frames[0].attrs["config"]}
+    data = concat_results(frames)
     write_table(data, out, "cubes")
     end = data[data.step == steps]
     summary: dict[str, Any] = {}

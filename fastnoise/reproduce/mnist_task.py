@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from ..engine import run
+from ..io import concat_results
 from ..plotting import band, save_figure
 from .output import write_table
 
@@ -56,8 +55,7 @@ def mnist(
                 loss=loss, lr=h, p=p, steps=steps, records=8, record_spacing="linear", replicas=R, seed=seed + i, **params
             ).table
             frames.append(df.assign(regime=f"{'cross-entropy' if loss == 'logistic' else 'hinge'}, h={h:g}"))
-    data_df = pd.concat(frames, ignore_index=True)
-    data_df.attrs = {"config": frames[0].attrs.get("config", {})}
+    data_df = concat_results(frames)
     write_table(data_df, out, "mnist" if classes == 2 else "mnist10")
     end = data_df[data_df.step == steps]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))

@@ -1,0 +1,167 @@
+"""What the CLI tells people while it works: logging set-up, and progress on a terminal or in a log.
+
+The library logs through :mod:`logging` (logger ``fastnoise``, e.g. the engine's "compiling
+kernels" notice); :func:`configure_logging` sends those records to stderr at the level that
+``-q`` / ``-v`` choose. :class:`Progress` shows a long job's progress: a bar with rate, elapsed
+and remaining time when stderr is a terminal, otherwise one log line every ``log_every`` seconds
+(batch and cluster logs see a sign of life). Both wait a couple of seconds before showing
+anything, so short jobs stay quiet.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any
+
+import click
+
+__all__ = ["Progress", "configure_logging", "duration", "rate"]
+
+log = logging.getLogger("fastnoise.cli")
+
+#: Nothing is shown for jobs shorter than this.
+QUIET_SECONDS = 2.0
+
+
+class _StderrHandler(logging.StreamHandler):
+    """A stream handler on whatever ``sys.stderr`` is at each record (click's test runner swaps it)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def configure_logging(verbosity: int) -> None:
+    """Send the package's log records to stderr: -1 warnings only (``-q``), 0 info, 1+ debug (``-v``)."""
+    level = logging.WARNING if verbosity < 0 else logging.INFO if verbosity == 0 else logging.DEBUG
+    logger = logging.getLogger("fastnoise")
+    for h in list(logger.handlers):
+        if getattr(h, "_fastnoise_cli", False):
+            logger.removeHandler(h)
+    handler = _StderrHandler()
+    stamp = "" if sys.stderr.isatty() else "%(asctime)s "
+    handler.setFormatter(logging.Formatter(f"{stamp}%(message)s", datefmt="%Y-%m-%dT%H:%M:%S"))
+    handler._fastnoise_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+def duration(seconds: float) -> str:
+    """``3725.0`` as ``'1:02:05'``; under a minute as ``'42 s'``."""
+    if seconds != seconds or seconds == float("inf"):
+        return "?"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    h, rest = divmod(s, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def rate(per_second: float, unit: str) -> str:
+    """``3.1e7 steps/s``."""
+    return f"{per_second:.3g} {unit}/s"
+
+
+class Progress:
+    """Progress of a job of ``total`` units: a terminal bar, or log lines every ``log_every`` seconds.
+
+    Parameters
+    ----------
+    enabled : bool
+        False shows nothing (``--no-progress``, ``-q``).
+    total : int
+        Units of work (steps; cells).
+    label : str
+        What the job is (``"8 replicas"``; ``"sweep grid"``).
+    unit : str
+        For the rate (``"steps"``).
+    per_unit : int
+        Rate multiplier: a step of ``R`` replicas is ``R`` replica-steps.
+    log_every : float
+        Seconds between log lines when stderr is not a terminal (0: none).
+    start : int
+        Units already done when the job starts (a resumed run). The rate counts from the first
+        :meth:`update` (the engine calls it once before its first step, after compiling).
+    """
+
+    def __init__(
+        self,
+        enabled: bool,
+        total: int,
+        label: str,
+        *,
+        unit: str = "steps",
+        per_unit: int = 1,
+        log_every: float = 30.0,
+        start: int = 0,
+    ) -> None:
+        self.enabled = enabled and total > 0
+        self.tty = sys.stderr.isatty()
+        self.total = total
+        self.label = label
+        self.unit = unit
+        self.per_unit = per_unit
+        self.log_every = log_every
+        self.t0 = time.perf_counter()
+        self.start = start
+        self.done = start
+        self.last_log = self.t0
+        self.bar: Any = None
+        self.shown = 0
+        self.rate_from: float | None = None  # when the timed part (after compiling) started
+
+    def _rate(self, now: float) -> float:
+        t = self.rate_from if self.rate_from is not None else self.t0
+        return (self.done - self.start) * self.per_unit / max(now - t, 1e-9)
+
+    def _status(self, now: float) -> str:
+        r = self._rate(now) / self.per_unit
+        left = (self.total - self.done) / r if r > 0 else float("inf")
+        return f"{rate(r * self.per_unit, self.unit)}, elapsed {duration(now - self.t0)}, remaining ~{duration(left)}"
+
+    def update(self, done: int, total: int | None = None) -> None:
+        """``done`` of the units are finished (the engine's progress callback signature)."""
+        if self.rate_from is None:  # the first call: the work proper starts now (compile done)
+            self.rate_from = time.perf_counter()
+            self.start = done
+        self.done = done
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self.t0 < QUIET_SECONDS or (self.bar is None and done >= self.total):
+            return
+        if not self.tty:
+            if self.log_every > 0 and now - self.last_log >= self.log_every:
+                self.last_log = now
+                pct = 100.0 * done / self.total
+                count = f"{done:,} / {self.total:,} {self.unit}"
+                log.info("%s: %s (%.0f%%), %s", self.label, count, pct, self._status(now))
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(
+                length=self.total,
+                label=self.label,
+                file=sys.stderr,
+                show_eta=False,
+                item_show_func=lambda _: self._status(time.perf_counter()),
+            )
+            self.bar.__enter__()
+            self.bar.update(self.start)
+            self.shown = self.start
+        self.bar.update(done - self.shown, current_item=done)
+        self.shown = done
+
+    __call__ = update
+
+    def close(self) -> None:
+        """Finish the bar, if one was shown."""
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
