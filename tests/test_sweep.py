@@ -31,7 +31,7 @@ import fastnoise.sweep as sw
 import fastnoise.sweep.executors as sw_executors
 import fastnoise.sweep.spec as sw_spec
 from fastnoise.cli import main
-from fastnoise.schema import SCHEMA_VERSION
+from fastnoise.provenance import code_stamp
 
 KEYS = ["cell", "replica", "step"]
 # Every cell tiny: a missing rule shows as a failed assertion, not a long run.
@@ -134,9 +134,13 @@ def test_defaults_resolve_per_cell_not_from_the_base():
 
 
 def test_cell_id_is_sha256_of_canonical_config_and_versions():
-    """The id is sha256(canonical JSON of {config, fastnoise version, schema version})[:16]; 0 and 0.0 are one cell."""
+    """The id is sha256(canonical JSON of {config, fastnoise version, schema: 2})[:16]; 0 and 0.0 are one cell.
+
+    The schema entry is frozen at 2, the table schema's version when ids were defined (ids outlive schema
+    changes: test_sweep_integrity.py), so the ids of every existing fragment stay what they were."""
     cfg = fastnoise.RunConfig(p=0, steps=10)
-    payload = {"config": cfg.to_dict(), "fastnoise": metadata.version("fastnoise"), "schema": SCHEMA_VERSION}
+    assert sw_spec.CELL_ID_SCHEMA == 2
+    payload = {"config": cfg.to_dict(), "fastnoise": metadata.version("fastnoise"), "schema": 2}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     assert sw.cell_hash(cfg) == hashlib.sha256(text.encode()).hexdigest()[:16]
     assert sw.cell_hash(fastnoise.RunConfig(p=0.0, steps=10)) == sw.cell_hash(cfg)
@@ -439,7 +443,8 @@ def test_two_drivers_on_one_folder_both_finish(tmp_path):
     cells = spec.cells()
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.parquet")) == sorted(c.relpath for c in cells)
     assert all(sw.fragment_valid(folder / c.relpath, c.hash) for c in cells)
-    assert not [p.name for p in folder.rglob(".*")]
+    # hidden files left: only each fragment's checksum (no temporary, no lock)
+    assert sorted(p.name for p in folder.rglob(".*")) == sorted(f".cell-{c.hash}.parquet.sha256" for c in cells)
     assert sorted(pd.read_parquet(folder)["cell"].unique()) == sorted(c.hash for c in cells)
 
 
@@ -534,16 +539,19 @@ def test_status_before_and_during(tmp_path, small_sweep):
 
 
 def test_process_pool_gives_the_same_dataset(small_sweep, tmp_path):
-    """--workers 2: the dataset equals the in-process one row for row; workers run with NUMBA_NUM_THREADS=1."""
+    """--workers 2: the dataset equals the in-process one row for row; workers run with NUMBA_NUM_THREADS=1 and
+    stamp their fragments with their code (the same as the driver's)."""
     spec, folder = small_sweep
     out = tmp_path / "pool"
     result = _cli(str(spec), "--out", str(out), "--workers", "2")
     assert result.exit_code == 0, result.stderr
     pd.testing.assert_frame_equal(_read(out), _read(folder), check_exact=True)
     for frag in out.glob("*.parquet"):
-        run = json.loads(pq.read_metadata(frag).metadata[b"fastnoise.run"])
+        meta = pq.read_metadata(frag).metadata
+        run = json.loads(meta[b"fastnoise.run"])
         assert run["executor"] == "pool" and run["numba_threads"] == 1 and run["numba_num_threads"] == 1
         assert run["worker"].split(":")[-1] != str(os.getpid())
+        assert json.loads(meta[b"fastnoise.code"])["kernels"] == code_stamp()["kernels"]
 
 
 # --------------------------------------------------------------------------- interrupted sweeps

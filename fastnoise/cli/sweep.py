@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import signal
 import sys
@@ -13,6 +14,8 @@ from typing import Any
 import click
 
 from ..engine import max_threads
+from ..provenance import code_stamp
+from ..schema import SCHEMA_VERSION
 from ..sweep import (
     FAILED_DIR,
     CellEvent,
@@ -21,6 +24,7 @@ from ..sweep import (
     PoolExecutor,
     SpecError,
     SweepError,
+    SweepPlan,
     SweepSpec,
     execute,
     load_spec,
@@ -29,22 +33,38 @@ from ..sweep import (
     prepare,
     sweep_status,
 )
-from . import COUNT, fail, main
+from ..sweep.store import SweepWriteError
+from . import COUNT, command_line, fail, main, verbosity
+from .options import DURATION
+from .progress import duration
+
+log = logging.getLogger("fastnoise.cli")
 
 _CLUSTER_RE = re.compile(r"^local:(\d+)$")
 _SCHEDULER_RE = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$")
 
 
 class _SweepProgress:
-    """Progress over cells on stderr (a bar with done / failed / skipped and ETA when stderr is a terminal).
+    """Progress over cells on stderr: a bar (done / failed / skipped, elapsed, ETA) on a terminal, else log lines.
 
-    Failed cells are always reported, one line each, with their grid values and error.
+    When stderr is not a terminal, a line every ``log_every`` seconds (from a timer thread, so a
+    long cell still shows a sign of life). Failed cells are always reported, one line each, with
+    their grid values and error. Cells left to another driver (its lock held, or finished by it)
+    count as skipped.
     """
 
-    def __init__(self, enabled: bool, total: int, skipped: int, name: str, folder: Path) -> None:
+    def __init__(self, enabled: bool, total: int, skipped: int, name: str, folder: Path, log_every: float = 30.0) -> None:
         self.enabled = enabled and total > 0 and sys.stderr.isatty()
+        self.name = name
+        self.t0 = time.perf_counter()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        if enabled and total > 0 and not sys.stderr.isatty() and log_every > 0:
+            self._ticker = threading.Thread(target=self._tick, args=(log_every,), name="fastnoise-progress", daemon=True)
+            self._ticker.start()
         self.done = 0
         self.failed = 0
+        self.others = 0  # cells held or finished by another driver
         self.skipped = skipped
         self.total = total
         self.folder = folder
@@ -56,7 +76,7 @@ class _SweepProgress:
                 file=sys.stderr,
                 show_eta=True,
                 show_pos=True,
-                item_show_func=lambda _: f"done {self.done}, failed {self.failed}, skipped {self.skipped}",
+                item_show_func=lambda _: f"{self._counts()}, elapsed {duration(time.perf_counter() - self.t0)}",
             )
             self.bar.__enter__()
             self.bar.render_progress()
@@ -64,6 +84,8 @@ class _SweepProgress:
     def __call__(self, event: CellEvent) -> None:
         if event.status == "done":
             self.done += 1
+        elif event.status in ("held", "elsewhere"):
+            self.others += 1
         else:
             self.failed += 1
             line = (
@@ -76,7 +98,26 @@ class _SweepProgress:
         if self.bar is not None:
             self.bar.update(1, current_item=event)
 
+    def _counts(self) -> str:
+        return f"done {self.done}, failed {self.failed}, skipped {self.skipped + self.others}"
+
+    def _tick(self, every: float) -> None:
+        while not self._stop.wait(every):
+            elapsed = time.perf_counter() - self.t0
+            finished = self.done + self.failed + self.others
+            left = (self.total - finished) * elapsed / finished if finished else float("inf")
+            log.info(
+                "sweep %s: %d / %d cells (%s), elapsed %s, remaining ~%s",
+                self.name,
+                finished,
+                self.total,
+                self._counts(),
+                duration(elapsed),
+                duration(left),
+            )
+
     def close(self) -> None:
+        self._stop.set()
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
@@ -103,15 +144,57 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 )
 @click.option("--workers", type=COUNT, default=None, help="Run cells in N local worker processes.")
 @click.option("--cluster", default=None, metavar="local:N", help="Start a Dask LocalCluster of N workers on 127.0.0.1.")
-@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", help="Submit cells to an existing Dask scheduler.")
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Submit cells to an existing Dask scheduler (tls://HOST:PORT: encrypted, see --tls-*).",
+)
+@click.option(
+    "--tls-ca-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="--scheduler tls://: the cluster's CA certificate (PEM) [default: Dask's config, distributed.comm.tls.ca-file].",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="--scheduler tls://: this client's certificate (PEM), signed by that CA [default: distributed.comm.tls.client.cert].",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="--scheduler tls://: the certificate's unencrypted private key (PEM) [default: in the --tls-cert file].",
+)
 @click.option("--threads", type=COUNT, default=None, help="In-process: threads per cell [default: all cores].")
 @click.option(
     "--worker-threads", type=COUNT, default=None, help="--workers/--cluster/--scheduler: threads per cell [default: 1]."
 )
 @click.option("--force", is_flag=True, help="Rerun every cell, even those already done.")
 @click.option("--skip-failed", is_flag=True, help="Do not retry cells that failed before.")
-@click.option("--status", "status_only", is_flag=True, help="Only say how many cells are done, missing, failed; run nothing.")
-@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option(
+    "--status",
+    "status_only",
+    is_flag=True,
+    help="Only say how many cells are done, missing, failed, stale (other code) or damaged; run nothing.",
+)
+@click.option(
+    "--checkpoint-every",
+    type=DURATION,
+    default="5m",
+    show_default=True,
+    help="In-process and --workers cells save their state this often (off: never); a rerun resumes a long cell.",
+)
+@click.option(
+    "--log-every",
+    type=DURATION,
+    default="30s",
+    show_default=True,
+    help="When stderr is not a terminal: one progress line this often (off: none).",
+)
+@click.option("--no-progress", is_flag=True, help="No progress bar or progress lines.")
 def sweep_cmd(
     spec: str | None,
     grids: tuple[str, ...],
@@ -121,19 +204,26 @@ def sweep_cmd(
     workers: int | None,
     cluster: str | None,
     scheduler: str | None,
+    tls_ca_file: Path | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
     threads: int | None,
     worker_threads: int | None,
     force: bool,
     skip_failed: bool,
     status_only: bool,
+    checkpoint_every: float,
+    log_every: float,
     no_progress: bool,
 ) -> None:
     """Run a grid of simulations (the cartesian product of the grid's values over a base configuration).
 
     Each cell's table is written as its own Parquet fragment, cell-<hash>.parquet, in one dataset
     folder that pandas, pyarrow, DuckDB and polars read directly. Rerunning skips the cells already
-    done; an interrupted sweep loses at most the cells in flight. Exit status: 0 when every cell is
-    done, 1 when some failed, 2 for bad input (nothing is run), 130 when interrupted (143 on SIGTERM).
+    done and recomputes stale ones (other code or schema) and damaged ones (checksum mismatch); an
+    interrupted sweep loses at most the cells in flight; cells another driver holds are left to it.
+    Exit status: 0 when every cell is done (or held by another driver), 1 when some failed or a file
+    could not be written, 2 for bad input (nothing is run), 130 when interrupted (143 on SIGTERM).
 
     \b
     Examples:
@@ -148,28 +238,34 @@ def sweep_cmd(
         if status_only:
             _print_status(the_spec, out)
             return
-        executor = _executor(workers, cluster, scheduler, threads, worker_threads, max_threads())
+        executor = _executor(
+            workers, cluster, scheduler, threads, worker_threads, max_threads(), (tls_ca_file, tls_cert, tls_key)
+        )
         plan = prepare(the_spec, out, force=force, skip_failed=skip_failed)
     except (SpecError, SweepError) as exc:
         fail(str(exc))
     total = len(plan.cells)
     click.echo(
-        f"sweep {the_spec.name}: {total} cell{'s' * (total != 1)}, {len(plan.todo)} to run, "
+        f"sweep {the_spec.name}: {total} cell{'s' * (total != 1)}, {len(plan.todo)} to run{_redo_note(plan)}, "
         f"{len(plan.skipped)} already done -> {plan.folder} ({executor.describe()})",
         err=True,
     )
-    progress = _SweepProgress(not no_progress, len(plan.todo), len(plan.skipped), the_spec.name, plan.folder)
+    shown = not no_progress and verbosity() >= 0
+    progress = _SweepProgress(shown, len(plan.todo), len(plan.skipped), the_spec.name, plan.folder, log_every)
     in_main = threading.current_thread() is threading.main_thread()  # signal handlers only there
     old_term = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     t0 = time.perf_counter()
     try:
-        report = execute(plan, executor, progress=progress)
+        report = execute(plan, executor, progress=progress, checkpoint_every=checkpoint_every)
+    except SweepWriteError as exc:  # disk full, read-only folder: the sweep stopped; exit 1, no traceback
+        progress.close()
+        fail(f"{exc}; to resume, run: {command_line()}", code=1)
     except SweepError as exc:
         progress.close()
         fail(str(exc))
     except KeyboardInterrupt as exc:
         progress.close()
-        left = len(plan.todo) - progress.done - progress.failed
+        left = len(plan.todo) - progress.done - progress.failed - progress.others
         what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
         click.echo(
             f"sweep {the_spec.name} {what}: {progress.done} cells written, {progress.failed} failed, {left} not run; "
@@ -186,9 +282,24 @@ def sweep_cmd(
         f"sweep {the_spec.name}: {len(report.done)} run, {len(report.skipped)} skipped (already done), "
         f"{len(report.failed)} failed in {seconds:.1f} s -> {plan.folder}"
     )
+    if report.elsewhere or report.held:
+        click.echo(
+            f"  {len(report.elsewhere) + len(report.held)} cell(s) held by another driver (not run here): "
+            f"{len(report.elsewhere)} done by it, {len(report.held)} still running; see --status",
+            err=True,
+        )
     if report.failed:
         click.echo(f"  {len(report.failed)} cell(s) failed; see {plan.folder / FAILED_DIR}/ and rerun to retry", err=True)
         sys.exit(1)
+
+
+def _redo_note(plan: SweepPlan) -> str:
+    """`` (2 stale, 1 damaged: recomputed)``: why cells that have a fragment are run again (empty if none)."""
+    st = plan.status
+    if st is None:
+        return ""
+    parts = [f"{len(x)} {word}" for x, word in ((st.stale, "stale"), (st.damaged, "damaged"), (st.invalid, "unreadable")) if x]
+    return f" ({', '.join(parts)}: recomputed)" if parts else ""
 
 
 def _once(option: str, pairs: list[tuple[str, Any]], hint: str) -> dict[str, Any]:
@@ -222,10 +333,16 @@ def _executor(
     threads: int | None,
     worker_threads: int | None,
     nmax: int,
+    tls: tuple[Path | None, Path | None, Path | None] = (None, None, None),
 ) -> InlineExecutor | PoolExecutor | DaskExecutor:
+    """The executor the options name; ``tls`` is (--tls-ca-file, --tls-cert, --tls-key), for --scheduler only."""
     chosen = [opt for opt, v in (("--workers", workers), ("--cluster", cluster), ("--scheduler", scheduler)) if v is not None]
     if len(chosen) > 1:
         raise SweepError(f"{' and '.join(chosen)} exclude each other; give one")
+    tls_given = [opt for opt, v in zip(("--tls-ca-file", "--tls-cert", "--tls-key"), tls, strict=True) if v is not None]
+    if tls_given and scheduler is None:
+        where = f"; {chosen[0]} needs none" if chosen else ""
+        raise SweepError(f"{', '.join(tls_given)}: only with --scheduler tls://HOST:PORT (a cluster you started){where}")
     if threads is not None:
         if chosen:
             raise SweepError(f"--threads is for in-process runs; with {chosen[0]} use --worker-threads")
@@ -251,7 +368,8 @@ def _executor(
         if not _SCHEDULER_RE.match(scheduler):
             raise SweepError(f"--scheduler must be an address like tcp://HOST:PORT, got {scheduler!r}")
         _require_dask("--scheduler")
-        return DaskExecutor(address=scheduler, worker_threads=worker_threads)
+        ca, cert, key = tls
+        return DaskExecutor(address=scheduler, worker_threads=worker_threads, tls_ca_file=ca, tls_cert=cert, tls_key=key)
     return InlineExecutor(threads)
 
 
@@ -267,10 +385,19 @@ def _print_status(spec: SweepSpec, out: Path | None) -> None:
     n = len(st.cells)
     missing = len(st.missing) + len(st.invalid)
     line = f"sweep {spec.name}: {n} cell{'s' * (n != 1)} in {st.folder}: "
-    line += f"{len(st.done)} done, {missing} missing, {len(st.failed)} failed"
+    line += f"{len(st.done)} done, {missing} missing, {len(st.failed)} failed, {len(st.stale)} stale, {len(st.damaged)} damaged"
     if st.invalid:
         line += f" ({len(st.invalid)} of the missing have an unreadable fragment that will be rewritten)"
     click.echo(line)
+    if st.stale:
+        click.echo(
+            f"  {len(st.stale)} stale: computed by other code or with another table schema than this fastnoise "
+            f"(kernels {code_stamp()['kernels']}, schema {SCHEMA_VERSION}); a rerun recomputes them"
+        )
+    if st.damaged:
+        click.echo(f"  {len(st.damaged)} damaged: the file does not match its checksum (or has none); a rerun recomputes them")
+        for cell in st.damaged[:20]:
+            click.echo(f"  damaged: cell {cell.hash} ({cell.label()}): {st.folder / cell.relpath}")
     for cell, record in st.failed[:20]:
         click.echo(f"  failed: cell {cell.hash} ({cell.label()}): {record.get('error', '?')}")
     if len(st.failed) > 20:

@@ -14,11 +14,18 @@ A sweep is described by a :class:`SweepSpec` (usually a TOML file, see ``docs/sw
 Every cell is one :class:`~fastnoise.config.RunConfig` (base values, then the cell's grid values),
 run with the engine (its replicas in parallel). Its table, with provenance columns added, is written
 as ``<folder>/cell-<hash>.parquet``, where ``<hash>`` is the first 16 hex digits of the sha256 of the
-canonical JSON of the cell's full configuration, the fastnoise version and the schema version.
+canonical JSON of the cell's full configuration and the fastnoise version (the schema entry of
+the payload is frozen at 2, so that ids stay stable across schema changes).
 
-- **Resume and dedupe.** A cell whose fragment exists and is valid (reads as Parquet, carries the
-  fastnoise metadata and the same cell hash) is skipped; ``force=True`` reruns it. Changing the
-  spec adds only the new cells.
+- **Resume and dedupe.** A cell whose fragment is *done* (its checksum matches, it reads as
+  Parquet with the same cell id, it was computed by this code and schema) is skipped;
+  ``force=True`` reruns it. A fragment of other kernel code or another schema is *stale*, one
+  whose bytes do not match its checksum is *damaged*: both are recomputed in place
+  (:func:`~fastnoise.sweep.store.fragment_state`). Changing the spec adds only the new cells.
+- **Checkpoints.** In-process and pool cells save their state every ``checkpoint_every`` seconds
+  (``.cell-<hash>.ckpt.npz``); a rerun after a kill resumes a long cell bitwise.
+- **Locks.** Before computing a cell the driver takes ``.cell-<hash>.lock`` (``flock``, released
+  if the driver dies); a second driver on the same folder skips the cells the first holds.
 - **Atomic fragments.** The driver writes each fragment under a hidden temporary name unique to
   the writer (``.cell-<hash>.parquet.<random>.tmp``, :func:`fastnoise.files.atomic_write`), flushes
   it to disk and renames it; temporary names start with ``.`` and never end in ``.parquet``, so
@@ -31,7 +38,8 @@ canonical JSON of the cell's full configuration, the fastnoise version and the s
   the driver writes, so workers need no shared filesystem. A cell's table does not depend on the
   executor or on the number of workers or threads.
 - **Failures.** A failing cell is recorded in ``<folder>/_failed/<hash>.json`` (configuration,
-  error, traceback); the other cells go on.
+  error, traceback); the other cells go on. A file that cannot be written (full disk, read-only
+  folder) stops the sweep with :class:`~fastnoise.sweep.store.SweepWriteError`.
 
 Beside the fragments, ``_sweep.json`` (provenance: spec, cells, versions) and ``_sweep.toml`` (the
 effective spec, runnable again) describe the sweep. Their names start with ``_`` so that dataset
@@ -45,7 +53,7 @@ folder: fragments, failure records, status), :mod:`~fastnoise.sweep.executors` (
 from __future__ import annotations
 
 from .errors import SpecError, SweepError
-from .executors import CellResult, DaskExecutor, InlineExecutor, PoolExecutor, compute_cell
+from .executors import CellResult, DaskExecutor, InlineExecutor, PoolExecutor, checkpoint_file, compute_cell
 from .orchestrate import CellEvent, SweepPlan, SweepReport, execute, prepare, run_sweep
 from .spec import (
     DEFAULT_ROOT,
@@ -61,7 +69,17 @@ from .spec import (
     parse_set_option,
     spec_from_dict,
 )
-from .store import FAILED_DIR, PROVENANCE_COLUMNS, SWEEP_JSON, SWEEP_TOML, SweepStatus, fragment_valid, sweep_status
+from .store import (
+    FAILED_DIR,
+    PROVENANCE_COLUMNS,
+    SWEEP_JSON,
+    SWEEP_TOML,
+    SweepStatus,
+    SweepWriteError,
+    fragment_state,
+    fragment_valid,
+    sweep_status,
+)
 
 __all__ = [
     "DEFAULT_ROOT",
@@ -85,9 +103,12 @@ __all__ = [
     "SweepReport",
     "SweepSpec",
     "SweepStatus",
+    "SweepWriteError",
     "cell_hash",
+    "checkpoint_file",
     "compute_cell",
     "execute",
+    "fragment_state",
     "fragment_valid",
     "load_spec",
     "parse_grid_option",

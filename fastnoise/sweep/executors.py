@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import multiprocessing
 import multiprocessing.context
 import os
@@ -28,10 +29,14 @@ import pandas as pd
 
 from ..config import RunConfig
 from ..io import versions
-from .errors import SweepError
+from ..provenance import code_stamp
+from .errors import SweepError, import_distributed, one_line
+from .security import client_security, uses_tls
 from .spec import Cell
 
-__all__ = ["CellResult", "DaskExecutor", "InlineExecutor", "PoolExecutor", "compute_cell"]
+log = logging.getLogger(__name__)
+
+__all__ = ["CellResult", "DaskExecutor", "InlineExecutor", "PoolExecutor", "checkpoint_file", "compute_cell"]
 
 
 # --------------------------------------------------------------------------- computing one cell
@@ -49,6 +54,16 @@ class CellResult:
     numba_threads: int
     versions: dict[str, str]
     numba_num_threads: int = 0  # the worker process's NUMBA_NUM_THREADS (its thread pool size)
+    #: ``provenance.code_stamp()`` of the process that computed the cell (None: it never got that far);
+    #: the fragment records it, and the driver refuses a result whose kernel hash is not its own.
+    code: dict[str, Any] | None = None
+    compile_seconds: float = 0.0  # of ``seconds``, compiling (or loading) kernels
+    resumed_from_step: int | None = None  # the cell continued a checkpoint of this many steps
+
+
+def checkpoint_file(folder: str | os.PathLike[str], cell_hash: str) -> str:
+    """Where a cell's checkpoint lives in its sweep folder (hidden from dataset readers)."""
+    return os.path.join(folder, f".cell-{cell_hash}.ckpt.npz")
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,7 +75,13 @@ def _cached_versions() -> dict[str, str]:
     return dict(_versions_once())
 
 
-def compute_cell(config: Mapping[str, Any], threads: int | None = None, cap_threads: bool = False) -> CellResult:
+def compute_cell(
+    config: Mapping[str, Any],
+    threads: int | None = None,
+    cap_threads: bool = False,
+    checkpoint: str | None = None,
+    checkpoint_every: float = 0.0,
+) -> CellResult:
     """Run one cell where this function is called (in-process, a pool worker or a Dask worker).
 
     Parameters
@@ -73,38 +94,60 @@ def compute_cell(config: Mapping[str, Any], threads: int | None = None, cap_thre
     cap_threads : bool
         Use at most the process's ``NUMBA_NUM_THREADS`` instead of failing when ``threads`` is larger
         (workers of a cluster we did not start).
+    checkpoint : str, optional
+        A checkpoint file (:func:`checkpoint_file`): resume from it when it holds this cell's run by
+        this code (otherwise start over), and save to it every ``checkpoint_every`` seconds.
+    checkpoint_every : float
+        Seconds between checkpoints (0: none).
 
     Returns
     -------
     CellResult
-        With ``table`` set, or ``error`` and ``traceback`` when the run raised an exception.
+        With ``table`` set, or ``error`` and ``traceback`` when the run raised an exception; ``code``
+        is this process's :func:`~fastnoise.provenance.code_stamp` (the code that computed the table).
     """
     from ..engine import max_threads, run, thread_count
 
     t0 = time.perf_counter()
     nmax = max_threads()
     worker = f"{socket.gethostname()}:{os.getpid()}"
+    stamp: dict[str, Any] | None = None
     try:
         k = nmax if threads is None else threads  # reported as is if the count itself is refused
+        stamp = code_stamp()  # here, in the computing process: its sources, not the driver's
         k = thread_count(threads, cap=cap_threads)
         cfg = RunConfig.from_dict(dict(config))
         # More threads than replicas only adds thread wake-ups (tables do not depend on the thread count).
         k = max(1, min(k, cfg.replicas))
-        result = run(cfg, threads=k)
+        resume, keeper = _checkpointing(cfg, checkpoint, checkpoint_every)
+        result = run(cfg, threads=k, resume=resume, on_call=keeper)
     except Exception as exc:  # a failed cell is reported, the sweep goes on
         tb = _traceback.format_exc()
-        return CellResult(None, _one_line(exc), tb, time.perf_counter() - t0, worker, k, _cached_versions(), nmax)
-    return CellResult(result.table, None, None, time.perf_counter() - t0, worker, k, _cached_versions(), nmax)
+        return CellResult(None, one_line(exc), tb, time.perf_counter() - t0, worker, k, _cached_versions(), nmax, stamp)
+    seconds = time.perf_counter() - t0
+    resumed = resume.steps if resume is not None else None
+    versions = _cached_versions()
+    return CellResult(result.table, None, None, seconds, worker, k, versions, nmax, stamp, result.compile_seconds, resumed)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+def _checkpointing(cfg: RunConfig, path: str | None, every: float) -> tuple[Any, Any]:
+    """(the state to resume from or None, the engine's on_call or None) for a cell's checkpoint file."""
+    if path is None or every <= 0:
+        return None, None
+    from ..checkpoint import Checkpointer, CheckpointError, load
+
+    resume = None
+    if os.path.exists(path):
+        try:
+            resume = load(path, cfg)
+        except CheckpointError as exc:  # another code's or a damaged one: the cell starts over
+            log.warning("cell checkpoint not used: %s", exc)
+    return resume, Checkpointer(path, cfg, every)
 
 
 def _failure_result(exc: BaseException, worker: str = "") -> CellResult:
     tb = "".join(_traceback.format_exception(exc))
-    return CellResult(None, _one_line(exc), tb, 0.0, worker, 0, {})
+    return CellResult(None, one_line(exc), tb, 0.0, worker, 0, {})
 
 
 def _warm_up(configs: Iterable[RunConfig]) -> None:
@@ -127,7 +170,24 @@ def _warm_up(configs: Iterable[RunConfig]) -> None:
 # --------------------------------------------------------------------------- executors
 
 
-class InlineExecutor:
+class _Checkpointing:
+    """Executors whose workers see the sweep folder (this process, local processes): cells checkpoint there.
+
+    The driver sets :attr:`checkpoints` to ``(folder, seconds)`` before :meth:`map`; a cell then
+    saves its state to :func:`checkpoint_file` every ``seconds`` and resumes from it when a
+    killed sweep is rerun. (A Dask worker may be on another machine, so Dask cells do not.)
+    """
+
+    checkpoints: tuple[str, float] | None = None
+
+    def _checkpoint(self, cell: Cell) -> tuple[str | None, float]:
+        if self.checkpoints is None:
+            return None, 0.0
+        folder, every = self.checkpoints
+        return checkpoint_file(folder, cell.hash), every
+
+
+class InlineExecutor(_Checkpointing):
     """Cells one after another in this process, each cell's replicas on ``threads`` Numba threads.
 
     Parameters
@@ -152,7 +212,7 @@ class InlineExecutor:
     def map(self, cells: Sequence[Cell]) -> Iterator[tuple[Cell, CellResult]]:
         """Run the cells in order, yielding each with its result."""
         for cell in cells:
-            yield cell, compute_cell(cell.config.to_dict(), self.threads)
+            yield cell, compute_cell(cell.config.to_dict(), self.threads, False, *self._checkpoint(cell))
 
     def close(self, abort: bool = False) -> None:
         """Nothing to stop."""
@@ -212,7 +272,7 @@ def _exit_with_parent(parent_pid: int) -> None:
             os._exit(1)
 
 
-class PoolExecutor:
+class PoolExecutor(_Checkpointing):
     """A local pool of ``workers`` spawned processes, each running cells on ``worker_threads`` Numba threads.
 
     ``NUMBA_NUM_THREADS`` is set to ``worker_threads`` in each worker before it imports numba; the
@@ -244,7 +304,7 @@ class PoolExecutor:
         assert self._pool is not None, "start() first"
         owner = {}
         for cell in cells:
-            fut = self._pool.submit(compute_cell, cell.config.to_dict(), self.worker_threads)
+            fut = self._pool.submit(compute_cell, cell.config.to_dict(), self.worker_threads, False, *self._checkpoint(cell))
             owner[fut] = cell
         self._futures = list(owner)
         for fut in _futures_as_completed(owner):
@@ -271,14 +331,6 @@ class PoolExecutor:
         self._pool = None
 
 
-def _import_distributed(option: str) -> Any:
-    try:
-        import distributed
-    except ImportError:
-        raise SweepError(f"{option} needs Dask: pip install 'fastnoise[dask]' (or: pip install 'dask[distributed]')") from None
-    return distributed
-
-
 class DaskExecutor:
     """Cells as tasks of a Dask distributed cluster: an existing scheduler, or a ``LocalCluster`` on loopback.
 
@@ -294,6 +346,14 @@ class DaskExecutor:
         ``NUMBA_NUM_THREADS`` threads.
     timeout : float
         Seconds to wait for the scheduler and its first worker.
+    tls_ca_file, tls_cert, tls_key : str or path, optional
+        With a ``tls://`` (or ``wss://``) ``address``: PEM files of the cluster's CA, this client's
+        certificate and its key (or the key appended to the certificate file), for a
+        ``Security(..., require_encryption=True)``. Without them the Client's default applies:
+        ``distributed.client.security-loader`` if configured, else ``Security()``, which reads
+        ``distributed.comm.tls.*`` from Dask's configuration (YAML in ``~/.config/dask``,
+        ``$DASK_CONFIG``, ``/etc/dask``; ``DASK_DISTRIBUTED__COMM__TLS__...`` variables). Bad TLS
+        settings, or a ``tls://`` address with no client certificate anywhere, raise SweepError here.
     """
 
     kind = "dask"
@@ -304,6 +364,9 @@ class DaskExecutor:
         local_workers: int | None = None,
         worker_threads: int | None = None,
         timeout: float = 10.0,
+        tls_ca_file: str | os.PathLike[str] | None = None,
+        tls_cert: str | os.PathLike[str] | None = None,
+        tls_key: str | os.PathLike[str] | None = None,
     ) -> None:
         if (address is None) == (local_workers is None):
             raise ValueError("give exactly one of address and local_workers")
@@ -315,12 +378,25 @@ class DaskExecutor:
         self.cluster: Any = None
         self._futures: list[Any] = []
         self._env_before: dict[str, str | None] = {}
+        files = {"--tls-ca-file": tls_ca_file, "--tls-cert": tls_cert, "--tls-key": tls_key}
+        self._tls_files = {k: os.fspath(v) for k, v in files.items() if v is not None}
+        if self._tls_files and address is None:
+            raise ValueError("tls_ca_file, tls_cert and tls_key are for an existing cluster (address)")
+        #: The Client's ``security``: built from the TLS files, else None (the Client's default, Dask's config).
+        self.security: Any = client_security(address, self._tls_files) if address is not None else None
+
+    def _uses_tls(self) -> bool:
+        return uses_tls(self.address)
 
     def describe(self) -> str:
         """One-line description for the summary."""
         t = f"{self.worker_threads} thread{'s' * (self.worker_threads != 1)} per cell"
         if self.local_workers is not None:
             return f"Dask LocalCluster, {self.local_workers} worker processes on 127.0.0.1, {t}"
+        if self._tls_files:
+            return f"Dask scheduler {self.address}, TLS with --tls-cert {self._tls_files['--tls-cert']}, {t}"
+        if self._uses_tls():
+            return f"Dask scheduler {self.address}, TLS settings from Dask's configuration, {t}"
         return f"Dask scheduler {self.address}, {t}"
 
     def start(self, configs: Sequence[RunConfig]) -> None:
@@ -332,14 +408,12 @@ class DaskExecutor:
             Dask missing, the scheduler unreachable, or no worker within ``timeout``.
         """
         option = "--cluster" if self.local_workers is not None else "--scheduler"
-        distributed = _import_distributed(option)
+        distributed = import_distributed(option)
         import dask
 
         _warm_up(configs)
         self._env_before = {"NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS")}
         if self.local_workers is not None:
-            import logging
-
             env = {"NUMBA_NUM_THREADS": str(self.worker_threads)}
             # Nanny applies pre-spawn-environ to this process before spawning (and os.environ wins over
             # the config): set it for the start, then restore, so the driver's numba sees no change.
@@ -357,14 +431,17 @@ class DaskExecutor:
                     )
                 except Exception as exc:
                     raise SweepError(
-                        f"--cluster local:{self.local_workers}: cannot start a LocalCluster: {_one_line(exc)}"
+                        f"--cluster local:{self.local_workers}: cannot start a LocalCluster: {one_line(exc)}"
                     ) from None
             self.client = distributed.Client(self.cluster, timeout=f"{self.timeout}s")
         else:
             try:
-                self.client = distributed.Client(self.address, timeout=f"{self.timeout}s")
+                self.client = distributed.Client(self.address, timeout=f"{self.timeout}s", security=self.security)
             except Exception as exc:
-                raise SweepError(f"--scheduler {self.address}: cannot connect: {_one_line(exc)}") from None
+                hint = ""
+                if self._uses_tls():
+                    hint = " (is the scheduler started with --protocol tls, and is the certificate signed by its CA?)"
+                raise SweepError(f"--scheduler {self.address}: cannot connect: {one_line(exc)}{hint}") from None
             try:
                 self.client.wait_for_workers(1, timeout=self.timeout)
             except Exception:

@@ -2,7 +2,7 @@
 
 Reads a spec from TOML (or the command line's ``--grid`` / ``--set`` options), writes it back as
 TOML, and names every cell by :func:`cell_hash` (sha256 of the canonical JSON of its full
-configuration, the fastnoise version and the schema version).
+configuration and the fastnoise version; the schema entry of that JSON is frozen, see there).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from typing import Any
 from ..config import ConfigError, RunConfig
 from ..io import versions
 from ..options import OPTION, OPTIONS, coerce, parse
-from ..schema import SCHEMA_VERSION
 from .errors import SpecError
 
 __all__ = [
+    "CELL_ID_SCHEMA",
     "DEFAULT_ROOT",
     "HASH_CHARS",
     "MAX_CELLS",
@@ -50,6 +50,11 @@ MAX_CELLS = 1_000_000
 SPEC_KEYS = ("base", "description", "grid", "name", "out", "partition_by")
 #: Hex digits of a cell id.
 HASH_CHARS = 16
+#: The ``schema`` entry of every cell id's payload: the table schema's version when ids were defined, frozen.
+#: Ids must stay stable: a fragment computed by other code or written with another schema is then found
+#: under its cell's id, marked stale and recomputed in place (``store.fragment_state``), instead of being
+#: left behind as an orphan under an old id. So this is not ``schema.SCHEMA_VERSION`` and never changes.
+CELL_ID_SCHEMA = 2
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _FIELDS = {f.name: f for f in dataclasses.fields(RunConfig) if not f.name.startswith("_")}
 #: Parameters whose value is always a string: the only ones a dataset may be partitioned on.
@@ -69,7 +74,7 @@ class Cell:
     config : RunConfig
         The cell's full, validated configuration.
     hash : str
-        Cell id: sha256 of the canonical JSON of ``config``, the fastnoise and schema versions (16 hex).
+        Cell id (16 hex): sha256 of the canonical JSON of ``config`` and the fastnoise version (:func:`cell_hash`).
     relpath : str
         Fragment path inside the sweep folder (``[key=value/...]cell-<hash>.parquet``).
     """
@@ -324,7 +329,11 @@ def parse_set_option(text: str) -> tuple[str, Any]:
 
 
 def cell_hash(config: RunConfig, version: str | None = None) -> str:
-    """A cell's id: sha256 of canonical JSON of the full configuration, fastnoise version and schema version.
+    """A cell's id: sha256 of canonical JSON of the full configuration and the fastnoise version.
+
+    The payload is ``{"config": ..., "fastnoise": version, "schema": 2}``: the schema entry is
+    :data:`CELL_ID_SCHEMA`, frozen, not the table's current ``SCHEMA_VERSION``, so that ids stay
+    stable across schema (and code) changes and an outdated fragment is recomputed in place.
 
     Parameters
     ----------
@@ -341,7 +350,7 @@ def cell_hash(config: RunConfig, version: str | None = None) -> str:
     payload = {
         "config": config.to_dict(),
         "fastnoise": version if version is not None else _fastnoise_version(),
-        "schema": SCHEMA_VERSION,
+        "schema": CELL_ID_SCHEMA,  # frozen, never schema.SCHEMA_VERSION: see CELL_ID_SCHEMA
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()[:HASH_CHARS]
