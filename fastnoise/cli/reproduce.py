@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pandas as pd
 
+from ..analysis import config_key, configs, load, parameter_columns, select
 from ..data import DatasetError
 from ..io import ResultsFileError, check_writable, read_results
-from ..reproduce import EXPERIMENTS, plot_table, run_experiment
+from ..options import OPTION, parse
+from ..plotting import MAX_CONFIGS, plot_runs
+from ..reproduce import EXPERIMENTS, run_experiment
 from . import DEFAULT_RESULTS, check_out, fail, main
 from .options import SEED
 
@@ -60,26 +65,114 @@ def reproduce_cmd(name: str | None, list_: bool, quick: bool, out: Path, seed: i
                 click.echo(f"  {key}: {value}")
 
 
+def _where_value(column: pd.Series, key: str, text: str) -> Any:
+    """The value ``text`` stands for in column ``key`` (``none``: a null); ValueError if it cannot be one."""
+    t = text.strip()
+    if t.lower() in ("none", "null"):
+        return None
+    if key in OPTION:
+        opt = OPTION[key]
+        value = parse(key, t)
+        if opt.kind == "choice" and value not in opt.choices:
+            raise ValueError(f"{t!r} is not one of {', '.join(str(c) for c in opt.choices)}")
+        if opt.kind == "widths":
+            value = ",".join(w.strip() for w in re.split(r"[x,]", value))  # tables spell them 64,32,16
+        return value
+    if pd.api.types.is_bool_dtype(column):
+        if t.lower() not in ("true", "false"):
+            raise ValueError(f"{t!r} is not true or false")
+        return t.lower() == "true"
+    try:
+        if pd.api.types.is_integer_dtype(column):
+            return int(t)
+        if pd.api.types.is_numeric_dtype(column):
+            return float(t)
+    except ValueError:
+        raise ValueError(f"{t!r} is not a number") from None
+    return t[1:-1] if len(t) >= 2 and t[0] == t[-1] and t[0] in "\"'" else t
+
+
+def _values_text(column: pd.Series, most: int = 8) -> str:
+    """The distinct values of ``column`` as ``--where`` takes them: ``0.001, 0.01, none``."""
+    values = [v.item() if hasattr(v, "item") else v for v in column.dropna().drop_duplicates()]
+    try:
+        values.sort()
+    except TypeError:
+        pass
+    texts = [repr(v) if isinstance(v, float) else str(v) for v in values] + (["none"] if column.isna().any() else [])
+    return ", ".join(texts[:most]) + (", ..." if len(texts) > most else "")
+
+
+def _where(df: pd.DataFrame, where: tuple[str, ...]) -> pd.DataFrame:
+    """The rows of ``df`` that ``--where`` selects; a one-line error for a malformed, unknown or unmatched condition."""
+    conditions: dict[str, list[Any]] = {}
+    for item in where:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            fail(f"--where {item!r} is not KEY=VALUE (e.g. --where p=0.5)")
+        if key not in df.columns:
+            params = ", ".join(parameter_columns(df)) or "none"
+            fail(f"--where {item!r}: {key!r} is not a column of PATH (its parameter columns: {params})")
+        try:
+            conditions.setdefault(key, []).append(_where_value(df[key], key, text))
+        except ValueError as exc:
+            fail(f"--where {item!r}: {exc}")
+    for key, values in conditions.items():
+        if select(df, {key: values}).empty:
+            asked = " or ".join("none" if v is None else str(v) for v in values)
+            fail(f"--where {key}={asked}: no row of PATH has it; the values of {key} there: {_values_text(df[key])}")
+    out = select(df, conditions)
+    if out.empty:
+        fail(f"--where {' '.join(where)}: no row of PATH meets them all")
+    return out
+
+
 @main.command("plot")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Figure path (.png; a .pdf is written beside it) [default: beside the table].",
+    help="Figure path (.png; a .pdf is written beside it) [default: beside the table, or PATH.png for a folder].",
 )
-def plot_cmd(path: Path, out: Path | None) -> None:
-    """Draw norms, active neurons and errors against steps from a table written by `fastnoise run`."""
+@click.option(
+    "--where",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Draw only the rows whose column KEY equals VALUE (none: null), e.g. --where p=0.5. Repeatable: "
+    "conditions on different keys must all hold; a key given again adds a value it may take.",
+)
+def plot_cmd(path: Path, out: Path | None, where: tuple[str, ...]) -> None:
+    """Draw norms, active neurons and errors against steps from a table written by `fastnoise run`.
+
+    PATH is one table or a folder of them (a sweep): each configuration gets its own median band,
+    labelled with the parameters that differ between them; the title names those they share. A
+    figure holds at most 12 configurations: select rows with --where.
+    """
     check_out(out, ".png", "the figure is written as .png (and a .pdf beside it)")
     try:
-        df = read_results(path)
-    except ResultsFileError as exc:
+        df = load(path) if path.is_dir() else read_results(path)
+    except (ResultsFileError, FileNotFoundError) as exc:
         fail(f"PATH {exc}")
-    target = out if out is not None else path.with_suffix(".png")
+    if where:
+        df = _where(df, where)
+    n = len(configs(df))
+    if n > MAX_CONFIGS:
+        key = config_key(df)
+        example = f"{key[0]}={_values_text(df[key[0]], 1).removesuffix(', ...')}"
+        rows = "the rows --where selects hold" if where else "PATH holds"
+        fail(
+            f"{rows} {n} configurations (they differ in {', '.join(key)}); a figure shows at most {MAX_CONFIGS}: "
+            f"select some with --where KEY=VALUE (repeatable), e.g. --where {example}"
+        )
+    target = out
+    if target is None:  # beside the table, or beside the folder
+        target = path.resolve().with_name(path.resolve().name + ".png") if path.is_dir() else path.with_suffix(".png")
     try:
         check_writable(target, overwrite=True)
     except OSError as exc:
         fail(f"--out {exc}")
-    for p in plot_table(df, target):
+    for p in plot_runs(df, target):
         click.echo(str(p))
     sys.exit(0)

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..plotting import band, save_figure
+from ..plotting import plot_runs
 from .cube_task import CUBES, CUBES_N, CUBES_P, cubes
 from .deep_nets import DEEP, DEEP_VARIANTS, DEEP_WIDTHS, deep
 from .mnist_task import MNIST, MNIST10_REGIMES, MNIST_P, MNIST_REGIMES, mnist
@@ -140,29 +140,5 @@ def run_experiment(name: str, out_root: Path, quick: bool = False, seed: int = 0
 
 
 def plot_table(df: pd.DataFrame, path: Path) -> list[Path]:
-    """Draw norms, active neurons and errors against steps from any ``fastnoise run`` table."""
-    import matplotlib.pyplot as plt
-
-    d = df[df.step > 0]
-    panels = [c for c in ("norm", "active_mean", "error") if c == "norm" or d[c if c != "error" else "error_test"].notna().any()]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
-    for ax, panel in zip(axes[0], panels, strict=True):
-        if panel == "norm":
-            for col, label, color in (("log10_norm_1", "first layer", "C0"), ("log10_norm_2", "output layer", "C1")):
-                if d[col].notna().any():
-                    band(ax, d, col, label, color)
-            ax.set_ylabel("log10 Frobenius norm")
-        elif panel == "active_mean":
-            band(ax, d, "active_mean", "typical active neurons", "C2")
-            ax.set_ylabel("active neurons (probe set)")
-        else:
-            for col, label, color in (("error_test", "test", "C3"), ("error_train", "training (clean labels)", "C4")):
-                if d[col].notna().any():
-                    band(ax, d, col, label, color)
-            ax.set_ylabel("classification error")
-        ax.set_xscale("log")
-        ax.set_xlabel("SGD step")
-        ax.legend()
-    cfg = df.attrs.get("config", {})
-    fig.suptitle(", ".join(f"{k}={cfg[k]}" for k in ("model", "loss", "bias", "data", "d", "width", "lr", "p") if k in cfg))
-    return save_figure(fig, path.parent, path.stem, ("png", "pdf"))
+    """Draw norms, active neurons and errors against steps from any run table (one band per configuration)."""
+    return plot_runs(df, path)
