@@ -18,7 +18,7 @@ STATE_WORDS = 6
 
 # Children of the run's SeedSequence, by purpose. Replica r's streams are children of
 # child(_REPLICAS).spawn(R)[r]: (kernel stream, initial weights).
-_DATA, _REPLICAS = 0, 1
+_DATA, _REPLICAS, _NOISE = 0, 1, 2
 
 
 def _child(seed: int, purpose: int) -> np.random.SeedSequence:
@@ -28,6 +28,11 @@ def _child(seed: int, purpose: int) -> np.random.SeedSequence:
 def data_rng(seed: int) -> np.random.Generator:
     """Generator for what is drawn once per run (training, test and probe sets)."""
     return np.random.default_rng(_child(seed, _DATA))
+
+
+def noise_rng(seed: int) -> np.random.Generator:
+    """Generator for the fixed corruption of a training set (``noise_mode="fixed"``), apart from every other stream."""
+    return np.random.default_rng(_child(seed, _NOISE))
 
 
 def replica_seeds(seed: int, replica: int) -> tuple[np.random.SeedSequence, np.random.SeedSequence]:

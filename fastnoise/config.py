@@ -22,8 +22,11 @@ from .options import (  # noqa: F401  (MAX_STEPS: re-exported)
     LOSSES,
     MAX_STEPS,
     MODELS,
+    NOISE_MODES,
+    NOISES,
     OPTION,
     OPTIONS,
+    SAMPLINGS,
     SPACINGS,
     TRAINS,
     coerce,
@@ -34,6 +37,8 @@ NETWORKS = ("twolayer", "mlp")
 IMAGE_DATA = ("mnist", "fashion-mnist")
 IMAGE_PIXELS = 784
 _D = {o.name: o.default for o in OPTIONS}
+#: Options added after ids were defined: absent from :meth:`RunConfig.identity` at their defaults.
+REGIME_FIELDS = ("noise", "noise_mode", "label_smoothing", "batch", "weight_decay", "sampling")
 
 
 class ConfigError(ValueError):
@@ -172,6 +177,12 @@ class RunConfig:
     record_spacing: str = _D["record_spacing"]
     replicas: int = _D["replicas"]
     seed: int = _D["seed"]
+    noise: str = _D["noise"]
+    noise_mode: str = _D["noise_mode"]
+    label_smoothing: float = _D["label_smoothing"]
+    batch: int = _D["batch"]
+    weight_decay: float = _D["weight_decay"]
+    sampling: str = _D["sampling"]
     _resolved: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -256,10 +267,49 @@ class RunConfig:
         _check_count("records", self.records)
         _check_count("replicas", self.replicas)
         _check_count("seed", self.seed)
+        self._check_regime(image)
         object.__setattr__(self, "lr", lr)
         object.__setattr__(self, "p", p)
         object.__setattr__(self, "init_scale", a)
         object.__setattr__(self, "_resolved", True)
+
+    def _check_regime(self, image: bool) -> None:
+        """The training-regime options, alone and together (noise convention, mode, smoothing, batch, decay, sampling)."""
+        _check_choice("noise", self.noise, NOISES)
+        _check_choice("noise_mode", self.noise_mode, NOISE_MODES)
+        _check_choice("sampling", self.sampling, SAMPLINGS)
+        trainset = self.n_train is not None or image
+        if self.noise_mode == "fixed" and not trainset:
+            raise ConfigError(
+                "noise_mode", "fixed needs a training set (--n-train N, or image data); fresh samples have no fixed labels"
+            )
+        if self.sampling == "epochs" and not trainset:
+            raise ConfigError("sampling", "epochs needs a training set (--n-train N, or image data)")
+        e = _check_float("label_smoothing", self.label_smoothing)
+        _check_range("label_smoothing", e)
+        if e > 0.0 and self.loss != "logistic":
+            raise ConfigError(
+                "label_smoothing", f"{e:g} applies only to --loss logistic (cross-entropy), got --loss {self.loss}"
+            )
+        if e >= 1.0:
+            raise ConfigError("label_smoothing", f"must be below 1 (e = 1 leaves no label), got {e:g}")
+        object.__setattr__(self, "label_smoothing", e)
+        _check_count("batch", self.batch)
+        lam = _check_float("weight_decay", self.weight_decay)
+        _check_range("weight_decay", lam)
+        object.__setattr__(self, "weight_decay", lam)
+
+    def identity(self) -> dict[str, Any]:
+        """:meth:`to_dict` without the training-regime fields at their defaults: what names a run.
+
+        Ids (``config_id``, sweep cell ids) hash this, so that the runs of earlier versions, which
+        had none of these options, keep their ids.
+        """
+        out = self.to_dict()
+        for name in REGIME_FIELDS:
+            if out[name] == _D[name]:
+                del out[name]
+        return out
 
     @property
     def din(self) -> int:

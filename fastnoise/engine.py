@@ -23,14 +23,14 @@ from . import _rng, footprint
 from . import provenance as _provenance  # noqa: F401  (stamps the sources as imported)
 from ._kernels import common as kc
 from ._kernels import driver
-from ._kernels.draws import BASIS, CUBE, GAUSSIAN, TRAINSET, draw_class_stream, draw_stream
+from ._kernels.draws import BASIS, CUBE, FLIP, GAUSSIAN, TRAINSET, UNIFORM, draw_class_stream, draw_stream
 from ._kernels.layout import Geometry
 from ._kernels.models import MODELS
 from ._kernels.params import Data, Params, Spec
 from .config import IMAGE_DATA, ConfigError, RunConfig
 from .data.images import image_sets
 from .data.synthetic import cube_halfwidth, synthetic_sets
-from .schema import frame_from_arrays
+from .schema import config_id, frame_from_arrays
 
 __all__ = ["RunResult", "RunState", "SimulationError", "run", "simulate", "checkpoints"]
 
@@ -83,9 +83,10 @@ class RunState:
     updates: np.ndarray
     status: np.ndarray
     out: np.ndarray
+    order: np.ndarray  # epochs: each replica's permutation of the training rows and its position (last column)
 
     #: Names of the array fields, in order (``arrays`` is stored as ``arrays_0``, ``arrays_1``, ...).
-    ARRAYS = ("S", "state", "steps_done", "updates", "status", "out")
+    ARRAYS = ("S", "state", "steps_done", "updates", "status", "out", "order")
 
 
 def checkpoints(steps: int, records: int, spacing: str) -> np.ndarray:
@@ -116,8 +117,49 @@ def datasets(cfg: RunConfig) -> Data:
     draw = image_sets if cfg.data in IMAGE_DATA else synthetic_sets
     Xtr, Ytr, Xpr, Xte, Yte = draw(cfg, rng)
     m = min(cfg.eval_size, Xtr.shape[0])
-    Xev, Yev = Xtr[:m], Ytr[:m]
+    Xev, Yev = Xtr[:m], Ytr[:m].copy()
+    if cfg.noise_mode == "fixed":  # SGD sees the corrupted labels; error_train the clean ones
+        Ytr = corrupt(cfg, Ytr)
     return Data(*(np.ascontiguousarray(a, dtype=np.float64) for a in (Xtr, Ytr, Xev, Yev, Xpr, Xte, Yte)))
+
+
+def corrupt(cfg: RunConfig, labels: np.ndarray) -> np.ndarray:
+    """The training labels after one draw of noise per example (``noise_mode="fixed"``), from the run's noise stream.
+
+    Each example's label is, with probability p, replaced by a uniform draw from all labels
+    (``noise="uniform"``) or from the other labels (``"flip"``): two classes ±1, or class indices.
+    """
+    rng = _rng.noise_rng(cfg.seed)
+    n = labels.shape[0]
+    hit = rng.random(n) < cfg.p
+    y = np.array(labels, dtype=np.float64)
+    new: np.ndarray
+    if cfg.classes > 2:
+        C = cfg.classes
+        if cfg.noise == "flip":
+            k = rng.integers(0, C - 1, size=n)
+            new = np.where(k < y, k, k + 1).astype(np.float64)
+        else:
+            new = rng.integers(0, C, size=n).astype(np.float64)
+    elif cfg.noise == "flip":
+        new = -y
+    else:
+        new = np.where(rng.random(n) < 0.5, 1.0, -1.0)
+    return np.where(hit, new, y)
+
+
+def flip_rate(cfg: RunConfig, data: Data | None = None) -> float:
+    """The fraction of labels the noise changes: its expectation for fresh noise, the realised one for fixed.
+
+    Fresh noise flips a label with probability p (``flip``) or p (C - 1) / C (``uniform``: the
+    replacement may be the clean label itself; two classes: p/2).
+    """
+    if cfg.noise_mode == "fixed":
+        data = datasets(cfg) if data is None else data
+        draw = image_sets if cfg.data in IMAGE_DATA else synthetic_sets
+        clean = np.asarray(draw(cfg, _rng.data_rng(cfg.seed))[1], dtype=np.float64)
+        return float(np.mean(data.Ytr != clean)) if clean.size else 0.0
+    return float(cfg.p) if cfg.noise == "flip" else float(cfg.p) * (cfg.classes - 1) / cfg.classes
 
 
 # --------------------------------------------------------------------------- weights
@@ -207,6 +249,11 @@ def kernel_spec(cfg: RunConfig) -> Spec:
         data=TRAINSET if trainset else _DATA_CODES[cfg.data],
         act=kc.LEAKY if cfg.activation == "leaky" else kc.RELU,
         sparse=cfg.data in IMAGE_DATA,
+        noise=FLIP if cfg.noise == "flip" else UNIFORM,
+        smooth=cfg.label_smoothing > 0.0 and cfg.classes == 2,  # C classes: the targets are parameters
+        batch=cfg.batch > 1,
+        decay=cfg.weight_decay > 0.0,
+        epochs=cfg.sampling == "epochs",
     )
 
 
@@ -215,11 +262,12 @@ def kernel_params(cfg: RunConfig, renormalize: bool = True) -> Params:
     geo = geometry(cfg)
     net = cfg.model != "neuron"
     assert cfg.lr is not None, "RunConfig resolves lr on construction"
+    e, C = cfg.label_smoothing, cfg.classes
     return Params(
         d=cfg.d,
         din=cfg.din,
         lr=float(cfg.lr),
-        p=float(cfg.p),
+        p=0.0 if cfg.noise_mode == "fixed" else float(cfg.p),  # fixed: the training labels carry the noise
         cube_k=cfg.cube_dims,
         cube_c=cube_halfwidth(cfg.cube_dims),
         bias=cfg.bias,
@@ -231,6 +279,12 @@ def kernel_params(cfg: RunConfig, renormalize: bool = True) -> Params:
         classes=cfg.classes,
         depth=geo.depth,
         leak=float(cfg.leak) if cfg.leak is not None else 0.0,
+        t_pos=1.0 - e / 2.0,
+        t_neg=e / 2.0,
+        t_hi=1.0 - e + e / C if e > 0.0 else 1.0,
+        t_lo=e / C,
+        batch=int(cfg.batch),
+        decay=float(cfg.weight_decay),
     )
 
 
@@ -248,6 +302,8 @@ def rescaling_exact(cfg: RunConfig) -> bool:
     every layer trained) is L-homogeneous: weights c*W follow the image of (W, h) only with the
     step h * c**(2 - L), so its kernel rescales the step with the weights (see ``_kernels/mlp.py``).
     """
+    if cfg.weight_decay > 0.0:  # (l/2)|W|^2 breaks the homogeneity
+        return False
     if cfg.model == "mlp":
         return cfg.loss == "hinge" and not cfg.bias and cfg.train == "all"
     return cfg.model == "twolayer" and cfg.loss == "hinge" and not cfg.bias and cfg.train == "all" and cfg.classes == 2
@@ -380,14 +436,16 @@ def run(
             updates=np.zeros(R, np.int64),
             status=np.zeros((R, kc.STATUS_WORDS), np.int64),
             out=np.full((R, C, geo.n_metrics), np.nan),
+            order=initial_order(cfg, data.Xtr.shape[0]),
         )
     else:
         st = _adopt(resume, arrays, S)
     kern = kernels(cfg)
+    reg = regime_arrays(cfg, st)
     # Replica r goes to thread r % nthreads: each thread owns its replicas' rows of every array.
     blocks = [np.arange(t, R, nthreads, dtype=np.int64) for t in range(nthreads)]
     calls = _segments(points, st.chunk)
-    first = (blocks[0], st.arrays, st.S, st.state, st.steps_done, st.updates, st.status, P, data, *calls[0][:2], st.out)
+    first = (blocks[0], st.arrays, st.S, st.state, st.steps_done, st.updates, st.status, P, data, *calls[0][:2], st.out, reg)
     compile_seconds = _compile(kern, cfg, first)
     pool = ThreadPoolExecutor(max_workers=nthreads, thread_name_prefix="fastnoise") if nthreads > 1 else None
     try:
@@ -406,6 +464,7 @@ def run(
                 seg_steps,
                 seg_rec,
                 st.out,
+                reg,
             )
             if pool is None:
                 kern.drive(blocks[0], *args)
@@ -423,9 +482,53 @@ def run(
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     table = frame_from_arrays(cfg, points, st.out)
+    table.attrs["regimes"] = {config_id(cfg): {"flip_rate": flip_rate(cfg, data), "samples_per_step": cfg.batch}}
     final = geo.unpack(st.arrays, st.status[:, kc.S_LOG2])
     seconds = time.perf_counter() - t_start
     return RunResult(cfg, table, final, st.status[:, kc.S_LOG2].copy(), seconds, compile_seconds)
+
+
+def initial_order(cfg: RunConfig, n: int) -> np.ndarray:
+    """Epochs' state per replica: rows 0..n-1 then the position n, so the first draw shuffles (else a dummy)."""
+    if cfg.sampling != "epochs":
+        return np.zeros((cfg.replicas, 1), np.int64)
+    return np.tile(np.append(np.arange(n, dtype=np.int64), n), (cfg.replicas, 1))
+
+
+def regime_arrays(cfg: RunConfig, st: RunState) -> tuple[Any, ...]:
+    """The kernels' training-regime arrays ``(order, flats, buf, masks)`` (see ``driver._drive``).
+
+    ``flats`` are flat aliases of the weight arrays (views: the kernels write through them);
+    ``masks`` mark the trained weights with 1.0 (a net of ones in the trained layers, packed like
+    the weights: padding and fixed layers 0.0); ``buf`` holds each replica's W0 (and, with
+    minibatches, the sum of the step's changes).
+    """
+    R = cfg.replicas
+    weights = [a for a in st.arrays if a.dtype == np.float64]  # not the deep nets' int64 layer table
+    flats = tuple(a.reshape(R, -1) for a in weights)
+    for a, f in zip(weights, flats, strict=True):
+        assert np.shares_memory(a, f), "a weight array is not contiguous: its flat alias would be a copy"
+    T = sum(f.shape[1] for f in flats)
+    if cfg.weight_decay > 0.0:
+        one = cfg.replace(replicas=1)
+        packed, _ = geometry(one).pack([_trained_ones(cfg, initial_weights(one, 0))])
+        masks = tuple(np.ascontiguousarray(m.reshape(-1)) for m in packed if m.dtype == np.float64)
+    else:
+        masks = tuple(np.zeros(0) for _ in flats)
+    width = 2 * T if cfg.batch > 1 else T if cfg.weight_decay > 0.0 else 0
+    return st.order, flats, np.zeros((R, width)), masks
+
+
+def _trained_ones(cfg: RunConfig, w: dict[str, Any]) -> dict[str, Any]:
+    """``w``'s layout with 1.0 on every trained weight (biases included) and 0.0 on the fixed ones."""
+    out: dict[str, Any] = {}
+    for name, value in w.items():
+        if cfg.model == "mlp":
+            on = int(name[1:]) in cfg.trained_layers
+        else:  # the neuron's V; a two-layer net's M (layer 1), and V, b2 / b (the output layer) unless hidden-only
+            on = cfg.model == "neuron" or name == "M" or cfg.train == "all"
+        out[name] = np.full(np.shape(value), 1.0 if on else 0.0) if np.ndim(value) else (1.0 if on else 0.0)
+    return out
 
 
 def _adopt(saved: RunState, arrays: tuple[np.ndarray, ...], S: np.ndarray) -> RunState:
@@ -541,12 +644,17 @@ def apply_step(cfg: RunConfig, weights: dict[str, Any], x: np.ndarray, y: float)
 def sample_stream(cfg: RunConfig, replica: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The first ``n`` samples replica ``replica`` trains on: ``(x, clean label, label)``.
 
-    The same draws, in the same order, as the kernels make (for tests and references).
+    The same draws, in the same order, as the kernels make (for tests and references): the noise
+    convention, epochs' permutations and, with ``noise_mode="fixed"``, the corrupted training
+    labels (then "clean" is the example's stored label, already noisy). With minibatches the
+    samples of a step are consecutive.
     """
     data = datasets(cfg)
     P = kernel_params(cfg)
     code = kernel_spec(cfg).data
     row = _rng.kernel_state(cfg.seed, replica + 1)[replica].copy()
+    flip = cfg.noise == "flip"
+    order = initial_order(cfg.replace(replicas=1), data.Xtr.shape[0])[0] if cfg.sampling == "epochs" else None
     assert cfg.d is not None, "RunConfig resolves d on construction"
     xs = np.zeros((n, cfg.d))
     clean = np.zeros(n)
@@ -554,7 +662,7 @@ def sample_stream(cfg: RunConfig, replica: int, n: int) -> tuple[np.ndarray, np.
     if cfg.classes > 2:
         clean_i = np.zeros(n, np.int64)
         ys_i = np.zeros(n, np.int64)
-        draw_class_stream(row, n, cfg.d, data.Xtr, data.Ytr, cfg.classes, cfg.p, xs, clean_i, ys_i)
+        draw_class_stream(row, n, cfg.d, data.Xtr, data.Ytr, cfg.classes, P.p, xs, clean_i, ys_i, flip, order)
         return xs, clean_i.astype(float), ys_i.astype(float)
-    draw_stream(row, n, cfg.d, code, data.Xtr, data.Ytr, P.cube_c, cfg.cube_dims, cfg.p, xs, clean, ys)
+    draw_stream(row, n, cfg.d, code, data.Xtr, data.Ytr, P.cube_c, cfg.cube_dims, P.p, xs, clean, ys, flip, order)
     return xs, clean, ys

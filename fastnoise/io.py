@@ -109,6 +109,8 @@ def results_table(df: pd.DataFrame, extra: Mapping[str, Any] | None = None) -> p
     meta[_KEY_VERSIONS] = json.dumps(versions(), sort_keys=True).encode()
     meta[_KEY_SCHEMA] = str(SCHEMA_VERSION).encode()
     meta[_KEY_SEED] = str((config or {}).get("seed", "")).encode()
+    if df.attrs.get("regimes"):  # per config id: the applied flip rate and samples per step
+        meta[b"fastnoise.regimes"] = json.dumps(df.attrs["regimes"], sort_keys=True).encode()
     for key, value in (extra or {}).items():
         meta[f"fastnoise.{key}".encode()] = json.dumps(value, sort_keys=True).encode()
     return table.replace_schema_metadata(meta)
@@ -224,9 +226,11 @@ def concat_results(frames: list[pd.DataFrame], **columns: list[Any]) -> pd.DataF
         its configuration, ``attrs["config"]`` is the configuration when all rows share one.
     """
     configs: dict[str, Any] = {}
+    regimes: dict[str, Any] = {}
     parts = []
     for i, f in enumerate(frames):
         configs.update(f.attrs.get("configs") or {})
+        regimes.update(f.attrs.get("regimes") or {})
         extra = {name: values[i] for name, values in columns.items()}
         part = f.assign(**extra) if extra else f.copy(deep=False)
         part.attrs = {}
@@ -235,4 +239,6 @@ def concat_results(frames: list[pd.DataFrame], **columns: list[Any]) -> pd.DataF
     if "config_id" in out.columns:
         configs = {cid: configs[cid] for cid in dict.fromkeys(out["config_id"])}
     out.attrs = {"configs": configs, "config": next(iter(configs.values())) if len(configs) == 1 else None}
+    if regimes:
+        out.attrs["regimes"] = {cid: regimes[cid] for cid in configs if cid in regimes}
     return out

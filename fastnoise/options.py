@@ -27,6 +27,9 @@ __all__ = [
     "LOSSES",
     "MAX_STEPS",
     "MODELS",
+    "NOISES",
+    "NOISE_MODES",
+    "SAMPLINGS",
     "OPTION",
     "OPTIONS",
     "SPACINGS",
@@ -45,6 +48,9 @@ DATA = ("gaussian", "basis", "cube", "mnist", "fashion-mnist")
 ACTIVATIONS = ("relu", "leaky")
 INITS = ("uniform", "gaussian", "fanin")
 SPACINGS = ("log", "linear")
+NOISES = ("uniform", "flip")
+NOISE_MODES = ("fresh", "fixed")
+SAMPLINGS = ("replace", "epochs")
 DEFAULT_LEAK = 0.01
 MAX_STEPS = 2**62
 _INT32 = 2**31 - 1
@@ -313,6 +319,53 @@ OPTIONS: tuple[Option, ...] = (
         "Root of all random streams",
         "Root of every random stream of the run.",
         lo=0, hi=2**63 - 1,
+    ),
+    # Training regimes of the wider literature (each default is the paper's rule, bit for bit).
+    Option(
+        "noise", "choice", "uniform",
+        "Noise convention: uniform relabels from all labels (flip rate p/2 for two classes), flip from the others (rate p)",
+        "How a noisy label is drawn: ``uniform`` replaces it by a uniform draw from all labels "
+        "(two classes: a flip with probability p/2; C classes: p(C-1)/C), ``flip`` by a uniform "
+        "draw from the other labels (a flip with probability p).",
+        choices=NOISES,
+    ),
+    Option(
+        "noise_mode", "choice", "fresh",
+        "fresh: new noise at every step (the paper); fixed: each training example's noisy label drawn once",
+        "``fresh`` draws the noise anew at every step (the paper); ``fixed`` corrupts each example "
+        "of the training set once, before training, and keeps its label for the whole run (needs "
+        "a training set: ``n_train`` or image data).",
+        choices=NOISE_MODES,
+    ),
+    Option(
+        "label_smoothing", "float", 0.0,
+        "Logistic/softmax targets (1 - e) onehot + e/C",
+        "Label smoothing e of the logistic and softmax losses: targets (1 - e) * onehot + e / C "
+        "(an error with the hinge loss).",
+        lo=0.0, hi=1.0,
+    ),
+    Option(
+        "batch", "count", 1,
+        "Samples per step: the b per-sample updates at the same weights, averaged",
+        "Minibatch size b: each step averages the b per-sample updates computed at the same "
+        "weights (hinge: a sample contributes only if misclassified; the divisor is b either "
+        "way); ``steps`` counts updates, so a run sees ``steps * batch`` samples.",
+        lo=1, hi=65_536,
+    ),
+    Option(
+        "weight_decay", "float", 0.0,
+        "L2 penalty l: every step adds the gradient of (l/2)|W|^2 over the trained weights",
+        "L2 regularisation l: every step (also a hinge step without update) adds the gradient "
+        "of (l/2) * ||W||**2 over all trained weights, biases included.",
+        lo=0.0,
+    ),
+    Option(
+        "sampling", "choice", "replace",
+        "Training sets: draw with replacement, or shuffled passes (epochs)",
+        "How SGD draws from a training set: ``replace``, uniformly with replacement (the "
+        "paper); ``epochs``, shuffled passes without replacement, a new permutation per epoch "
+        "from the replica's stream (needs a training set).",
+        choices=SAMPLINGS,
     ),
 )  # fmt: skip
 

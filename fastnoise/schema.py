@@ -9,7 +9,8 @@ schema 3 made every :class:`~fastnoise.config.RunConfig` field a column (:data:`
 of many runs, concatenated, keeps each row's configuration) and added ``config_id``
 (:func:`config_id`), which names the configuration of a row; a file's metadata maps each id it
 holds to its full configuration (:mod:`fastnoise.io`). Files of older schemas read unchanged
-(they lack the new columns).
+(they lack the new columns). Schema 4 added the training-regime fields (``noise``,
+``noise_mode``, ``label_smoothing``, ``batch``, ``weight_decay``, ``sampling``) as columns.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ._kernels.layout import BASE_NAMES
 from ._kernels.layout import metric_names as _layout_names
 from .config import RunConfig
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Base metric columns, in the kernels' order, with their meaning (README's schema table).
 METRICS: dict[str, str] = {
@@ -81,8 +82,8 @@ ID_CHARS = 16
 
 
 def config_id(cfg: RunConfig) -> str:
-    """A configuration's id: sha256 of its canonical JSON (:meth:`RunConfig.to_dict`), first 16 hex digits."""
-    text = json.dumps(cfg.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    """A configuration's id: sha256 of its canonical JSON (:meth:`RunConfig.identity`), first 16 hex digits."""
+    text = json.dumps(cfg.identity(), sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()[:ID_CHARS]
 
 

@@ -34,8 +34,8 @@ def _flip_sign(real):
 
 def _ignore_noise(data_code):
     @numba.njit
-    def sample(P, D, st, x):
-        j, _, y, st = draw_sample(x, P.d, data_code, D.Xtr, D.Ytr, P.cube_c, P.cube_k, 0.0, st)
+    def sample(P, D, st, ri, x):
+        j, _, y, st = draw_sample(x, P.d, data_code, D.Xtr, D.Ytr, P.cube_c, P.cube_k, 0.0, st, False, ri)
         return j, y, st
 
     return {"SAMPLE": sample}

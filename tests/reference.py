@@ -27,6 +27,23 @@ Rules (docs/model.md section 1), labels y in {-1, +1}, learning rate h, inputs x
   ``W_l += outer(delta_l, a_(l-1))`` for the trained layers only (``train``: "all", "hidden" = every
   layer but the output, or 1-based layer numbers such as "1,3"). With L = 2 and relu this is the
   two-layer rule with ``W_1 = M`` and ``W_2 = [V, b2]``.
+
+Training regimes (``RunConfig`` options; each default is the rule above):
+
+- label smoothing e (logistic only): the targets are ``(1 - e) * onehot + e / C``. Two classes: the
+  target probability of class +1 is ``t = 1 - e/2`` for y = +1 and ``e/2`` for y = -1, and the
+  logistic ``s = sigmoid(-y*N)`` becomes ``s = y * (t - sigmoid(N))`` (so ``h*y*s = h*(t - sigmoid(N))``,
+  minus the gradient of the smoothed cross-entropy; e = 0 gives back ``sigmoid(-y*N)``). Ten
+  classes: ``e_c = target_c - softmax(s)_c``;
+- minibatch b: a step takes b consecutive samples of the stream, computes each one's update
+  ``u_i(W0)`` at the same weights W0 (a hinge sample that is classified correctly contributes 0)
+  and moves to ``W0 + mean_i u_i(W0)``; ``updates`` counts the steps where some sample updated;
+- weight decay l: every step (also a hinge step without update) adds ``-h*l*W0`` to every trained
+  weight, biases included, with W0 the weights before the step: ``W0 + mean_i u_i(W0) - h*l*W0``;
+  untrained layers do not move;
+- noise convention, fixed noise, epochs: only the labels and the order of the samples change, and
+  those come from ``engine.sample_stream`` (with fixed noise ``data.Ytr`` holds the corrupted
+  labels, ``data.Yev`` the clean ones on which ``error_train`` is measured).
 """
 
 from __future__ import annotations
@@ -82,34 +99,57 @@ def net_output(M: np.ndarray, V: np.ndarray, b2: float, X: np.ndarray) -> np.nda
     return relu(X @ M.T) @ V + b2
 
 
-def neuron_step(V: np.ndarray, x: np.ndarray, y: float, loss: str, h: float) -> tuple[np.ndarray, bool]:
-    """One SGD step of the neuron on the extended input x; returns (new V, counted as an update)."""
+def binary_scale(y: float, out: float, smoothing: float = 0.0) -> float:
+    """The logistic step's ``s`` (the step is ``h*y*s*dN``): ``sigmoid(-y*N)``, or with label smoothing e
+    ``y * (t - sigmoid(N))`` for the target probability of class +1, ``t = 1 - e/2`` (y = +1) or ``e/2`` (y = -1)."""
+    if smoothing == 0.0:
+        return sigmoid(-y * out)
+    t = 1.0 - smoothing / 2.0 if y > 0 else smoothing / 2.0
+    return y * (t - sigmoid(out))
+
+
+def neuron_delta(
+    V: np.ndarray, x: np.ndarray, y: float, loss: str, h: float, smoothing: float = 0.0
+) -> tuple[np.ndarray | None, bool]:
+    """The neuron's update on the extended input x at the weights V: (dV, or None when the hinge rule
+    does not apply; counted as an update)."""
     out = float(V @ x)
     if loss == "hinge":
         if y * out <= 0:
-            return V + h * y * x, True
-        return V, False
-    s = sigmoid(-y * out)
-    return V + h * y * s * x, bool(h * y * s != 0)
+            return h * y * x, True
+        return None, False
+    s = binary_scale(y, out, smoothing)
+    return h * y * s * x, bool(h * y * s != 0)
 
 
-def net_step(
-    M: np.ndarray, V: np.ndarray, b2: float, x: np.ndarray, y: float, loss: str, h: float, bias: bool, train: str
-) -> tuple[np.ndarray, np.ndarray, float, bool]:
-    """One SGD step of the two-layer net on the extended input x.
+def neuron_step(V: np.ndarray, x: np.ndarray, y: float, loss: str, h: float, smoothing: float = 0.0) -> tuple[np.ndarray, bool]:
+    """One SGD step of the neuron on the extended input x; returns (new V, counted as an update)."""
+    dV, counted = neuron_delta(V, x, y, loss, h, smoothing)
+    return (V if dV is None else V + dV), counted
 
-    Returns (M, V, b2, counted): ``counted`` says whether the rule applied an update (the schema's
-    ``updates``): hinge, the misclassified steps (``y*N(x) <= 0``); logistic, every step whose
-    scale ``h*y*sigmoid(-y*N(x))`` is non-zero, even when no unit fires and nothing moves.
-    """
+
+def net_delta(
+    M: np.ndarray,
+    V: np.ndarray,
+    b2: float,
+    x: np.ndarray,
+    y: float,
+    loss: str,
+    h: float,
+    bias: bool,
+    train: str,
+    smoothing: float = 0.0,
+) -> tuple[tuple[np.ndarray, np.ndarray, float] | None, bool]:
+    """The two-layer net's update at (M, V, b2): ((dM, dV, db2), or None when the hinge rule does not
+    apply; counted). With ``train="hidden"`` dV and db2 are 0."""
     pre = M @ x  # values before the step, used by both layers
     out = float(relu(pre) @ V + b2)
     if loss == "hinge":
         if y * out > 0:
-            return M, V, b2, False
+            return None, False
         s = 1.0
     else:
-        s = sigmoid(-y * out)
+        s = binary_scale(y, out, smoothing)
     fires = pre >= 0
     dM = h * y * s * np.outer(np.where(fires, V, 0.0), x)
     if train == "all":
@@ -119,6 +159,31 @@ def net_step(
         dV = np.zeros_like(V)
         db2 = 0.0
     counted = True if loss == "hinge" else bool(h * y * s != 0)
+    return (dM, dV, db2), counted
+
+
+def net_step(
+    M: np.ndarray,
+    V: np.ndarray,
+    b2: float,
+    x: np.ndarray,
+    y: float,
+    loss: str,
+    h: float,
+    bias: bool,
+    train: str,
+    smoothing: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, float, bool]:
+    """One SGD step of the two-layer net on the extended input x.
+
+    Returns (M, V, b2, counted): ``counted`` says whether the rule applied an update (the schema's
+    ``updates``): hinge, the misclassified steps (``y*N(x) <= 0``); logistic, every step whose
+    scale ``h*y*s`` is non-zero, even when no unit fires and nothing moves.
+    """
+    delta, counted = net_delta(M, V, b2, x, y, loss, h, bias, train, smoothing)
+    if delta is None:
+        return M, V, b2, counted
+    dM, dV, db2 = delta
     return M + dM, V + dV, b2 + db2, counted
 
 
@@ -168,6 +233,42 @@ def mlp_output(Ws: Sequence[np.ndarray], X: np.ndarray, bias: bool, activation: 
     return mlp_forward(Ws, X, bias, activation, leak)[2]
 
 
+def mlp_delta(
+    Ws: Sequence[np.ndarray],
+    x: np.ndarray,
+    y: float,
+    loss: str,
+    h: float,
+    bias: bool,
+    activation: str,
+    leak: float,
+    train: str,
+    smoothing: float = 0.0,
+) -> tuple[list[np.ndarray | None] | None, bool]:
+    """The mlp's update at the layers Ws: (per layer ``outer(delta_l, a_(l-1))``, None for an untrained
+    layer; or None when the hinge rule does not apply; counted)."""
+    L = len(Ws)
+    zs, acts, outs = mlp_forward(Ws, x, bias, activation, leak)
+    out = float(outs[0])
+    if loss == "hinge":
+        if y * out > 0:
+            return None, False
+        s = 1.0
+    else:
+        s = binary_scale(y, out, smoothing)
+    trained = trained_layers(train, L)
+    deltas: list[np.ndarray | None] = [None] * L
+    delta = np.array([h * y * s])  # delta_L: one output unit
+    for l in range(L, 0, -1):
+        if l in trained:
+            deltas[l - 1] = np.outer(delta, acts[l - 1][0])
+        if l > 1:
+            n = Ws[l - 2].shape[0]  # units of layer l-1: W_l's columns before its bias column
+            delta = slope(zs[l - 2][0], activation, leak) * (Ws[l - 1][:, :n].T @ delta)
+    counted = True if loss == "hinge" else bool(h * y * s != 0)
+    return deltas, counted
+
+
 def mlp_step(
     Ws: Sequence[np.ndarray],
     x: np.ndarray,
@@ -178,32 +279,44 @@ def mlp_step(
     activation: str,
     leak: float,
     train: str,
+    smoothing: float = 0.0,
 ) -> tuple[list[np.ndarray], bool]:
     """One SGD step of the mlp on the extended input x; returns (new layers, counted).
 
     Every quantity (z_l, a_l, N(x), the deltas) comes from the layers before the step; an untrained
     layer stays as it is but still carries delta back. ``counted`` as in :func:`net_step`.
     """
-    L = len(Ws)
-    zs, acts, out = mlp_forward(Ws, x, bias, activation, leak)
-    out = float(out[0])
-    if loss == "hinge":
-        if y * out > 0:
-            return list(Ws), False
-        s = 1.0
-    else:
-        s = sigmoid(-y * out)
-    trained = trained_layers(train, L)
-    new = list(Ws)
-    delta = np.array([h * y * s])  # delta_L: one output unit
-    for l in range(L, 0, -1):
-        if l in trained:
-            new[l - 1] = Ws[l - 1] + np.outer(delta, acts[l - 1][0])
-        if l > 1:
-            n = Ws[l - 2].shape[0]  # units of layer l-1: W_l's columns before its bias column
-            delta = slope(zs[l - 2][0], activation, leak) * (Ws[l - 1][:, :n].T @ delta)
-    counted = True if loss == "hinge" else bool(h * y * s != 0)
-    return new, counted
+    deltas, counted = mlp_delta(Ws, x, y, loss, h, bias, activation, leak, train, smoothing)
+    if deltas is None:
+        return list(Ws), counted
+    return [W if dW is None else W + dW for W, dW in zip(Ws, deltas, strict=True)], counted
+
+
+# --------------------------------------------------------------------------- minibatches and weight decay
+
+
+def regime_step(
+    W0: Sequence[np.ndarray],
+    updates: Sequence[Sequence[np.ndarray | None] | None],
+    trained: Sequence[bool],
+    h: float,
+    decay: float,
+) -> list[np.ndarray]:
+    """One step of a minibatch with weight decay, on the weight arrays ``W0`` (the weights before the step).
+
+    ``updates[i]`` is sample i's update of each array, computed at W0 (None: the sample does not
+    update, or the array is not trained): the new weights are ``W0 + mean_i u_i - h*decay*W0`` on
+    the trained arrays (``trained``), W0 on the others. A batch of one without decay is W0 + u_1.
+    """
+    out = []
+    for k, W in enumerate(W0):
+        W = np.asarray(W, dtype=np.float64)
+        us = [np.zeros_like(W) if u is None or u[k] is None else np.asarray(u[k], dtype=np.float64) for u in updates]
+        new = W + np.mean(us, axis=0)
+        if decay != 0.0 and trained[k]:
+            new = new - h * decay * W
+        out.append(new)
+    return out
 
 
 # --------------------------------------------------------------------------- metrics
@@ -221,20 +334,32 @@ def error_rate(outputs: np.ndarray, labels: np.ndarray) -> float:
 
 
 def neuron_metrics(V: np.ndarray, cfg: Any, data: Any) -> dict[str, float]:
-    """The schema's metrics for a neuron (network-only ones NaN)."""
+    """The schema's metrics for a neuron (network-only ones NaN); ``error_train`` as in :func:`mlp_metrics`."""
     m = {name: np.nan for name in ("norm_1", "log10_norm_1", "bias_norm_1", "error_train", "error_test", *NETWORK_ONLY)}
     m["norm_1"] = float(np.linalg.norm(V))
     m["log10_norm_1"] = _log10(m["norm_1"])
     if cfg.bias:
         m["bias_norm_1"] = abs(float(V[-1]))
     if cfg.errors:
-        m["error_train"] = error_rate(neuron_output(V, extend(data.Xtr, cfg.bias)), data.Ytr)
+        m["error_train"] = error_rate(neuron_output(V, extend(data.Xev, cfg.bias)), data.Yev)
         m["error_test"] = error_rate(neuron_output(V, extend(data.Xte, cfg.bias)), data.Yte)
     return m
 
 
+def first_layer_activity(M: np.ndarray, cfg: Any, data: Any) -> dict[str, float]:
+    """Over the probe set: the mean and least number of units with M_i.x > 0 (strictly) per input, and
+    the units with M_i.x <= 0 on every probe input (``active_mean``, ``active_min``, ``dead``)."""
+    active = extend(data.Xpr, cfg.bias) @ M.T > 0  # (probe, unit)
+    per_input = active.sum(axis=1)
+    return {
+        "active_mean": float(per_input.mean()),
+        "active_min": float(per_input.min()),
+        "dead": float(np.sum(~active.any(axis=0))),
+    }
+
+
 def net_metrics(M: np.ndarray, V: np.ndarray, b2: float, cfg: Any, data: Any) -> dict[str, float]:
-    """The schema's metrics for a two-layer net."""
+    """The schema's metrics for a two-layer net; ``error_train`` as in :func:`mlp_metrics`."""
     m: dict[str, float] = {}
     m["norm_1"] = float(np.linalg.norm(M))  # Frobenius, bias column included
     m["norm_2"] = float(np.linalg.norm(np.append(V, b2)))
@@ -242,14 +367,10 @@ def net_metrics(M: np.ndarray, V: np.ndarray, b2: float, cfg: Any, data: Any) ->
     m["log10_norm_2"] = _log10(m["norm_2"])
     m["bias_norm_1"] = float(np.linalg.norm(M[:, -1])) if cfg.bias else np.nan
     m["bias_norm_2"] = abs(float(b2)) if cfg.bias else np.nan
-    active = extend(data.Xpr, cfg.bias) @ M.T > 0  # (probe, unit): strictly positive
-    per_input = active.sum(axis=1)
-    m["active_mean"] = float(per_input.mean())
-    m["active_min"] = float(per_input.min())
-    m["dead"] = float(np.sum(~active.any(axis=0)))
+    m.update(first_layer_activity(M, cfg, data))
     m["error_train"] = m["error_test"] = np.nan
     if cfg.errors:
-        m["error_train"] = error_rate(net_output(M, V, b2, extend(data.Xtr, cfg.bias)), data.Ytr)
+        m["error_train"] = error_rate(net_output(M, V, b2, extend(data.Xev, cfg.bias)), data.Yev)
         m["error_test"] = error_rate(net_output(M, V, b2, extend(data.Xte, cfg.bias)), data.Yte)
     return m
 
@@ -270,7 +391,8 @@ def mlp_metrics(Ws: Sequence[np.ndarray], cfg: Any, data: Any) -> dict[str, floa
     Per layer: Frobenius norm (bias column included), its log10, the bias column's norm (NaN without
     bias). Per hidden layer, over the probe set: #{i: z_l[i] > 0} (strictly positive) per input, its
     mean and least value, and the units with z_l <= 0 on every probe input; unsuffixed: layer 1's.
-    ``error_train`` on ``data.Xev``, the first ``eval_size`` training samples.
+    ``error_train`` on ``data.Xev``, the first ``eval_size`` training samples, with their clean
+    labels ``data.Yev`` (with ``noise_mode="fixed"``, ``data.Ytr`` holds the corrupted ones).
     """
     m: dict[str, float] = {}
     for l, W in enumerate(Ws, start=1):
@@ -293,76 +415,19 @@ def mlp_metrics(Ws: Sequence[np.ndarray], cfg: Any, data: Any) -> dict[str, floa
     return m
 
 
-# --------------------------------------------------------------------------- runs
-
-
-def simulate_replica(
-    cfg: Any, init: dict[str, Any], xs: np.ndarray, ys: np.ndarray, data: Any, points: Sequence[int]
-) -> tuple[list[dict[str, float]], dict[str, Any]]:
-    """Train one replica on the samples ``(xs, ys)`` and record metrics at the steps ``points``.
-
-    ``points`` must be sorted, start at 0 and end at ``len(xs)``; ``updates`` at a checkpoint counts
-    the updating steps since the previous checkpoint (0 at step 0). Returns the metric rows and the
-    final weights (same dict layout as ``init``; mlp: ``{"W1": ..., "WL": ...}``, all 2-D).
-    """
-    points = [int(p) for p in points]
-    assert points[0] == 0 and points[-1] == len(xs) == len(ys)
-    Xs = extend(xs, cfg.bias)
-    h, loss = cfg.lr, cfg.loss
-    neuron = cfg.model == "neuron"
-    mlp = cfg.model == "mlp"
-    if neuron:
-        V = np.array(init["V"], dtype=np.float64)
-    elif mlp:
-        Ws = mlp_layers(init)
-    else:
-        M = np.array(init["M"], dtype=np.float64)
-        V = np.array(init["V"], dtype=np.float64)
-        b2 = float(init["b2"])
-    rows: list[dict[str, float]] = []
-    updates = 0
-    t = 0
-    for point in points:
-        while t < point:
-            if neuron:
-                V, counted = neuron_step(V, Xs[t], ys[t], loss, h)
-            elif mlp:
-                Ws, counted = mlp_step(Ws, Xs[t], ys[t], loss, h, cfg.bias, cfg.activation, cfg.leak, cfg.train)
-            else:
-                M, V, b2, counted = net_step(M, V, b2, Xs[t], ys[t], loss, h, cfg.bias, cfg.train)
-            updates += counted
-            t += 1
-        if neuron:
-            row = neuron_metrics(V, cfg, data)
-        elif mlp:
-            row = mlp_metrics(Ws, cfg, data)
-        else:
-            row = net_metrics(M, V, b2, cfg, data)
-        row["updates"] = float(updates)
-        updates = 0
-        rows.append(row)
-    if neuron:
-        final = {"V": V}
-    elif mlp:
-        final = mlp_weights(Ws)
-    else:
-        final = {"M": M, "V": V, "b2": b2}
-    return rows, final
-
-
 # --------------------------------------------------------------------------- ten classes
 
 
-def multiclass_step(
-    M: np.ndarray, V: np.ndarray, b: np.ndarray, x: np.ndarray, y: int, loss: str, h: float, bias: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """One SGD step of the C-output net s = V.ReLU(M x) + b on the extended input x, label y.
+def multiclass_delta(
+    M: np.ndarray, V: np.ndarray, b: np.ndarray, x: np.ndarray, y: int, loss: str, h: float, bias: bool, smoothing: float = 0.0
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray] | None, bool]:
+    """The C-output net's update at (M, V, b): ((dM, dV, db), or None when the hinge rule does not apply; counted).
 
     Multiclass hinge: with c* the highest-scoring wrong class (the first if tied), update only if
     s[c*] >= s[y]: the output rows y and c* move by +-h*ReLU(Mx), their biases by +-h, and each
-    firing unit's M_i by h*(V[y,i] - V[c*,i])*x. Softmax cross-entropy: e = onehot(y) - softmax(s),
-    V += h*outer(e, ReLU(Mx)), b += h*e, M_i += h*(e.V[:, i])*x for firing units, every step.
-    All with the values before the step.
+    firing unit's M_i by h*(V[y,i] - V[c*,i])*x. Softmax cross-entropy: e = target - softmax(s)
+    (target onehot(y), smoothed ``(1 - e) * onehot(y) + e / C``), V += h*outer(e, ReLU(Mx)),
+    b += h*e, M_i += h*(e.V[:, i])*x for firing units, every step. All with the values before the step.
     """
     pre = M @ x
     a = relu(pre)
@@ -372,17 +437,33 @@ def multiclass_step(
         wrong = [c for c in range(C) if c != y]
         rival = max(wrong, key=lambda c: (s[c], -c))
         if s[rival] < s[y]:
-            return M, V, b, False
+            return None, False
         e = np.zeros(C)
         e[y], e[rival] = 1.0, -1.0
-    else:
+    elif smoothing == 0.0:
         z = np.exp(s - s.max())
         e = -z / z.sum()
         e[y] += 1.0
+    else:
+        target = np.full(C, smoothing / C)
+        target[y] += 1.0 - smoothing
+        z = np.exp(s - s.max())
+        e = target - z / z.sum()
     fires = pre >= 0
     dM = h * np.outer(np.where(fires, e @ V, 0.0), x)
     dV = h * np.outer(e, a)
     db = h * e if bias else np.zeros(C)
+    return (dM, dV, db), True
+
+
+def multiclass_step(
+    M: np.ndarray, V: np.ndarray, b: np.ndarray, x: np.ndarray, y: int, loss: str, h: float, bias: bool, smoothing: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """One SGD step of the C-output net s = V.ReLU(M x) + b on the extended input x, label y (:func:`multiclass_delta`)."""
+    delta, counted = multiclass_delta(M, V, b, x, y, loss, h, bias, smoothing)
+    if delta is None:
+        return M, V, b, False
+    dM, dV, db = delta
     return M + dM, V + dV, b + db, True
 
 
@@ -392,3 +473,101 @@ def multiclass_errors(M: np.ndarray, V: np.ndarray, b: np.ndarray, X: np.ndarray
         return np.nan
     s = relu(X @ M.T) @ V.T + b
     return float(np.mean(np.argmax(s, axis=1) != Y.astype(int)))
+
+
+def multiclass_metrics(M: np.ndarray, V: np.ndarray, b: np.ndarray, cfg: Any, data: Any) -> dict[str, float]:
+    """The schema's metrics for the C-output net: as :func:`net_metrics` with (V, b) as layer 2
+    (``norm_2`` over V and b, ``bias_norm_2`` the norm of b) and errors by the first highest score."""
+    m: dict[str, float] = {"norm_1": float(np.linalg.norm(M)), "norm_2": float(np.linalg.norm(np.append(V, b)))}
+    m["log10_norm_1"] = _log10(m["norm_1"])
+    m["log10_norm_2"] = _log10(m["norm_2"])
+    m["bias_norm_1"] = float(np.linalg.norm(M[:, -1])) if cfg.bias else np.nan
+    m["bias_norm_2"] = float(np.linalg.norm(b)) if cfg.bias else np.nan
+    m.update(first_layer_activity(M, cfg, data))
+    m["error_train"] = m["error_test"] = np.nan
+    if cfg.errors:
+        m["error_train"] = multiclass_errors(M, V, b, extend(data.Xev, cfg.bias), data.Yev)
+        m["error_test"] = multiclass_errors(M, V, b, extend(data.Xte, cfg.bias), data.Yte)
+    return m
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def _replica_model(cfg: Any, init: dict[str, Any], data: Any) -> tuple[list[Any], list[bool], Any, Any, Any]:
+    """A model as a list of weight arrays: (initial arrays, trained flags, update(W, x, y) -> (per-array
+    updates or None, counted), metrics(W), final(W) -> the weight dict)."""
+    bias, loss, h, e = cfg.bias, cfg.loss, cfg.lr, cfg.label_smoothing
+    if cfg.model == "neuron":
+
+        def neuron(W: list, x: np.ndarray, y: float) -> tuple[Any, bool]:
+            dV, counted = neuron_delta(W[0], x, y, loss, h, e)
+            return (None if dV is None else [dV]), counted
+
+        V = np.array(init["V"], dtype=np.float64)
+        return [V], [True], neuron, lambda W: neuron_metrics(W[0], cfg, data), lambda W: {"V": W[0]}
+    if cfg.model == "mlp":
+
+        def mlp(W: list, x: np.ndarray, y: float) -> tuple[Any, bool]:
+            return mlp_delta(W, x, y, loss, h, bias, cfg.activation, cfg.leak, cfg.train, e)
+
+        Ws = mlp_layers(init)
+        trained = [l in trained_layers(cfg.train, len(Ws)) for l in range(1, len(Ws) + 1)]
+        return Ws, trained, mlp, lambda W: mlp_metrics(W, cfg, data), mlp_weights
+    if cfg.classes > 2:
+
+        def multiclass(W: list, x: np.ndarray, y: float) -> tuple[Any, bool]:
+            return multiclass_delta(W[0], W[1], W[2], x, int(y), loss, h, bias, e)
+
+        MVb = [np.array(init[k], dtype=np.float64) for k in ("M", "V", "b")]
+        metrics = lambda W: multiclass_metrics(W[0], W[1], W[2], cfg, data)  # noqa: E731
+        return MVb, [True] * 3, multiclass, metrics, lambda W: dict(zip("MVb", W, strict=True))
+
+    def net(W: list, x: np.ndarray, y: float) -> tuple[Any, bool]:
+        return net_delta(W[0], W[1], float(W[2]), x, y, loss, h, bias, cfg.train, e)
+
+    MVb2: list[Any] = [np.array(init["M"], dtype=np.float64), np.array(init["V"], dtype=np.float64), float(init["b2"])]
+    out = cfg.train == "all"  # train="hidden": V and b2 stay fixed
+    return (
+        MVb2,
+        [True, out, out],
+        net,
+        lambda W: net_metrics(W[0], W[1], float(W[2]), cfg, data),
+        lambda W: {"M": W[0], "V": W[1], "b2": float(W[2])},
+    )
+
+
+def simulate_replica(
+    cfg: Any, init: dict[str, Any], xs: np.ndarray, ys: np.ndarray, data: Any, points: Sequence[int]
+) -> tuple[list[dict[str, float]], dict[str, Any]]:
+    """Train one replica on the samples ``(xs, ys)`` and record metrics at the steps ``points``.
+
+    ``points`` must be sorted, start at 0 and end at the run's steps; step t trains on the samples
+    ``t*b ... t*b + b - 1`` (b = ``cfg.batch``; so ``len(xs) = b * points[-1]``). ``updates`` at a
+    checkpoint counts the updating steps since the previous checkpoint (0 at step 0). Returns the
+    metric rows and the final weights (same dict layout as ``init``; mlp: ``{"W1": ..., "WL": ...}``,
+    all 2-D). Without minibatches and weight decay a step is the model's ``*_step``: W0 + u(W0).
+    """
+    points = [int(p) for p in points]
+    b, decay = int(cfg.batch), float(cfg.weight_decay)
+    assert points[0] == 0 and points[-1] * b == len(xs) == len(ys)
+    Xs = extend(xs, cfg.bias)
+    W, trained, update, metrics, final = _replica_model(cfg, init, data)
+    rows: list[dict[str, float]] = []
+    updates = 0
+    t = 0
+    for point in points:
+        while t < point:
+            samples = [update(W, Xs[i], ys[i]) for i in range(t * b, t * b + b)]  # all at W0 = W
+            if b == 1 and decay == 0.0:  # the paper's step, as neuron_step / net_step / mlp_step
+                u = samples[0][0]
+                W = [w if u is None or u[k] is None else w + u[k] for k, w in enumerate(W)]
+            else:
+                W = regime_step(W, [u for u, _ in samples], trained, cfg.lr, decay)
+            updates += any(counted for _, counted in samples)
+            t += 1
+        row = metrics(W)
+        row["updates"] = float(updates)
+        updates = 0
+        rows.append(row)
+    return rows, final(W)

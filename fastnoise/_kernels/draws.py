@@ -19,6 +19,8 @@ from .._jit import jit
 
 # Input laws (data codes), shared with the engine.
 GAUSSIAN, BASIS, CUBE, TRAINSET = 0, 1, 2, 3
+# Noise conventions: relabel from all labels, or from the other labels.
+UNIFORM, FLIP = 0, 1
 
 _ZIG_R = 3.6541528853610087963519472518
 _ZIG_V = 0.00492867323399
@@ -185,9 +187,12 @@ def draw_cube(x, d, cube_c, cube_k, st):
 
 
 @jit
-def draw_row(x, d, X, Y, st):
-    """A uniform row of the training set into ``x[:d]``; its stored clean label."""
-    r, st = below(X.shape[0], st)
+def draw_row(x, d, X, Y, st, ri=-1):
+    """A uniform row of the training set (row ``ri`` if given: epochs) into ``x[:d]``; its stored label."""
+    if ri >= 0:
+        r = ri
+    else:
+        r, st = below(X.shape[0], st)
     for i in range(d):
         x[i] = X[r, i]
     return Y[r], st
@@ -206,11 +211,54 @@ def noisy_label(clean, p, st):
 
 
 @jit
-def draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st):
+def flipped_label(clean, p, st):
+    """With probability ``p`` the label is flipped (the other label: ``--noise flip``)."""
+    if p >= 1.0:
+        return -clean, st
+    if p > 0.0:
+        u, st = uniform01(st)
+        if u < p:
+            return -clean, st
+    return clean, st
+
+
+@jit
+def binary_noise(clean, p, flip, st):
+    """The label after noise under either convention (``flip``: a run-time choice, for streams)."""
+    if flip:
+        return flipped_label(clean, p, st)
+    return noisy_label(clean, p, st)
+
+
+@jit
+def shuffle(order, n, st):
+    """A new uniform permutation of ``order[:n]`` (Fisher-Yates from the replica's stream); ``order[n] = 0``."""
+    for i in range(n - 1, 0, -1):
+        j, st = below(i + 1, st)
+        t = order[i]
+        order[i] = order[j]
+        order[j] = t
+    order[n] = 0
+    return st
+
+
+@jit
+def next_row(order, n, st):
+    """The next training row of the current epoch (``order[n]`` is the position); a new epoch reshuffles."""
+    if order[n] >= n:
+        st = shuffle(order, n, st)
+    pos = order[n]
+    order[n] = pos + 1
+    return order[pos], st
+
+
+@jit
+def draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st, flip=False, ri=-1):
     """Draw one training sample into ``x[:d]``; returns ``(j, clean, y, st)``.
 
     ``j`` is the basis index for ``BASIS`` data (else -1), ``clean`` the target label and ``y`` the
-    label after noise. ``x[d:]`` (the bias coordinate, if any) is never written. The input law is
+    label after noise (``flip``: the flip convention); ``ri`` picks the training row (epochs).
+    ``x[d:]`` (the bias coordinate, if any) is never written. The input law is
     a run-time argument here (for :func:`draw_stream`); the kernels' step loops use
     :func:`sample_binary`, where it is a compile-time constant.
     """
@@ -222,8 +270,8 @@ def draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st):
     elif data == CUBE:
         clean, st = draw_cube(x, d, cube_c, cube_k, st)
     else:
-        clean, st = draw_row(x, d, X, Y, st)
-    y, st = noisy_label(clean, p, st)
+        clean, st = draw_row(x, d, X, Y, st, ri)
+    y, st = binary_noise(clean, p, flip, st)
     return j, clean, y, st
 
 
@@ -232,10 +280,11 @@ def draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st):
 # to the run's input law, so the law is decided at compile time. ``x`` is the input buffer.
 
 DATA = GAUSSIAN  # rebound per Spec by the driver builder
+NOISE = UNIFORM  # likewise
 
 
-def sample_binary(P, D, st, x):
-    """A sample of a binary task into ``x``: returns ``(j, y, st)`` (``j``: basis index or -1)."""
+def sample_binary(P, D, st, ri, x):
+    """A sample of a binary task into ``x``: returns ``(j, y, st)`` (``j``: basis index or -1; ``ri``: epochs' row or -1)."""
     j = -1
     if DATA == GAUSSIAN:
         clean, st = draw_gaussian(x, P.d, st)
@@ -244,24 +293,34 @@ def sample_binary(P, D, st, x):
     elif DATA == CUBE:
         clean, st = draw_cube(x, P.d, P.cube_c, P.cube_k, st)
     else:
-        clean, st = draw_row(x, P.d, D.Xtr, D.Ytr, st)
-    y, st = noisy_label(clean, P.p, st)
+        clean, st = draw_row(x, P.d, D.Xtr, D.Ytr, st, ri)
+    if NOISE == FLIP:
+        y, st = flipped_label(clean, P.p, st)
+    else:
+        y, st = noisy_label(clean, P.p, st)
     return j, y, st
 
 
-def sample_class(P, D, st, x):
+def sample_class(P, D, st, ri, x):
     """A sample of a C-class task into ``x``: returns ``(-1, class index, st)``."""
-    _, y, st = draw_class_sample(x, P.d, D.Xtr, D.Ytr, P.classes, P.p, st)
+    _, y, st = draw_class_sample(x, P.d, D.Xtr, D.Ytr, P.classes, P.p, st, NOISE == FLIP, ri)
     return -1, y, st
 
 
 @jit
-def draw_stream(state_row, n, d, data, X, Y, cube_c, cube_k, p, xs, clean, ys):
-    """The first ``n`` samples a kernel would draw from this state (for tests and the reference)."""
+def draw_stream(state_row, n, d, data, X, Y, cube_c, cube_k, p, xs, clean, ys, flip=False, order=None):
+    """The first ``n`` samples a kernel would draw from this state (for tests and the reference).
+
+    ``flip``: the flip convention; ``order``: the epochs' permutation row (``sampling="epochs"``,
+    updated in place as the kernel's), or None for draws with replacement.
+    """
     st = load_state(state_row)
     x = np.zeros(d + 1)
     for t in range(n):
-        _, c, y, st = draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st)
+        ri = -1
+        if order is not None:
+            ri, st = next_row(order, X.shape[0], st)
+        _, c, y, st = draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st, flip, ri)
         for i in range(d):
             xs[t, i] = x[i]
         clean[t] = c
@@ -270,22 +329,26 @@ def draw_stream(state_row, n, d, data, X, Y, cube_c, cube_k, p, xs, clean, ys):
 
 
 @jit
-def draw_class_sample(x, d, X, Y, classes, p, st):
+def draw_class_sample(x, d, X, Y, classes, p, st, flip=False, ri=-1):
     """A training sample for a C-class task: row ``r`` of X into ``x[:d]``; returns ``(clean, y, st)``.
 
     Labels are class indices 0..C-1 (stored as floats in Y); with probability ``p`` the label is
-    replaced by a uniform draw from all C classes.
+    replaced by a uniform draw from all C classes (``flip``: from the C - 1 other classes). ``ri``
+    picks the row (epochs); -1 draws it.
     """
-    r, st = below(X.shape[0], st)
+    if ri >= 0:
+        r = ri
+    else:
+        r, st = below(X.shape[0], st)
     for i in range(d):
         x[i] = X[r, i]
     clean = np.int64(Y[r])
     if p >= 1.0:
-        y, st = below(classes, st)
+        y, st = _relabel(clean, classes, flip, st)
     elif p > 0.0:
         u, st = uniform01(st)
         if u < p:
-            y, st = below(classes, st)
+            y, st = _relabel(clean, classes, flip, st)
         else:
             y = clean
     else:
@@ -294,12 +357,24 @@ def draw_class_sample(x, d, X, Y, classes, p, st):
 
 
 @jit
-def draw_class_stream(state_row, n, d, X, Y, classes, p, xs, clean, ys):
+def _relabel(clean, classes, flip, st):
+    """A uniform class (``flip``: a uniform class other than ``clean``)."""
+    if flip:
+        k, st = below(classes - 1, st)
+        return (k if k < clean else k + 1), st
+    return below(classes, st)
+
+
+@jit
+def draw_class_stream(state_row, n, d, X, Y, classes, p, xs, clean, ys, flip=False, order=None):
     """The first ``n`` C-class samples a kernel would draw from this state (for tests)."""
     st = load_state(state_row)
     x = np.zeros(d + 1)
     for t in range(n):
-        c, y, st = draw_class_sample(x, d, X, Y, classes, p, st)
+        ri = -1
+        if order is not None:
+            ri, st = next_row(order, X.shape[0], st)
+        c, y, st = draw_class_sample(x, d, X, Y, classes, p, st, flip, ri)
         for i in range(d):
             xs[t, i] = x[i]
         clean[t] = c

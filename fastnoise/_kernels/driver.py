@@ -58,7 +58,7 @@ from typing import Any, NamedTuple
 
 from .._jit import jit
 from .common import CHECK_EVERY, DBL_MAX, NONFINITE, OK, S_CODE, S_LOG2, S_STEP, UNDERFLOW  # noqa: F401 (the step loop's source)
-from .draws import BASIS, load_state, store_state
+from .draws import BASIS, load_state, next_row, store_state  # noqa: F401 (next_row: the step loop's source)
 from .layout import M_UPDATES
 from .params import Spec
 
@@ -96,6 +96,7 @@ def constant_lr(P, status):
 # --------------------------------------------------------------------------- driver templates
 # Rebound by build(); the placeholders keep linters and readers oriented.
 VIEW = SAMPLE = UPDATE = CHECK = LR = RECORD = STEPS = None
+BATCH = DECAY = EPOCHS = False  # the spec's regime flags (compile-time constants)
 
 
 def _fail(status, code, step):
@@ -108,18 +109,14 @@ def _fail(status, code, step):
 #: (``x, V`` for the neuron) as plain arguments (:func:`_steps_template`): a tuple of views
 #: unpacked inside the loop costs two reference-count updates per view and step (measured: the
 #: single neuron 15 % slower; ``f(*w)`` calls cost the same), named arguments cost none.
+#: ``{sample}`` and ``{update}`` are the step's sampling and update: the paper's rule (one sample,
+#: its update) unless the spec asks for epochs, minibatches or weight decay (:data:`_REGIME`).
 _STEPS_SOURCE = """
-def _steps(P, D, n, t0, st, status, {views}):
+def _steps(P, D, n, t0, st, status, order, flats, r, buf, masks, {views}):
     h = LR(P, status)
     upd = 0
     for t in range(n):
-        j, y, st = SAMPLE(P, D, st, {first})
-        out, moved = UPDATE(j, y, P, h, {views})
-        if not abs(out) <= DBL_MAX:
-            _fail(status, NONFINITE, t0 + t)
-            return upd, st, False
-        if moved != 0.0:
-            upd += 1
+{body}
         if (t0 + t + 1) % CHECK_EVERY == 0:
             if not CHECK(P, status, {views}):
                 _fail(status, UNDERFLOW, t0 + t + 1)
@@ -128,15 +125,125 @@ def _steps(P, D, n, t0, st, status, {views}):
     return upd, st, True
 """
 
+#: One sample, its update (the paper's step; with epochs, the sample's row comes from the permutation).
+_ONE = """
+        ri = -1
+        if EPOCHS:
+            ri, st = next_row(order, D.Xtr.shape[0], st)
+        j, y, st = SAMPLE(P, D, st, ri, {first})
+        out, moved = UPDATE(j, y, P, h, {views})
+        if not abs(out) <= DBL_MAX:
+            _fail(status, NONFINITE, t0 + t)
+            return upd, st, False
+        if moved != 0.0:
+            upd += 1
+"""
 
-def _steps_template(views: tuple[str, ...]) -> types.FunctionType:
-    """``n`` SGD steps from global step ``t0``, returning (updates, st, ok), for views named ``views``."""
+#: Minibatches and weight decay: every update of the step from the weights W0 before it (kept in
+#: ``buf``), W = W0 + mean of the per-sample changes - h * l * W0 on the trained weights (``masks``).
+_REGIME = """
+        if BATCH or DECAY:
+            _snapshot(flats, r, buf)
+        any_moved = False
+        for b in range(P.batch if BATCH else 1):
+            if BATCH and b > 0:
+                _restore(flats, r, buf)
+            ri = -1
+            if EPOCHS:
+                ri, st = next_row(order, D.Xtr.shape[0], st)
+            j, y, st = SAMPLE(P, D, st, ri, {first})
+            out, moved = UPDATE(j, y, P, h, {views})
+            if not abs(out) <= DBL_MAX:
+                _fail(status, NONFINITE, t0 + t)
+                return upd, st, False
+            if moved != 0.0:
+                any_moved = True
+            if BATCH:
+                _accumulate(flats, r, buf)
+        if BATCH:
+            _mean(flats, r, buf, P.batch)
+        if DECAY:
+            _decay(flats, r, buf, masks, h * P.decay)
+        if any_moved:
+            upd += 1
+"""
+
+
+def _steps_template(views: tuple[str, ...], regime: bool = False) -> types.FunctionType:
+    """``n`` SGD steps from global step ``t0``, returning (updates, st, ok), for views named ``views``.
+
+    ``regime``: the minibatch / weight-decay loop (:data:`_REGIME`) instead of the paper's step.
+    """
     namespace: dict[str, Any] = dict(globals())
-    code = compile(_STEPS_SOURCE.format(views=", ".join(views), first=views[0]), __file__, "exec")
+    body = (_REGIME if regime else _ONE).format(views=", ".join(views), first=views[0])
+    source = _STEPS_SOURCE.format(views=", ".join(views), body=body.strip("\n"))
+    code = compile(source, __file__, "exec")
     exec(code, namespace)  # noqa: S102 - our own template, formatted with identifiers from a Model
     f = namespace["_steps"]
     f.__doc__ = _steps_template.__doc__
     return f
+
+
+@jit
+def _snapshot(flats, r, buf):
+    """buf[:T] = the replica's weights (every weight array, flat, in order; T their total size)."""
+    o = 0
+    for k in range(len(flats)):
+        a = flats[k][r]
+        for i in range(a.shape[0]):
+            buf[o + i] = a[i]
+        o += a.shape[0]
+    if buf.shape[0] >= 2 * o:  # minibatches: the change accumulator buf[T:2T] starts at 0
+        for i in range(o, buf.shape[0]):
+            buf[i] = 0.0
+
+
+@jit
+def _restore(flats, r, buf):
+    """The weights back to W0 = buf[:T]."""
+    o = 0
+    for k in range(len(flats)):
+        a = flats[k][r]
+        for i in range(a.shape[0]):
+            a[i] = buf[o + i]
+        o += a.shape[0]
+
+
+@jit
+def _accumulate(flats, r, buf):
+    """buf[T:2T] += W - W0: one sample's change (exactly 0 where it did not update)."""
+    T = buf.shape[0] // 2
+    o = 0
+    for k in range(len(flats)):
+        a = flats[k][r]
+        for i in range(a.shape[0]):
+            buf[T + o + i] += a[i] - buf[o + i]
+        o += a.shape[0]
+
+
+@jit
+def _mean(flats, r, buf, b):
+    """W = W0 + (sum of the changes) / b."""
+    T = buf.shape[0] // 2
+    o = 0
+    for k in range(len(flats)):
+        a = flats[k][r]
+        for i in range(a.shape[0]):
+            a[i] = buf[o + i] + buf[T + o + i] / b
+        o += a.shape[0]
+
+
+@jit
+def _decay(flats, r, buf, masks, c):
+    """W -= c * W0 on the trained weights (``masks``: 1.0 there, 0.0 elsewhere): the L2 term at W0."""
+    o = 0
+    for k in range(len(flats)):
+        a = flats[k][r]
+        m = masks[k]
+        for i in range(a.shape[0]):
+            if m[i] != 0.0:
+                a[i] -= c * buf[o + i]
+        o += a.shape[0]
 
 
 def _record(w, P, D, updates, status, steps_done, out_row):
@@ -148,13 +255,16 @@ def _record(w, P, D, updates, status, steps_done, out_row):
     return True
 
 
-def _drive(rs, arrays, scratch, state, steps_done, updates, status, P, D, seg_steps, seg_rec, out):
+def _drive(rs, arrays, scratch, state, steps_done, updates, status, P, D, seg_steps, seg_rec, out, reg):
     """Advance the replicas ``rs`` through the segments (nothing another replica owns is written).
 
     Replica r runs ``seg_steps[s]`` steps and then, if ``seg_rec[s] >= 0``, records checkpoint
     ``seg_rec[s]`` into ``out[r, seg_rec[s]]``; it owns ``arrays[..][r]``, ``scratch[r]``,
-    ``state[r]``, ``status[r]`` and its output rows.
+    ``state[r]``, ``status[r]`` and its output rows, and the rows ``r`` of the training regime's
+    arrays ``reg = (order, flats, buf, masks)``: the epochs' permutation, flat aliases of the
+    weight arrays, the minibatch / weight-decay buffer, the trained-weight masks (shared).
     """
+    order, flats, buf, masks = reg
     for r in rs:
         if status[r, S_CODE] != OK:
             continue
@@ -163,7 +273,7 @@ def _drive(rs, arrays, scratch, state, steps_done, updates, status, P, D, seg_st
         for s in range(seg_steps.shape[0]):
             n = seg_steps[s]
             if n > 0:
-                upd, st, ok = STEPS(P, D, n, steps_done[r], st, status[r], *w)
+                upd, st, ok = STEPS(P, D, n, steps_done[r], st, status[r], order[r], flats, r, buf[r], masks, *w)
                 updates[r] += upd
                 if not ok:
                     break
@@ -193,7 +303,7 @@ def _copy(f: Callable, consts: Mapping[str, Any], tag: str) -> types.FunctionTyp
     return nf
 
 
-_SPEC_NAMES = frozenset({"LOSS", "DATA", "ACT", "SPARSE", "ONEHOT"})
+_SPEC_NAMES = frozenset({"LOSS", "DATA", "ACT", "SPARSE", "ONEHOT", "NOISE", "SMOOTH", "BATCH", "DECAY", "EPOCHS"})
 
 
 def _spec_reads(templates: Mapping[str, Callable], roles: Mapping[str, Callable]) -> dict[str, frozenset[str]]:
@@ -226,7 +336,18 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
     key = (model.name, spec)
     if replace is None and key in _BUILT:
         return _BUILT[key]
-    consts = {"LOSS": spec.loss, "DATA": spec.data, "ACT": spec.act, "SPARSE": spec.sparse, "ONEHOT": spec.data == BASIS}
+    consts = {
+        "LOSS": spec.loss,
+        "DATA": spec.data,
+        "ACT": spec.act,
+        "SPARSE": spec.sparse,
+        "ONEHOT": spec.data == BASIS,
+        "NOISE": spec.noise,
+        "SMOOTH": spec.smooth,
+        "BATCH": spec.batch,
+        "DECAY": spec.decay,
+        "EPOCHS": spec.epochs,
+    }
     roles = {
         "VIEW": model.view,
         "SAMPLE": model.sample,
@@ -234,7 +355,7 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
         "CHECK": model.check,
         "LR": model.lr,
         "RECORD": model.record,
-        "STEPS": _steps_template(model.views),
+        "STEPS": _steps_template(model.views, spec.batch or spec.decay),
     }
     templates = {f.__name__: f for f in (*roles.values(), *model.helpers, _record, _fail, _drive)}
     reads = _spec_reads(templates, roles)

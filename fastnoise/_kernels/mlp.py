@@ -68,6 +68,7 @@ from .twolayer import _load_x, first_layer_update, forward, forward_onehot, forw
 
 # Rebound per Spec by the driver builder (see driver.py): decided when the loop compiles.
 LOSS = HINGE
+SMOOTH = False
 ACT = RELU
 ONEHOT = False
 SPARSE = False
@@ -160,6 +161,8 @@ def update(j, y, P, h, x, W, Vb, S, G):
     out = net_output(Vb, S, G, P)
     if LOSS == HINGE:
         s = 1.0 if y * out <= 0.0 else 0.0
+    elif SMOOTH:  # target t (label smoothing): the step's scale is t - sigmoid(N), times y as below
+        s = y * ((P.t_pos if y > 0.0 else P.t_neg) - sigmoid(out))
     else:
         s = sigmoid(-y * out)
     hy = h * y * s

@@ -93,7 +93,7 @@ def update(j, y, P, h, x, W, Vb, pre, g, fired, s, e):
             e[c] = math.exp(s[c] - m)
             z += e[c]
         for c in range(C):
-            e[c] = (1.0 if c == y else 0.0) - e[c] / z
+            e[c] = (P.t_hi if c == y else P.t_lo) - e[c] / z  # targets 1 and 0 (smoothed: 1 - e + e/C and e/C)
     # g_i = h * sum_c e_c V[c, i] on firing units, from V before the step.
     for i in range(kp):
         g[i] = 0.0

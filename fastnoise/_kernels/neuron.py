@@ -20,6 +20,7 @@ from .driver import Model, constant_lr
 from .layout import M_BIAS1, M_ERR_TEST, M_ERR_TRAIN, M_LOG1, M_NORM1
 
 LOSS = HINGE  # rebound per Spec by the driver builder
+SMOOTH = False  # likewise
 
 
 @jit
@@ -44,6 +45,8 @@ def update(j, y, P, h, x, V):
         if y * out > 0.0:
             return out, 0.0
         hy = h * y
+    elif SMOOTH:  # label smoothing: the scale is t - sigmoid(N) for the target t (y * y = 1 exactly)
+        hy = h * y * (y * ((P.t_pos if y > 0.0 else P.t_neg) - sigmoid(out)))
     else:
         hy = h * y * sigmoid(-y * out)
     for i in range(din):

@@ -28,6 +28,12 @@ class Params(NamedTuple):
     classes : outputs of the ten-class net (2 for binary tasks).
     depth : weight layers L (1 neuron, 2 two-layer net, L for an mlp).
     leak : slope of leaky units below 0.
+    t_pos, t_neg : label smoothing e, two classes: the target probability of class +1 for a label
+        +1 (1 - e/2) and for a label -1 (e/2).
+    t_hi, t_lo : C classes: the target of the label's class (1 - e + e/C) and of the others (e/C);
+        exactly 1.0 and 0.0 without smoothing.
+    batch : samples averaged per step (Spec.batch: more than one).
+    decay : weight decay l (Spec.decay: l > 0).
 
     Scalars only: an array field would be reference-counted at every call that takes Params
     (the deep nets' per-layer sizes travel in their layer table, see ``layout.G_DIMS``).
@@ -48,19 +54,37 @@ class Params(NamedTuple):
     classes: int
     depth: int
     leak: float
+    t_pos: float = 1.0
+    t_neg: float = 0.0
+    t_hi: float = 1.0
+    t_lo: float = 0.0
+    batch: int = 1
+    decay: float = 0.0
 
 
 class Spec(NamedTuple):
-    """Compile-time options of one specialised kernel (codes from :mod:`.common` / :mod:`.draws`)."""
+    """Compile-time options of one specialised kernel (codes from :mod:`.common` / :mod:`.draws`).
+
+    ``noise`` (``UNIFORM`` or ``FLIP``), ``smooth`` (label smoothing on), ``batch`` (more than
+    one sample per step), ``decay`` (weight decay on) and ``epochs`` (shuffled passes over the
+    training set) default to the paper's rule, whose step loop is the one compiled before they
+    existed.
+    """
 
     loss: int
     data: int
     act: int
     sparse: bool
+    noise: int = 0
+    smooth: bool = False
+    batch: bool = False
+    decay: bool = False
+    epochs: bool = False
 
     def tag(self) -> str:
         """A name fragment unique to this spec (compiled kernels are cached under it)."""
-        return f"l{self.loss}d{self.data}a{self.act}s{int(self.sparse)}"
+        extra = f"n{self.noise}m{int(self.smooth)}b{int(self.batch)}w{int(self.decay)}e{int(self.epochs)}"
+        return f"l{self.loss}d{self.data}a{self.act}s{int(self.sparse)}{extra}"
 
 
 class Data(NamedTuple):

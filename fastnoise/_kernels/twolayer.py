@@ -50,6 +50,7 @@ from .layout import (
 
 # Rebound per Spec by the driver builder (see driver.py): decided when the loop compiles.
 LOSS = HINGE
+SMOOTH = False
 ONEHOT = False
 SPARSE = False
 
@@ -206,6 +207,8 @@ def update(j, y, P, h, x, W, Vb, pre, g, fired):
     out = output(V, pre, kp, Vb[kp])
     if LOSS == HINGE:
         s = 1.0 if y * out <= 0.0 else 0.0
+    elif SMOOTH:  # target t (label smoothing): the step's scale is t - sigmoid(N), times y as below
+        s = y * ((P.t_pos if y > 0.0 else P.t_neg) - sigmoid(out))
     else:
         s = sigmoid(-y * out)
     hy = h * y * s

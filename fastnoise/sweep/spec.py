@@ -348,7 +348,7 @@ def cell_hash(config: RunConfig, version: str | None = None) -> str:
         The first 16 hex digits.
     """
     payload = {
-        "config": config.to_dict(),
+        "config": config.identity(),  # the regime options at their defaults are left out: old ids hold
         "fastnoise": version if version is not None else _fastnoise_version(),
         "schema": CELL_ID_SCHEMA,  # frozen, never schema.SCHEMA_VERSION: see CELL_ID_SCHEMA
     }
