@@ -262,7 +262,7 @@ def kernel_params(cfg: RunConfig, renormalize: bool = True) -> Params:
     geo = geometry(cfg)
     net = cfg.model != "neuron"
     assert cfg.lr is not None, "RunConfig resolves lr on construction"
-    e, C = cfg.label_smoothing, cfg.classes
+    e = cfg.label_smoothing
     return Params(
         d=cfg.d,
         din=cfg.din,
@@ -279,10 +279,7 @@ def kernel_params(cfg: RunConfig, renormalize: bool = True) -> Params:
         classes=cfg.classes,
         depth=geo.depth,
         leak=float(cfg.leak) if cfg.leak is not None else 0.0,
-        t_pos=1.0 - e / 2.0,
-        t_neg=e / 2.0,
-        t_hi=1.0 - e + e / C if e > 0.0 else 1.0,
-        t_lo=e / C,
+        smooth=float(e),
         batch=int(cfg.batch),
         decay=float(cfg.weight_decay),
     )

@@ -76,3 +76,14 @@ def scaled(nrm, lg, log2):
     if log2 == 0:
         return nrm, lg
     return math.ldexp(nrm, -int(log2)), lg - log2 * LOG10_2
+
+
+@jit
+def targets(e, classes):
+    """Label smoothing's targets: (the label's class, every other class) = (1 - e + e/C, e/C); (1.0, 0.0) at e = 0.
+
+    Two classes: the target probability of class +1 is the first for a label +1 and the second
+    for a label -1 (1 - e/2 and e/2).
+    """
+    lo = e / classes
+    return 1.0 - e + lo, lo

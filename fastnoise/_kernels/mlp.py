@@ -43,6 +43,7 @@ from .common import (
     block_norm,
     scaled,
     sigmoid,
+    targets,
 )
 from .draws import sample_binary
 from .driver import Model
@@ -162,7 +163,8 @@ def update(j, y, P, h, x, W, Vb, S, G):
     if LOSS == HINGE:
         s = 1.0 if y * out <= 0.0 else 0.0
     elif SMOOTH:  # target t (label smoothing): the step's scale is t - sigmoid(N), times y as below
-        s = y * ((P.t_pos if y > 0.0 else P.t_neg) - sigmoid(out))
+        hi, lo = targets(P.smooth, 2)
+        s = y * ((hi if y > 0.0 else lo) - sigmoid(out))
     else:
         s = sigmoid(-y * out)
     hy = h * y * s

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from .._jit import jit
-from .common import DBL_MAX, HINGE, UNDERFLOW_PRODUCT, block_max_abs, block_norm
+from .common import DBL_MAX, HINGE, UNDERFLOW_PRODUCT, block_max_abs, block_norm, targets
 from .draws import sample_class
 from .driver import Model, constant_lr
 from .layout import (
@@ -84,6 +84,7 @@ def update(j, y, P, h, x, W, Vb, pre, g, fired, s, e):
         e[y] = 1.0
         e[rival] = -1.0
     else:
+        t_hi, t_lo = targets(P.smooth, C)  # exactly (1.0, 0.0) without smoothing
         m = s[0]
         for c in range(1, C):
             if s[c] > m:
@@ -93,7 +94,7 @@ def update(j, y, P, h, x, W, Vb, pre, g, fired, s, e):
             e[c] = math.exp(s[c] - m)
             z += e[c]
         for c in range(C):
-            e[c] = (P.t_hi if c == y else P.t_lo) - e[c] / z  # targets 1 and 0 (smoothed: 1 - e + e/C and e/C)
+            e[c] = (t_hi if c == y else t_lo) - e[c] / z  # targets 1 and 0 (smoothed: 1 - e + e/C and e/C)
     # g_i = h * sum_c e_c V[c, i] on firing units, from V before the step.
     for i in range(kp):
         g[i] = 0.0

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .._jit import jit
-from .common import DBL_MAX, HINGE, UNDERFLOW_PRODUCT, block_max_abs, block_norm, sigmoid
+from .common import DBL_MAX, HINGE, UNDERFLOW_PRODUCT, block_max_abs, block_norm, sigmoid, targets
 from .draws import sample_binary
 from .driver import Model, constant_lr
 from .layout import M_BIAS1, M_ERR_TEST, M_ERR_TRAIN, M_LOG1, M_NORM1
@@ -46,7 +46,8 @@ def update(j, y, P, h, x, V):
             return out, 0.0
         hy = h * y
     elif SMOOTH:  # label smoothing: the scale is t - sigmoid(N) for the target t (y * y = 1 exactly)
-        hy = h * y * (y * ((P.t_pos if y > 0.0 else P.t_neg) - sigmoid(out)))
+        hi, lo = targets(P.smooth, 2)
+        hy = h * y * (y * ((hi if y > 0.0 else lo) - sigmoid(out)))
     else:
         hy = h * y * sigmoid(-y * out)
     for i in range(din):

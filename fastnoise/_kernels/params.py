@@ -28,10 +28,7 @@ class Params(NamedTuple):
     classes : outputs of the ten-class net (2 for binary tasks).
     depth : weight layers L (1 neuron, 2 two-layer net, L for an mlp).
     leak : slope of leaky units below 0.
-    t_pos, t_neg : label smoothing e, two classes: the target probability of class +1 for a label
-        +1 (1 - e/2) and for a label -1 (e/2).
-    t_hi, t_lo : C classes: the target of the label's class (1 - e + e/C) and of the others (e/C);
-        exactly 1.0 and 0.0 without smoothing.
+    smooth : label smoothing e: targets (1 - e) onehot + e/C (0.0: none; see :func:`.common.targets`).
     batch : samples averaged per step (Spec.batch: more than one).
     decay : weight decay l (Spec.decay: l > 0).
 
@@ -54,10 +51,7 @@ class Params(NamedTuple):
     classes: int
     depth: int
     leak: float
-    t_pos: float = 1.0
-    t_neg: float = 0.0
-    t_hi: float = 1.0
-    t_lo: float = 0.0
+    smooth: float = 0.0
     batch: int = 1
     decay: float = 0.0
 
