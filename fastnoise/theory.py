@@ -122,6 +122,77 @@ def neuron_logistic_plateau(d: int, h: float) -> float:
     return math.sqrt(h * d / 2.0)
 
 
+def neuron_batch_plateau(d: int, h: float, b: int, loss: str = "hinge") -> float:
+    """Plateau of the single neuron under pure noise with minibatches of b samples (``--batch b``).
+
+    x ~ N(0, I_d), no bias, y ~ U{-1, +1} independent of x; one step is
+    V' = V + (h/b) * sum_i u_i, with u_i the single-sample update of sample i at V (§1.8 of
+    docs/model.md). For b = 1 this is :func:`neuron_hinge_plateau` (hinge) and
+    :func:`neuron_logistic_plateau` (cross-entropy).
+
+    **Hinge** (u = y x when y V.x <= 0, else 0). Given V, let z = y V.x ~ N(0, |V|^2). Per sample:
+    E[V.u] = E[z 1(z <= 0)] = -|V|/sqrt(2 pi); E|u|^2 = E[|x|^2 1(z <= 0)] = d/2 (the component of x
+    along V gives 1/2, the d - 1 others (d - 1)/2, independent of z); E[u] = -(V/|V|)/sqrt(2 pi), so
+    |E u|^2 = 1/(2 pi). The b samples are independent given V, so
+    E|sum u_i|^2 = b d/2 + b (b - 1)/(2 pi), and
+
+        E[|V'|^2 - |V|^2 | V] = -h sqrt(2/pi) |V| + h^2 (d/(2b) + (b - 1)/(2 pi b)).
+
+    The drift is that of one sample (the mean of b updates has the mean of one); only the second
+    moment changes: its noise part d/2 is divided by b, and the square of the batch's mean, which a
+    single sample does not have, adds (1 - 1/b)/(2 pi). Averaging over the stationary law
+    (E|V'|^2 = E|V|^2) gives the plateau exactly, for the stationary mean of |V| (the drift is
+    linear in |V|, so no mean-field closure is needed; b = 1 recovers sqrt(pi/8) d h):
+
+        E|V| = h sqrt(pi/2) (d/(2b) + (b - 1)/(2 pi b)) = sqrt(pi/8) d h / b + (1 - 1/b) h / sqrt(8 pi).
+
+    So the hinge plateau scales like **1/b**, not 1/sqrt(b): the restoring drift is first order in
+    |V| and the noise second order in h, so the level is (noise variance) / (drift coefficient),
+    and the variance is what the batch divides. The second term flattens the law once b is of
+    order pi d (local log-log slope -(A - B) / (A + B (b - 1)) with A = sqrt(pi/8) d h,
+    B = h/sqrt(8 pi); -(1 - 1/(pi d)) at b = 1); as b -> infinity the plateau tends to
+    h/sqrt(8 pi), full-batch descent's deterministic steps of length h/sqrt(2 pi) around 0.
+
+    **Cross-entropy** (u = y sigma(-y V.x) x at every step). With s = V.x ~ N(0, |V|^2),
+    E_y[y sigma(-y s)] = -tanh(s/2)/2 = -s/4 + s^3/48 - ... and
+    E_y[sigma(-y s)^2] = 1/4 + tanh(s/2)^2/4 = 1/4 + s^2/16 - ..., so
+    E[V.u] = -|V|^2/4 + |V|^4/16, E|u|^2 = d/4 + (d + 2)|V|^2/16 and |E u|^2 = |V|^2/16 + O(|V|^4):
+
+        E[|V'|^2 - |V|^2 | V] = -h |V|^2/2 + h |V|^4/8 + h^2 d/(4b) + h^2 |V|^2 ((d + 2)/b + 1 - 1/b)/16.
+
+    The drift is quadratic in |V|, so the plateau is the square root of (variance / drift
+    coefficient): to leading order |V|^2 = h d/(2b), |V| = sqrt(h d/(2b)), exponent **-1/2** in b
+    (mean-field: |V| concentrates in high d and is taken at the root of the mean drift). The next
+    order gives |V|^2 = (h d/(2b)) (1 + h d/(4b) + O(h)), i.e. a relative correction of about
+    h d/(8b) to the level, largest at b = 1, which steepens the measured slope slightly; the
+    returned value is the leading order.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension.
+    h : float
+        Learning rate.
+    b : int
+        Samples averaged per step (>= 1).
+    loss : {"hinge", "logistic"}
+        The neuron's loss.
+
+    Returns
+    -------
+    float
+        The predicted plateau of |V| (hinge: the exact stationary mean; cross-entropy: the
+        small-h mean-field level).
+    """
+    if b < 1:
+        raise ValueError(f"b must be >= 1, got {b}")
+    if loss == "hinge":
+        return h * math.sqrt(math.pi / 2.0) * (d / (2.0 * b) + (b - 1) / (2.0 * math.pi * b))
+    if loss == "logistic":
+        return math.sqrt(h * d / (2.0 * b))
+    raise ValueError(f"loss must be hinge or logistic, got {loss!r}")
+
+
 def deep_gradients(Ws: list[np.ndarray], x: np.ndarray, alpha: float) -> tuple[float, list[np.ndarray]]:
     """Plain reference: N(x) and dN/dW_l for a deep (leaky) ReLU net without bias.
 

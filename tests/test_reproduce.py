@@ -29,7 +29,7 @@ def _mnist_available() -> bool:
 @pytest.mark.parametrize("name", list(EXPERIMENTS))
 def test_reproduce_quick_writes_tables_and_figures(name, tmp_path):
     """Each experiment's quick version writes its Parquet tables and a PNG and a PDF figure."""
-    if name.startswith("mnist") and not _mnist_available():
+    if name.startswith(("mnist", "l2-vs-noise")) and not _mnist_available():  # these train on MNIST
         if os.environ.get("FASTNOISE_REQUIRE_DATA") == "1":
             pytest.fail("MNIST is required (FASTNOISE_REQUIRE_DATA=1) but absent: fastnoise data fetch mnist")
         pytest.skip("MNIST is not cached here: run `fastnoise data fetch mnist`")

@@ -9,7 +9,7 @@ the same functions. ``mode="quick"`` keeps the whole suite to a few minutes on 2
 ``mode="full"`` runs larger sizes.
 
 One module per theorem family (:mod:`.l2`, :mod:`.flow`, :mod:`.neuron`, :mod:`.nets`,
-:mod:`.sparsify`), each measuring, then judging the measurements into rows; the figures are
+:mod:`.sparsify`, :mod:`.batch`), each measuring, then judging the measurements into rows; the figures are
 drawn apart, by :mod:`.plots`, only when a result's ``plot`` is called. The result model is
 :mod:`.result`. This module holds the registry (:data:`CHECKS`) and :func:`run_check`.
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .batch import check_batch_neuron
 from .flow import check_flow
 from .l2 import check_l2
 from .nets import check_bias, check_nobias
@@ -33,6 +34,7 @@ __all__ = [
     "EPS",
     "CheckResult",
     "Row",
+    "check_batch_neuron",
     "check_bias",
     "check_flow",
     "check_hinge_neuron",
@@ -81,4 +83,5 @@ CHECKS: dict[str, Callable[..., CheckResult]] = {
     "nobias": check_nobias,
     "bias": check_bias,
     "sparsify": check_sparsify,
+    "batch-neuron": check_batch_neuron,
 }

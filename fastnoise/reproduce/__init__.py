@@ -23,8 +23,10 @@ from typing import Any
 import pandas as pd
 
 from ..plotting import plot_runs
+from .conventions_task import conventions
 from .cube_task import CUBES, CUBES_N, CUBES_P, cubes
 from .deep_nets import DEEP, DEEP_VARIANTS, DEEP_WIDTHS, deep
+from .l2_noise import l2_vs_noise
 from .mnist_task import MNIST, MNIST10_REGIMES, MNIST_P, MNIST_REGIMES, mnist
 from .slides import fig1, fig2, fig3
 
@@ -126,6 +128,31 @@ EXPERIMENTS: dict[str, Experiment] = {
             "fan-in init, 3e5 steps, 4 replicas [ours]",
             2.5,
             deep,
+        ),
+        Experiment(
+            "l2-vs-noise",
+            "[ours]",
+            "MNIST even vs odd: label noise p against weight decay l: test error, per-layer norms, active neurons",
+            "the mnist setting's cross-entropy regime (width 256, h=0.01, 2 epochs, 2 replicas); p in {0, 0.2, 0.5} x "
+            "l in {0, 1e-4, 1e-3, 1e-2}; needs `fastnoise data fetch mnist`",
+            25.0,
+            l2_vs_noise,
+        ),
+        Experiment(
+            "l2-vs-noise10",
+            "[ours]",
+            "as l2-vs-noise with the ten classes (softmax cross-entropy, noise from all ten classes)",
+            "as l2-vs-noise, 10 outputs; needs `fastnoise data fetch mnist`",
+            25.0,
+            lambda out, quick=False, seed=0: l2_vs_noise(out, quick=quick, seed=seed, classes=10),
+        ),
+        Experiment(
+            "conventions",
+            "[ours]",
+            "cubes task: noise uniform/flip x fresh/fixed at matched flip rates r (uniform p=2r, flip p=r)",
+            "the cubes setting at n=1000 (width 800, h=1/60, 3e5 steps, 4 replicas); r in {0.05, 0.1, 0.25} and p=0",
+            9.0,
+            conventions,
         ),
     )
 }
