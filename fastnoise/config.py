@@ -288,9 +288,7 @@ class RunConfig:
         e = _check_float("label_smoothing", self.label_smoothing)
         _check_range("label_smoothing", e)
         if e > 0.0 and self.loss != "logistic":
-            raise ConfigError(
-                "label_smoothing", f"{e:g} applies only to --loss logistic (cross-entropy), got --loss {self.loss}"
-            )
+            raise ConfigError("label_smoothing", f"{e:g} applies only to --loss logistic (cross-entropy), got --loss {self.loss}")
         if e >= 1.0:
             raise ConfigError("label_smoothing", f"must be below 1 (e = 1 leaves no label), got {e:g}")
         object.__setattr__(self, "label_smoothing", e)

@@ -138,9 +138,9 @@ def corrupt(cfg: RunConfig, labels: np.ndarray) -> np.ndarray:
         C = cfg.classes
         if cfg.noise == "flip":
             k = rng.integers(0, C - 1, size=n)
-            new = np.where(k < y, k, k + 1).astype(np.float64)
+            new = np.asarray(np.where(k < y, k, k + 1), dtype=np.float64)
         else:
-            new = rng.integers(0, C, size=n).astype(np.float64)
+            new = np.asarray(rng.integers(0, C, size=n), dtype=np.float64)
     elif cfg.noise == "flip":
         new = -y
     else:

@@ -317,7 +317,7 @@ def _remove_stale_temporaries(folder: Path, older_than: float = _STALE_TEMP_SECO
 def _with_provenance(table: pd.DataFrame, spec: SweepSpec, cell: Cell, vers: Mapping[str, str]) -> pd.DataFrame:
     """The cell's table plus every parameter not already a column, and the provenance columns."""
     df = table.copy()
-    keep = {k: table.attrs[k] for k in ("configs", "regimes") if k in table.attrs}
+    keep: dict[str, Any] = {str(k): table.attrs[k] for k in ("configs", "regimes") if k in table.attrs}
     df.attrs = {}  # pandas deep-copies attrs on every column operation: set them once, at the end
     n = len(df)
     cfg = cell.config
@@ -336,7 +336,8 @@ def _with_provenance(table: pd.DataFrame, spec: SweepSpec, cell: Cell, vers: Map
         df[name] = np.full(n, prov[name], dtype=object)
     if spec.partition_by:
         df = df.drop(columns=list(spec.partition_by))
-    df.attrs = {"config": cfg.to_dict(), **keep}
+    attrs: dict[Any, Any] = {"config": cfg.to_dict(), **keep}
+    df.attrs = attrs
     return df
 
 
