@@ -125,38 +125,45 @@ def _steps(P, D, n, t0, st, status, order, flats, r, buf, masks, {views}):
     return upd, st, True
 """
 
+#: One sample and its update, the part of a step every regime shares (indented by :func:`_indent`).
+_SAMPLE_UPDATE = """
+ri = -1
+if EPOCHS:
+    ri, st = next_row(order, D.Xtr.shape[0], st)
+j, y, st = SAMPLE(P, D, st, ri, {first})
+out, moved = UPDATE(j, y, P, h, {views})
+if not abs(out) <= DBL_MAX:
+    _fail(status, NONFINITE, t0 + t)
+    return upd, st, False
+"""
+
+
+def _indent(text: str, spaces: int) -> str:
+    """``text`` with every non-empty line indented by ``spaces``."""
+    pad = " " * spaces
+    return "".join(pad + line if line.strip() else line for line in text.splitlines(keepends=True))
+
+
 #: One sample, its update (the paper's step; with epochs, the sample's row comes from the permutation).
-_ONE = """
-        ri = -1
-        if EPOCHS:
-            ri, st = next_row(order, D.Xtr.shape[0], st)
-        j, y, st = SAMPLE(P, D, st, ri, {first})
-        out, moved = UPDATE(j, y, P, h, {views})
-        if not abs(out) <= DBL_MAX:
-            _fail(status, NONFINITE, t0 + t)
-            return upd, st, False
-        if moved != 0.0:
+_ONE = (
+    _indent(_SAMPLE_UPDATE, 8)
+    + """        if moved != 0.0:
             upd += 1
 """
+)
 
 #: Minibatches and weight decay: every update of the step from the weights W0 before it (kept in
 #: ``buf``), W = W0 + mean of the per-sample changes - h * l * W0 on the trained weights (``masks``).
-_REGIME = """
+_REGIME = (
+    """
         if BATCH or DECAY:
             _snapshot(flats, r, buf)
         any_moved = False
         for b in range(P.batch if BATCH else 1):
             if BATCH and b > 0:
-                _restore(flats, r, buf)
-            ri = -1
-            if EPOCHS:
-                ri, st = next_row(order, D.Xtr.shape[0], st)
-            j, y, st = SAMPLE(P, D, st, ri, {first})
-            out, moved = UPDATE(j, y, P, h, {views})
-            if not abs(out) <= DBL_MAX:
-                _fail(status, NONFINITE, t0 + t)
-                return upd, st, False
-            if moved != 0.0:
+                _restore(flats, r, buf)"""
+    + _indent(_SAMPLE_UPDATE, 12)
+    + """            if moved != 0.0:
                 any_moved = True
             if BATCH:
                 _accumulate(flats, r, buf)
@@ -167,6 +174,7 @@ _REGIME = """
         if any_moved:
             upd += 1
 """
+)
 
 
 def _steps_template(views: tuple[str, ...], regime: bool = False) -> types.FunctionType:

@@ -99,6 +99,23 @@ class Duration(click.ParamType):
 DURATION = Duration()
 
 
+def checkpoint_every_option(help: str) -> Callable[[F], F]:
+    """``--checkpoint-every`` (a :data:`DURATION`, default 5m) with the command's own ``help``."""
+    return click.option("--checkpoint-every", type=DURATION, default="5m", show_default=True, help=help)
+
+
+def progress_options(f: F) -> F:
+    """``--log-every`` and ``--no-progress``: how a long command shows its progress (:mod:`.progress`)."""
+    f = click.option("--no-progress", is_flag=True, help="No progress bar or progress lines.")(f)
+    return click.option(
+        "--log-every",
+        type=DURATION,
+        default="30s",
+        show_default=True,
+        help="When stderr is not a terminal: one progress line this often (off: none).",
+    )(f)
+
+
 #: ``--seed`` for the commands that are not ``run`` (which validates it through RunConfig).
 SEED = Ranged(OPTION_BY_NAME["seed"])
 

@@ -22,7 +22,7 @@ from ..footprint import check as check_memory
 from ..io import ResultsFileError, check_writable, read_results, write_results
 from ..provenance import code_stamp, run_record, utc_now
 from . import COUNT, DEFAULT_RESULTS, check_out, command_line, fail, main, verbosity
-from .options import DURATION, config_options
+from .options import checkpoint_every_option, config_options, progress_options
 from .progress import Progress, duration
 
 log = logging.getLogger("fastnoise.cli")
@@ -40,22 +40,9 @@ log = logging.getLogger("fastnoise.cli")
     help="Output Parquet file [default: results/<parameters>.parquet].",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@click.option(
-    "--checkpoint-every",
-    type=DURATION,
-    default="5m",
-    show_default=True,
-    help="Save the run's full state this often (90s, 5m, 1h; off: never); a rerun of the same command resumes.",
-)
+@checkpoint_every_option("Save the run's full state this often (90s, 5m, 1h; off: never); a rerun of the same command resumes.")
 @click.option("--fresh", is_flag=True, help="Ignore (and replace) a checkpoint of this output: start from step 0.")
-@click.option(
-    "--log-every",
-    type=DURATION,
-    default="30s",
-    show_default=True,
-    help="When stderr is not a terminal: one progress line this often (off: none).",
-)
-@click.option("--no-progress", is_flag=True, help="No progress bar or progress lines.")
+@progress_options
 def run_cmd(
     threads: int | None,
     out: Path | None,

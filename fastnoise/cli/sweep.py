@@ -35,7 +35,7 @@ from ..sweep import (
 )
 from ..sweep.store import SweepWriteError
 from . import COUNT, command_line, fail, main, verbosity
-from .options import DURATION
+from .options import checkpoint_every_option, progress_options
 from .progress import duration
 
 log = logging.getLogger("fastnoise.cli")
@@ -180,21 +180,8 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     is_flag=True,
     help="Only say how many cells are done, missing, failed, stale (other code) or damaged; run nothing.",
 )
-@click.option(
-    "--checkpoint-every",
-    type=DURATION,
-    default="5m",
-    show_default=True,
-    help="In-process and --workers cells save their state this often (off: never); a rerun resumes a long cell.",
-)
-@click.option(
-    "--log-every",
-    type=DURATION,
-    default="30s",
-    show_default=True,
-    help="When stderr is not a terminal: one progress line this often (off: none).",
-)
-@click.option("--no-progress", is_flag=True, help="No progress bar or progress lines.")
+@checkpoint_every_option("In-process and --workers cells save their state this often (off: never); a rerun resumes a long cell.")
+@progress_options
 def sweep_cmd(
     spec: str | None,
     grids: tuple[str, ...],
