@@ -53,6 +53,8 @@ __all__ = [
 #: Columns that name one configuration exactly when a table has them: ``config_id`` (a run's
 #: configuration) and ``cell`` (a sweep fragment's cell id).
 ID_COLUMNS = ("config_id", "cell")
+#: The column that tells a mean-field table's rows (``fastnoise theory``) from a simulation's.
+SOURCE_COLUMN = "source"
 
 
 def load(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -84,9 +86,12 @@ def parameter_columns(df: pd.DataFrame) -> list[str]:
     """The columns of ``df`` that describe a run's configuration.
 
     They are the :class:`~fastnoise.config.RunConfig` fields that are columns of the table (in
-    the declaration's order), then ``config_id`` and ``cell`` (:data:`ID_COLUMNS`) if present.
+    the declaration's order), then ``source`` (a mean-field table's rows say ``meanfield``: a flow
+    is never pooled with the simulations of its configuration) and ``config_id`` and ``cell``
+    (:data:`ID_COLUMNS`) if present.
     """
-    return [c for c in OPTION if c in df.columns] + [c for c in ID_COLUMNS if c in df.columns]
+    extra = [c for c in (SOURCE_COLUMN,) if c in df.columns]
+    return [c for c in OPTION if c in df.columns] + extra + [c for c in ID_COLUMNS if c in df.columns]
 
 
 def _varies(s: pd.Series) -> bool:

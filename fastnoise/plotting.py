@@ -16,7 +16,7 @@ import pandas as pd
 from .analysis import config_key, varying_parameters
 from .files import atomic_write
 
-__all__ = ["MAX_CONFIGS", "band", "config_labels", "plot_runs", "runs_figure", "save_figure"]
+__all__ = ["MAX_CONFIGS", "band", "config_labels", "flow_line", "plot_runs", "runs_figure", "save_figure"]
 
 #: The most configurations :func:`runs_figure` draws in one figure (each is a line per panel).
 MAX_CONFIGS = 12
@@ -41,6 +41,20 @@ def band(ax: Any, df: pd.DataFrame, col: str, label: str, color: str, x: str = "
     agg = df.groupby(x)[col].quantile(np.array([0.1, 0.5, 0.9])).unstack()
     ax.fill_between(agg.index, agg[0.1], agg[0.9], color=color, alpha=0.25, lw=0)
     ax.plot(agg.index, agg[0.5], color=color, label=label, linestyle=linestyle)
+
+
+def flow_line(
+    ax: Any, theory: pd.DataFrame, col: str, color: str, label: str = "mean-field flow", x: str = "step", linestyle: str = ":"
+) -> None:
+    """Overlay a mean-field table's curve (``fastnoise theory``): the mean of ``col`` over its flows against ``x``.
+
+    Drawn thick and dotted over a replica band of the same colour; rows at step 0 and nulls are skipped.
+    """
+    t = theory[(theory[x] > 0) & theory[col].notna()]
+    if t.empty:
+        return
+    mean = t.groupby(x)[col].mean()
+    ax.plot(mean.index, mean.to_numpy(), color=color, linestyle=linestyle, lw=2.2, label=label)
 
 
 def _scalar(value: Any) -> Any:
@@ -89,7 +103,7 @@ def _title(df: pd.DataFrame, n_configs: int) -> str:
     return ", ".join([*(f"{k}={_formatter(df[k])(df[k].iloc[0])}" for k in shared), f"{n_configs} configurations"])
 
 
-def runs_figure(df: pd.DataFrame, max_configs: int = MAX_CONFIGS) -> Any:
+def runs_figure(df: pd.DataFrame, max_configs: int = MAX_CONFIGS, theory: pd.DataFrame | None = None) -> Any:
     """Norms, active neurons and errors against steps: one median band (10-90 %) per configuration.
 
     Parameters
@@ -100,6 +114,9 @@ def runs_figure(df: pd.DataFrame, max_configs: int = MAX_CONFIGS) -> Any:
         :func:`fastnoise.analysis.config_key`.
     max_configs : int
         Refuse a table with more configurations than this.
+    theory : pandas.DataFrame, optional
+        Mean-field tables (``fastnoise theory``, ``source = "meanfield"``) of the same configurations:
+        each configuration's flow is drawn dotted over its band (matched by ``config_id``).
 
     Returns
     -------
@@ -149,11 +166,15 @@ def runs_figure(df: pd.DataFrame, max_configs: int = MAX_CONFIGS) -> Any:
         if not key:
             for col, what, color in lines:
                 band(ax, d, col, what, color)
+                if theory is not None:
+                    flow_line(ax, theory, col, color, f"{what}: mean-field flow")
         else:
             for (_, g), label, color in zip(groups, labels, colors, strict=True):
                 present = [(j, col) for j, (col, _, _) in enumerate(lines) if g[col].notna().any()]
                 for n, (j, col) in enumerate(present):
                     band(ax, g, col, label if n == 0 else "_nolegend_", color, linestyle=_STYLES[j])
+                    if theory is not None and "config_id" in g.columns:
+                        flow_line(ax, theory[theory.config_id.isin(g.config_id.unique())], col, color, "_nolegend_")
         ax.set_ylabel(_YLABELS[panel])
         ax.set_xscale("log")
         ax.set_xlabel("SGD step")
@@ -161,14 +182,20 @@ def runs_figure(df: pd.DataFrame, max_configs: int = MAX_CONFIGS) -> Any:
             ax.legend()
         elif len(lines) > 1:  # the key to the line styles
             styles = [Line2D([], [], color="0.4", linestyle=_STYLES[j]) for j in range(len(lines))]
-            ax.legend(styles, [what for _, what, _ in lines], fontsize="small")
+            names = [what for _, what, _ in lines]
+            if theory is not None:
+                styles.append(Line2D([], [], color="0.4", linestyle=":", lw=2.2))
+                names.append("mean-field flow")
+            ax.legend(styles, names, fontsize="small")
+        elif theory is not None:
+            ax.legend([Line2D([], [], color="0.4", linestyle=":", lw=2.2)], ["mean-field flow"], fontsize="small")
     fig.suptitle(_title(df, n_configs))
     return fig
 
 
-def plot_runs(df: pd.DataFrame, path: Path, max_configs: int = MAX_CONFIGS) -> list[Path]:
-    """Draw :func:`runs_figure` and save it as ``path`` (PNG) and a PDF beside it; returns both paths."""
-    return save_figure(runs_figure(df, max_configs), path.parent, path.stem, ("png", "pdf"))
+def plot_runs(df: pd.DataFrame, path: Path, max_configs: int = MAX_CONFIGS, theory: pd.DataFrame | None = None) -> list[Path]:
+    """Draw :func:`runs_figure` (``theory`` overlaid) and save it as ``path`` (PNG) and a PDF beside it; returns both paths."""
+    return save_figure(runs_figure(df, max_configs, theory=theory), path.parent, path.stem, ("png", "pdf"))
 
 
 def save_figure(fig: Any, folder: Path, name: str, formats: Sequence[str] = ("png",), dpi: int = 120) -> list[Path]:

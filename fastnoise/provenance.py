@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RESULT_SOURCES", "code_stamp", "kernel_hash", "run_record", "utc_now"]
+__all__ = ["MEANFIELD_SOURCES", "RESULT_SOURCES", "code_stamp", "kernel_hash", "run_record", "utc_now"]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -42,25 +42,31 @@ RESULT_SOURCES = (
     "data/images.py",
 )
 
+#: The mean-field flow's sources (``fastnoise theory``): stamped apart, in a flow table's
+#: ``fastnoise.meanfield`` entry, so that editing the flow does not make every simulated sweep stale.
+MEANFIELD_SOURCES = ("meanfield/*.py",)
 
-def _source_files(root: Path = _PACKAGE) -> list[Path]:
+
+def _source_files(root: Path = _PACKAGE, patterns: tuple[str, ...] = RESULT_SOURCES) -> list[Path]:
     files: set[Path] = set()
-    for pattern in RESULT_SOURCES:
+    for pattern in patterns:
         files.update(root.glob(pattern))
     return sorted(files)
 
 
-def kernel_hash(root: str | os.PathLike[str] | None = None) -> str:
+def kernel_hash(root: str | os.PathLike[str] | None = None, patterns: tuple[str, ...] = RESULT_SOURCES) -> str:
     """sha256 (first 16 hex digits) of the result-computing sources, names and bytes, in path order.
 
     Parameters
     ----------
     root : path, optional
         A package folder (default: this installed package).
+    patterns : tuple of str
+        Globs relative to it (default :data:`RESULT_SOURCES`; :data:`MEANFIELD_SOURCES` for the flow).
     """
     base = Path(root) if root is not None else _PACKAGE
     h = hashlib.sha256()
-    for path in _source_files(base):
+    for path in _source_files(base, patterns):
         h.update(path.relative_to(base).as_posix().encode() + b"\0")
         h.update(path.read_bytes() + b"\0")
     return h.hexdigest()[:16]

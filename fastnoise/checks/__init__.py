@@ -9,7 +9,8 @@ the same functions. ``mode="quick"`` keeps the whole suite to a few minutes on 2
 ``mode="full"`` runs larger sizes.
 
 One module per theorem family (:mod:`.l2`, :mod:`.flow`, :mod:`.neuron`, :mod:`.nets`,
-:mod:`.sparsify`, :mod:`.batch`), each measuring, then judging the measurements into rows; the figures are
+:mod:`.sparsify`, and :mod:`.meanfield`, the h -> 0 flow against whole curves), each measuring,
+then judging the measurements into rows; the figures are
 drawn apart, by :mod:`.plots`, only when a result's ``plot`` is called. The result model is
 :mod:`.result`. This module holds the registry (:data:`CHECKS`) and :func:`run_check`.
 
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from .batch import check_batch_neuron
 from .flow import check_flow
 from .l2 import check_l2
+from .meanfield import check_meanfield
 from .nets import check_bias, check_nobias
 from .neuron import check_hinge_neuron, check_logistic_neuron
 from .result import EPS, CheckResult, Row
@@ -40,6 +42,7 @@ __all__ = [
     "check_hinge_neuron",
     "check_l2",
     "check_logistic_neuron",
+    "check_meanfield",
     "check_nobias",
     "check_sparsify",
     "run_check",
@@ -84,4 +87,5 @@ CHECKS: dict[str, Callable[..., CheckResult]] = {
     "bias": check_bias,
     "sparsify": check_sparsify,
     "batch-neuron": check_batch_neuron,
+    "meanfield": check_meanfield,
 }

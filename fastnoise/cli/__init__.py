@@ -136,6 +136,7 @@ def _register() -> None:
     from . import reproduce as _reproduce  # noqa: F401
     from . import run as _run  # noqa: F401
     from . import sweep as _sweep  # noqa: F401
+    from . import theory as _theory  # noqa: F401
 
 
 _register()

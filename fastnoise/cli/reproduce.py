@@ -11,8 +11,11 @@ import click
 import pandas as pd
 
 from ..analysis import config_key, configs, load, parameter_columns, select
+from ..config import ConfigError, RunConfig
 from ..data import DatasetError
 from ..io import ResultsFileError, check_writable, read_results
+from ..meanfield import SOURCE, unsupported
+from ..meanfield import theory as mean_field
 from ..options import OPTION, parse
 from ..plotting import MAX_CONFIGS, plot_runs
 from ..reproduce import EXPERIMENTS, run_experiment
@@ -128,6 +131,35 @@ def _where(df: pd.DataFrame, where: tuple[str, ...]) -> pd.DataFrame:
     return out
 
 
+def _flows_of(df: pd.DataFrame) -> pd.DataFrame:
+    """The mean-field table of every configuration of ``df`` that the flow covers (others named on stderr)."""
+    stored = df.attrs.get("configs") or {}
+    tables = []
+    for cid, rows in df.groupby("config_id", sort=True) if "config_id" in df.columns else []:
+        try:
+            cfg = RunConfig.from_dict(stored[cid]) if cid in stored else _config_of(rows.iloc[0])
+        except (ConfigError, KeyError, TypeError, ValueError) as exc:
+            click.echo(f"--theory: no flow for configuration {cid}: its configuration cannot be read ({exc})", err=True)
+            continue
+        why = unsupported(cfg)
+        if why is not None:
+            click.echo(f"--theory: no flow for configuration {cid}: {why[1]}", err=True)
+            continue
+        tables.append(mean_field(cfg).table)
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["step", "config_id"])
+
+
+def _config_of(row: pd.Series) -> RunConfig:
+    """A run's configuration from its table row (every RunConfig field is a column; nulls are None)."""
+    values = {}
+    for name in RunConfig.__dataclass_fields__:
+        if name.startswith("_") or name not in row.index:
+            continue
+        v = row[name]
+        values[name] = None if v is None or (not isinstance(v, str) and pd.isna(v)) else (v.item() if hasattr(v, "item") else v)
+    return RunConfig.from_dict(values)
+
+
 @main.command("plot")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option(
@@ -143,12 +175,20 @@ def _where(df: pd.DataFrame, where: tuple[str, ...]) -> pd.DataFrame:
     help="Draw only the rows whose column KEY equals VALUE (none: null), e.g. --where p=0.5. Repeatable: "
     "conditions on different keys must all hold; a key given again adds a value it may take.",
 )
-def plot_cmd(path: Path, out: Path | None, where: tuple[str, ...]) -> None:
+@click.option(
+    "--theory",
+    is_flag=True,
+    help="Overlay each configuration's mean-field flow (as `fastnoise theory` computes it with its defaults), dotted; "
+    "configurations the flow does not cover are named on stderr and drawn without.",
+)
+def plot_cmd(path: Path, out: Path | None, where: tuple[str, ...], theory: bool) -> None:
     """Draw norms, active neurons and errors against steps from a table written by `fastnoise run`.
 
     PATH is one table or a folder of them (a sweep): each configuration gets its own median band,
     labelled with the parameters that differ between them; the title names those they share. A
-    figure holds at most 12 configurations: select rows with --where.
+    figure holds at most 12 configurations: select rows with --where. Rows of a mean-field table
+    (`fastnoise theory`, source = meanfield) in PATH are drawn as dotted flows over the bands of their
+    configuration; --theory computes them.
     """
     check_out(out, ".png", "the figure is written as .png (and a .pdf beside it)")
     try:
@@ -157,6 +197,12 @@ def plot_cmd(path: Path, out: Path | None, where: tuple[str, ...]) -> None:
         fail(f"PATH {exc}")
     if where:
         df = _where(df, where)
+    flows = None
+    if "source" in df.columns:  # mean-field rows go on top of the bands, not into them
+        is_flow = (df["source"] == SOURCE).fillna(False).to_numpy(bool)
+        flows, df = (df[is_flow], df[~is_flow]) if is_flow.any() else (None, df)
+        if df.empty:
+            fail(f"PATH {path} holds only mean-field rows (source = {SOURCE}); plot them with the runs they describe")
     n = len(configs(df))
     if n > MAX_CONFIGS:
         key = config_key(df)
@@ -173,6 +219,9 @@ def plot_cmd(path: Path, out: Path | None, where: tuple[str, ...]) -> None:
         check_writable(target, overwrite=True)
     except OSError as exc:
         fail(f"--out {exc}")
-    for p in plot_runs(df, target):
+    if theory:
+        computed = _flows_of(df)
+        flows = computed if flows is None else pd.concat([flows, computed], ignore_index=True)
+    for p in plot_runs(df, target, theory=flows):
         click.echo(str(p))
     sys.exit(0)

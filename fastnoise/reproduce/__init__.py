@@ -7,7 +7,8 @@ shrinks each to well under a minute (for tests); the default sizes are the paper
 (docs/model.md section 3), otherwise ours, stated in :data:`EXPERIMENTS`.
 
 One module per group of figures (:mod:`.slides`: figs. 1-3; :mod:`.cube_task`: figs. 5-6;
-:mod:`.mnist_task`: figs. 7-8; :mod:`.deep_nets`: deep nets); tables are written by
+:mod:`.mnist_task`: figs. 7-8; :mod:`.deep_nets`: deep nets; :mod:`.l2_noise`, :mod:`.conventions_task`:
+training regimes; :mod:`.dying`: the mean field against Fig. 3's dying ReLUs); tables are written by
 :mod:`.output`. This module holds the registry (:data:`EXPERIMENTS`), :func:`run_experiment`
 and :func:`plot_table` (any run table).
 """
@@ -26,6 +27,7 @@ from ..plotting import plot_runs
 from .conventions_task import conventions
 from .cube_task import CUBES, CUBES_N, CUBES_P, cubes
 from .deep_nets import DEEP, DEEP_VARIANTS, DEEP_WIDTHS, deep
+from .dying import dying
 from .l2_noise import l2_vs_noise
 from .mnist_task import MNIST, MNIST10_REGIMES, MNIST_P, MNIST_REGIMES, mnist
 from .slides import fig1, fig2, fig3
@@ -45,6 +47,7 @@ __all__ = [
     "Experiment",
     "cubes",
     "deep",
+    "dying",
     "fig1",
     "fig2",
     "fig3",
@@ -153,6 +156,15 @@ EXPERIMENTS: dict[str, Experiment] = {
             "the cubes setting at n=1000 (width 800, h=1/60, 3e5 steps, 4 replicas); r in {0.05, 0.1, 0.25} and p=0",
             9.0,
             conventions,
+        ),
+        Experiment(
+            "dying",
+            "Fig. 3 [ours]",
+            "where the mean field holds: time to half the active neurons, flow vs simulations (reduced net) and Fig. 3's size",
+            "cross-entropy, bias, pure noise; d=10, width 20, h in {0.01, 0.005, 0.0025} to h t = 4000, 8 replicas, "
+            "2 flows over 2^11 points; d=30, width 120, h=1/900 (3e7 steps) and 1/1800 (6e7), 4 replicas, simulations only",
+            20.0,
+            dying,
         ),
     )
 }

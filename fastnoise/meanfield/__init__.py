@@ -1,0 +1,22 @@
+"""The h -> 0 mean-field dynamics of label-noise SGD: exact one-step expectations, their flow in tau = h t, run-shaped tables.
+
+One job per module:
+
+- :mod:`.neuron`: the single neuron's one-step expectations (hinge in closed form, logistic by a
+  1-D quadrature with an error bound), any label noise p, with or without bias;
+- :mod:`.twolayer`: the two-layer net's one-step expectations over a scrambled Sobol rule (no
+  closed form exists beyond two units), and the closed-form number of active units;
+- :mod:`.flow`: the flows, integrated with ``scipy.integrate.solve_ivp``, with their O(h)
+  second-moment terms (the mechanism of the first layer's decay in the nets; see its docstring);
+- :mod:`.table`: the flow of a run configuration at its checkpoints, as a table with a run's
+  columns and ``source = "meanfield"`` (:func:`theory`).
+
+Nothing here imports the kernels: the flow only shares with the simulations the initial weights
+(:func:`fastnoise.engine.initial_weights`) and the table's schema.
+"""
+
+from __future__ import annotations
+
+from .table import SOURCE, TheoryResult, theory, unsupported
+
+__all__ = ["SOURCE", "TheoryResult", "theory", "unsupported"]

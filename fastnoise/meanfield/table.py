@@ -1,0 +1,241 @@
+"""Mean-field tables shaped like runs: the flow from a run's initial weights at its checkpoints, with ``source = "meanfield"``.
+
+:func:`theory` takes a :class:`~fastnoise.config.RunConfig` (the same options as ``fastnoise run``),
+starts one flow from each of the first ``flows`` replicas' initial weights (drawn by
+:func:`fastnoise.engine.initial_weights`, so a flow and a simulation of the same configuration start
+from the same weights), integrates it to every checkpoint step t at tau = h t, and returns a table
+with exactly the run's columns (:mod:`fastnoise.schema`, the same ``config_id``) plus ``source``. A
+metric the flow does not give is null: ``updates``, ``active_min``, ``dead`` (counts over the probe
+set) and ``error_train``; ``error_test`` is the clean error of the whole law, not of a test sample.
+Two-layer flows are run once per scrambling of the quasi-Monte Carlo rule; the table holds their
+mean and ``info["qmc_se"]`` the largest standard error over the scramblings (its error bound).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..config import RunConfig
+from ..engine import checkpoints, initial_weights
+from ..provenance import MEANFIELD_SOURCES, kernel_hash
+from ..schema import frame_from_arrays, metric_names
+from .flow import neuron_flow, twolayer_flow
+from .twolayer import TwoLayerField
+
+__all__ = ["SOURCE", "TheoryResult", "flip_parameter", "theory", "unsupported"]
+
+#: The value of the ``source`` column of a mean-field table.
+SOURCE = "meanfield"
+#: Two-layer metrics averaged over the scramblings (and reported with their standard error).
+_NET_METRICS = ("log10_norm_1", "log10_norm_2", "bias_norm_1", "bias_norm_2", "active_mean", "error")
+
+
+def unsupported(cfg: RunConfig) -> tuple[str, str] | None:
+    """Why the flow does not cover ``cfg``, as (option, reason); None when it does.
+
+    The flow needs Gaussian inputs drawn fresh at every step, the neuron or the two-layer net with
+    both layers trained and two classes, d >= 2, one sample per step, no weight decay and no label
+    smoothing.
+    """
+    if cfg.model not in ("neuron", "twolayer"):
+        return "model", f"the mean-field flow covers the neuron and the two-layer net, got {cfg.model}"
+    if cfg.data != "gaussian":
+        return "data", f"the mean-field flow is for Gaussian inputs, got {cfg.data}"
+    if cfg.n_train is not None:
+        return "n-train", "the mean-field flow is for fresh samples at every step (no training set)"
+    if cfg.classes != 2:
+        return "classes", f"the mean-field flow is for two classes, got {cfg.classes}"
+    if cfg.model == "twolayer" and cfg.train != "all":
+        return "train", f"the mean-field flow trains both layers (train all), got {cfg.train}"
+    if cfg.d is not None and cfg.d < 2:
+        return "d", f"the mean-field flow needs d >= 2, got {cfg.d}"
+    # Training regimes the flow does not model (read with defaults: older configurations lack them).
+    for name, plain in (("batch", 1), ("weight_decay", 0.0), ("label_smoothing", 0.0)):
+        value = getattr(cfg, name, plain)
+        if value != plain:
+            return name.replace("_", "-"), f"the mean-field flow is for the paper's rule ({name} {plain}), got {value}"
+    return None
+
+
+def flip_parameter(cfg: RunConfig) -> float:
+    """The label-noise parameter the expectations take: twice the flip rate (``noise="flip"`` flips with rate p)."""
+    return 2.0 * cfg.p if getattr(cfg, "noise", "uniform") == "flip" else cfg.p
+
+
+@dataclass
+class TheoryResult:
+    """A mean-field table (run columns plus ``source``) and what produced it (``info``, JSON-ready)."""
+
+    table: pd.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _schedule(cfg: RunConfig, horizon: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The run's checkpoint steps up to ``horizon`` and their times tau = h * step."""
+    points = checkpoints(cfg.steps, cfg.records, cfg.record_spacing)
+    if horizon is not None:
+        points = points[points <= horizon]
+    assert cfg.lr is not None, "RunConfig resolves lr on construction"
+    return points, float(cfg.lr) * points.astype(float)
+
+
+def theory(
+    cfg: RunConfig,
+    *,
+    flows: int | None = None,
+    points: int = 13,
+    scramblings: int = 2,
+    horizon: int | None = None,
+    second_moment: bool = True,
+    method: str | None = None,
+    rtol: float | None = None,
+) -> TheoryResult:
+    """The mean-field flow of a run configuration, as a run-shaped table.
+
+    Parameters
+    ----------
+    cfg : RunConfig
+        The run (see :func:`unsupported` for what the flow covers).
+    flows : int, optional
+        Flows from the initial weights of replicas 0 .. flows-1 (default: every replica for the
+        neuron, one for a two-layer net).
+    points : int
+        Two-layer only: log2 of the number of quasi-Monte Carlo points.
+    scramblings : int
+        Two-layer only: independent scramblings of the rule; the table holds the mean of their
+        flows, ``info["qmc_se"]`` the largest standard error (needs >= 2; NaN with 1).
+    horizon : int, optional
+        Integrate only to this step (the table ends at the last checkpoint at or before it).
+    second_moment : bool
+        Keep the O(h) second-moment terms (False: plain gradient flow).
+    method, rtol : optional
+        ``solve_ivp``'s method and relative tolerance (defaults: Radau, 1e-8 for the neuron;
+        RK45, 1e-5 for the nets).
+
+    Returns
+    -------
+    TheoryResult
+
+    Raises
+    ------
+    ValueError
+        A configuration the flow does not cover, or ``flows`` above the replicas.
+    """
+    why = unsupported(cfg)
+    if why is not None:
+        raise ValueError(f"--{why[0]}: {why[1]}")
+    n_flows = flows if flows is not None else (cfg.replicas if cfg.model == "neuron" else 1)
+    if not 1 <= n_flows <= cfg.replicas:
+        raise ValueError(f"--flows must be between 1 and --replicas ({cfg.replicas}), got {n_flows}")
+    steps, taus = _schedule(cfg, horizon)
+    assert cfg.lr is not None
+    h = float(cfg.lr)
+    t0 = time.perf_counter()
+    info: dict[str, Any] = {
+        "second_moment": second_moment,
+        "flows": n_flows,
+        "horizon_step": int(steps[-1]),
+        "code": kernel_hash(patterns=MEANFIELD_SOURCES),  # the flow's own sources (the kernels' are in fastnoise.code)
+    }
+    if cfg.model == "neuron":
+        rows, extra = _neuron_rows(cfg, taus, n_flows, h, second_moment, method or "Radau", rtol or 1e-8)
+    else:
+        rows, extra = _net_rows(cfg, taus, n_flows, h, second_moment, method or "RK45", rtol or 1e-5, points, scramblings)
+    info.update(extra)
+    info["seconds"] = time.perf_counter() - t0
+    return TheoryResult(_table(cfg, steps, rows), info)
+
+
+def _neuron_rows(
+    cfg: RunConfig, taus: np.ndarray, n: int, h: float, second_moment: bool, method: str, rtol: float
+) -> tuple[list[dict[str, np.ndarray]], dict[str, Any]]:
+    V0 = np.stack([np.asarray(initial_weights(cfg, r)["V"], float) for r in range(n)])
+    path = neuron_flow(
+        V0, taus, loss=cfg.loss, p=flip_parameter(cfg), h=h, bias=cfg.bias, second_moment=second_moment, method=method, rtol=rtol
+    )
+    rows = []
+    for r in range(n):
+        nrm = path.norm[r]
+        row = {"norm_1": nrm, "log10_norm_1": np.log10(np.maximum(nrm, 1e-300))}
+        if cfg.bias:
+            row["bias_norm_1"] = np.sqrt(np.maximum(path.b2[r], 0.0))
+        if cfg.errors:
+            row["error_test"] = path.error[r]
+        rows.append(row)
+    closure = "order parameters (overlap a, off-target energy q, mean bias b, Var b); exact one-step expectations"
+    info = {"closure": closure, "method": method, "rtol": rtol, "nfev": path.nfev, "quadrature_error": path.quadrature_error}
+    return rows, info
+
+
+def _net_rows(
+    cfg: RunConfig,
+    taus: np.ndarray,
+    n: int,
+    h: float,
+    second_moment: bool,
+    method: str,
+    rtol: float,
+    m: int,
+    scramblings: int,
+) -> tuple[list[dict[str, np.ndarray]], dict[str, Any]]:
+    assert cfg.d is not None
+    fields = [
+        TwoLayerField(cfg.d, cfg.bias, cfg.loss, flip_parameter(cfg), m=m, seed=cfg.seed * 1000 + s) for s in range(scramblings)
+    ]
+    rows, se_max, nfev = [], dict.fromkeys(_NET_METRICS, 0.0), 0
+    for r in range(n):
+        w = initial_weights(cfg, r)
+        M0, V0 = np.asarray(w["M"], float), np.asarray(w["V"], float)
+        paths = [twolayer_flow(f, M0, V0, taus, h=h, second_moment=second_moment, method=method, rtol=rtol) for f in fields]
+        nfev += sum(p.nfev for p in paths)
+        mean = {k: np.mean([getattr(p, k) for p in paths], axis=0) for k in _NET_METRICS}
+        if scramblings > 1:
+            for k in _NET_METRICS:
+                se = np.std([getattr(p, k) for p in paths], axis=0, ddof=1) / math.sqrt(scramblings)
+                if np.isfinite(se).any():
+                    se_max[k] = max(se_max[k], float(np.nanmax(se)))
+        row = {
+            "log10_norm_1": mean["log10_norm_1"],
+            "log10_norm_2": mean["log10_norm_2"],
+            "norm_1": np.power(10.0, mean["log10_norm_1"]),
+            "norm_2": np.power(10.0, mean["log10_norm_2"]),
+            "active_mean": mean["active_mean"],
+        }
+        if cfg.bias:
+            row["bias_norm_1"], row["bias_norm_2"] = mean["bias_norm_1"], mean["bias_norm_2"]
+        if cfg.errors:
+            row["error_test"] = mean["error"]
+        rows.append(row)
+    closure = (
+        "mean weights; each hidden row's noise along its direction (exact E|W_i|^2); a linear-noise variance per "
+        "output weight, damped by E[e' ReLU_i^2], entering the row's drift as eta_i E[e' ReLU_i 1_i x]"
+    )
+    info = {
+        "closure": closure,
+        "method": method,
+        "rtol": rtol,
+        "nfev": nfev,
+        "qmc_points": 2**m,
+        "scramblings": scramblings,
+        "qmc_se": {k: (v if scramblings > 1 else math.nan) for k, v in se_max.items()},
+    }
+    return rows, info
+
+
+def _table(cfg: RunConfig, steps: np.ndarray, rows: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """The run's columns (null where the flow gives nothing) and ``source``."""
+    names = metric_names(cfg)
+    out = np.full((len(rows), len(steps), len(names)), np.nan)
+    for r, row in enumerate(rows):
+        for j, name in enumerate(names):
+            if name in row:
+                out[r, :, j] = row[name]
+    df = frame_from_arrays(cfg, steps, out)
+    df["source"] = SOURCE
+    return df
