@@ -160,12 +160,12 @@ def _judge(neuron: pd.DataFrame, nets: pd.DataFrame, mode: str) -> CheckResult:
     what = {1: "|M|^2 (first layer, biases included)", 2: "|(V, b2)|^2 (output layer)"}
     for layer in (1, 2):
         st = stats[stats.layer == layer]
-        worst = st.iloc[int((st.bias.abs() / st.bias_se).to_numpy().argmax())]
+        top = st.iloc[int((st.bias.abs() / st.bias_se).to_numpy().argmax())]
         text = ", ".join(f"{r.axis}: d={r.d}, h={r.h:g}: {r.bias:+.4f}+-{r.bias_se:.4f}" for r in st.itertuples())
         res.add(
             f"two-layer, logistic, bias, width {k}, tau = {T:g}, {R} replicas; bias of {what[layer]}",
             "replica mean of the path-averaged |W|^2 / flow - 1 is 0 (the flow is the expectation)",
-            f"{text}; worst {abs(worst.bias) / worst.bias_se:.1f} s.e. (d={worst.d}, h={worst.h:g})",
+            f"{text}; worst {abs(top.bias) / top.bias_se:.1f} s.e. (d={top.d}, h={top.h:g})",
             "within 5 s.e. at every h and d",
             bool((st.bias.abs() <= 5 * st.bias_se).all()),
         )

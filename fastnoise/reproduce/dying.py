@@ -109,12 +109,14 @@ def dying(out: Path, quick: bool = False, seed: int = 0) -> dict[str, Any]:
     """
     import matplotlib.pyplot as plt
 
-    hs, tau, R, flows, points = (0.04, 0.02), 600.0, 3, 1, 9
+    hs: tuple[float, ...] = (0.04, 0.02)
+    tau, R, flows, points = 600.0, 3, 1, 9
     fig3_runs: tuple[tuple[float, int], ...] = ((1 / 900, 200_000),)
     fig3_R = 2
     if not quick:
         hs, tau, R, flows, points, fig3_runs, fig3_R = SMALL_H, SMALL_TAU, 8, 2, 11, FIG3_H, 4
-    small_rows, sims, ths = [], [], []
+    small_rows: list[dict[str, Any]] = []
+    sims, ths = [], []
     for h in hs:
         cfg = RunConfig(**SMALL, lr=h, steps=int(round(tau / h)), records=80, replicas=R, seed=seed)
         sim = run(cfg).table
@@ -140,7 +142,8 @@ def dying(out: Path, quick: bool = False, seed: int = 0) -> dict[str, Any]:
         )
     write_results(concat_results(sims), out / "small_runs.parquet", overwrite=True)
     write_results(concat_results(ths), out / "small_meanfield.parquet", overwrite=True, extra={"meanfield": res.info})
-    big_rows, bigs = [], []
+    big_rows: list[dict[str, Any]] = []
+    bigs = []
     for h, steps in fig3_runs:
         cfg = RunConfig(**FIG3, lr=h, steps=steps, records=120, replicas=fig3_R, seed=seed)
         df = run(cfg).table
