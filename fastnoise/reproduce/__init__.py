@@ -138,7 +138,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "MNIST even vs odd: label noise p against weight decay l: test error, per-layer norms, active neurons",
             "the mnist setting's cross-entropy regime (width 256, h=0.01, 2 epochs, 2 replicas); p in {0, 0.2, 0.5} x "
             "l in {0, 1e-4, 1e-3, 1e-2}; needs `fastnoise data fetch mnist`",
-            25.0,
+            13.0,
             l2_vs_noise,
         ),
         Experiment(
@@ -146,7 +146,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "[ours]",
             "as l2-vs-noise with the ten classes (softmax cross-entropy, noise from all ten classes)",
             "as l2-vs-noise, 10 outputs; needs `fastnoise data fetch mnist`",
-            25.0,
+            20.0,
             lambda out, quick=False, seed=0: l2_vs_noise(out, quick=quick, seed=seed, classes=10),
         ),
         Experiment(
