@@ -104,11 +104,10 @@ def theory_cmd(
         if last[col].notna().any():
             start, end = df[df.step == 0][col].mean(), last[col].mean()
             click.echo(f"  {col:<12} mean {start:.4g} at step 0 -> {end:.4g} at step {int(last.step.iloc[0]):,}")
-    err = res.info.get("qmc_se") or {}
+    err = {k: v for k, v in (res.info.get("qmc_se") or {}).items() if v == v}  # NaN with one scrambling
     if err:
         click.echo(
-            "  quasi-Monte Carlo standard error (largest over checkpoints): "
-            + ", ".join(f"{k} {v:.2g}" for k, v in err.items() if v == v)
+            "  quasi-Monte Carlo standard error (largest over checkpoints): " + ", ".join(f"{k} {v:.2g}" for k, v in err.items())
         )
     click.echo(f"  took {res.info['seconds']:.2f} s ({res.info['method']}, {res.info['nfev']} field evaluations)")
     click.echo(f"  table: {path} ({len(df)} rows)")
