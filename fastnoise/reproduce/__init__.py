@@ -86,7 +86,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "Fig. 2",
             "two-layer net without bias, norms vs steps, (a) cross-entropy (b) hinge",
             "width 100 [ours], d=30, h=1/d, 1e7 steps, 8 replicas",
-            1.5,
+            5.5,
             fig2,
         ),
         Experiment(
@@ -94,7 +94,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "Fig. 3",
             "two-layer net with bias: norms and active neurons vs steps (dying ReLUs)",
             "width 120, d=30, cross-entropy, h=1/900, U[-sqrt3,sqrt3], 2e8 steps, 4 replicas [note]",
-            4.0,
+            25.0,
             fig3,
         ),
         Experiment(
@@ -163,7 +163,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "where the mean field holds: time to half the active neurons, flow vs simulations (reduced net) and Fig. 3's size",
             "cross-entropy, bias, pure noise; d=10, width 20, h in {0.01, 0.005, 0.0025} to h t = 4000, 8 replicas, "
             "2 flows over 2^11 points; d=30, width 120, h=1/900 (3e7 steps) and 1/1800 (6e7), 4 replicas, simulations only",
-            20.0,
+            16.0,
             dying,
         ),
     )
