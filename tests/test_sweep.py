@@ -639,7 +639,10 @@ def test_signal_mid_sweep_stops_cleanly_then_resume(tmp_path, monkeypatch, sig, 
     proc = _start([str(spec), "--out", str(folder), *executor], tmp_path)
     _wait_for_fragments(proc, folder, 2)
     proc.send_signal(sig)
-    assert proc.wait(timeout=30) == status, _output(tmp_path)
+    rc = proc.wait(timeout=30)
+    if rc == 0 and len(_fragments(folder)) == SLOW_CELLS:  # seen once on a quiet CI machine
+        pytest.skip("the sweep wrote its last cells before the signal landed (a fast machine)")
+    assert rc == status, _output(tmp_path)
     out, err = _output(tmp_path)
     assert word in err and "run the same command again to resume" in err
     _check_resume(spec, folder, monkeypatch)
