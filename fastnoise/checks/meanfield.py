@@ -12,22 +12,24 @@ Every simulation is paired with the flow started from its own initial weights
   times the flow, covers the integrator's tolerance (rtol = 1e-5).
 - **Two-layer** (logistic, with bias, width 8, pure noise, to tau = h t fixed): per replica and
   layer, the relative error of the squared norm, e_t = |W|_t^2 / flow_t - 1 (the flow's squared
-  norm is the expected one, mean plus variance of every weight), at every checkpoint, at several h
-  at fixed d and several d at fixed h d. Two statistics per grid point and layer:
+  norm is the expected one, mean plus variance of every weight), at 30 checkpoints equally spaced
+  in tau (the same times for every h), at several h at fixed d and several d at fixed h d. Two
+  statistics per grid point and layer:
 
   * the **bias**, the replica mean of the path-averaged e (signed), with its standard error over
     the R replicas: what the closure gets wrong (the flow is the expectation up to the terms it
     leaves out). Reported with its rate in h; the full check resolves it for the first layer,
-    0.05-0.4 % of E|M|^2, halving with each halving of h from h = 0.04 down at fixed d (an O(h)
-    closure error), and for the output layer at larger d (+11 % and +19 % of E|V|^2 at d = 16, 32
+    0.2-1.5 % of E|M|^2, halving with each halving of h from h = 0.04 down at fixed d (an O(h)
+    closure error), and for the output layer at larger d (+35 % and +49 % of E|V|^2 at d = 16, 32
     with h d = 0.32: it does not fall along that axis);
   * the **distance**, the root mean square of e over replicas and the path: the typical gap
     between one run and its flow. For the first layer it is the SGD noise, predicted to fall as
     h -> 0 and as d grows at fixed h d (asserted: smaller at the smallest h than at the largest by
     more than 2 standard errors; along d too in full mode, whose three values of d resolve it;
-    the slopes are reported). For the output layer it is not predicted to fall: on the plateau
-    |V|^2 is itself O(h), a sum of k + 1 squared weights of variance ~ h/2, so its relative
-    spread is ~ (2/(k+1))^(1/2) at any h (reported).
+    the slopes are reported). For the output layer it is not predicted to vanish: once |V|^2 is on
+    its plateau it is itself O(h), a sum of k + 1 squared weights of variance ~ h/2, whose
+    relative spread tends to (2/(k+1))^(1/2) at any h (reported; the path also holds the decay
+    before the plateau).
 """
 
 from __future__ import annotations
@@ -106,8 +108,10 @@ def _measure_nets(mode: str, seed: int) -> pd.DataFrame:
     for axis, d, h in grid:
         cfg = RunConfig(
             model="twolayer", loss="logistic", bias=True, width=k, d=d, lr=h, p=1.0, steps=int(round(T / h)), records=30,
-            replicas=R, seed=seed,
+            record_spacing="linear", replicas=R, seed=seed,
         )  # fmt: skip
+        # linear checkpoints: every h is compared at the same times tau (log-spaced ones would put more
+        # of a small h's checkpoints at small tau, where every run is still near its flow)
         sim = run(cfg).table
         th = _flow(cfg, R)
         m = sim.merge(th[["replica", "step", "norm_1", "norm_2"]], on=["replica", "step"], suffixes=("", "_flow"))
@@ -147,7 +151,8 @@ def _net_stats(nets: pd.DataFrame) -> pd.DataFrame:
 def _judge(neuron: pd.DataFrame, nets: pd.DataFrame, mode: str) -> CheckResult:
     res = CheckResult("meanfield", "Mean-field flow against simulations, whole curves")
     for name, g in neuron.groupby("setting", sort=False):
-        ratio = (g["diff"].abs() / g["band"]).fillna(0.0)
+        ratio = (g["diff"].abs() / g["band"]).where(g.step > 0, 0.0)  # at step 0 run and flow start equal
+        ratio = ratio.fillna(math.inf)  # a non-finite run, flow or band fails the row
         worst = int(ratio.to_numpy().argmax())
         row = g.iloc[worst]
         res.add(
@@ -184,7 +189,7 @@ def _judge(neuron: pd.DataFrame, nets: pd.DataFrame, mode: str) -> CheckResult:
                     "falls as h -> 0 (the SGD noise around the flow, plus the O(h) bias)" if axis == "h" else "falls as d grows"
                 )
             else:
-                pred = "on the plateau the relative spread of |V|^2 is ~ (2/(k+1))^(1/2) at any h: not predicted to fall"
+                pred = "not predicted to vanish: on the plateau the relative spread of |V|^2 tends to (2/(k+1))^(1/2) at any h"
             res.add(
                 f"two-layer, width {k}, tau = {T:g}, {R} replicas; distance (RMS of |W|^2/flow - 1) of layer {layer} vs {along}",
                 pred,

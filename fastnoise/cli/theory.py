@@ -62,7 +62,8 @@ def theory_cmd(
 
     Takes the options of `fastnoise run`. The table has the run's columns (null where the flow gives
     no value: updates, active_min, dead, error_train) and source = "meanfield"; one flow per
-    replica started from that replica's initial weights. Covered: --model neuron (hinge and
+    replica started from that replica's initial weights (by default every replica for the neuron,
+    replica 0 for a two-layer net; --flows N: replicas 0..N-1). Covered: --model neuron (hinge and
     logistic, with or without bias, any --p; expectations in closed form or by quadrature) and
     --model twolayer with --train all (expectations over a quasi-Monte Carlo rule), both with
     --data gaussian and fresh samples.
@@ -76,8 +77,8 @@ def theory_cmd(
         fail(f"--{why[0]}: {why[1]}")
     if flows is not None and not 1 <= flows <= cfg.replicas:
         fail(f"--flows must be between 1 and --replicas ({cfg.replicas}), got {flows}")
-    if horizon is not None and horizon < 1:
-        fail(f"--horizon must be at least 1, got {horizon}")
+    if horizon is not None and not 1 <= horizon <= cfg.steps:
+        fail(f"--horizon must be between 1 and --steps ({cfg.steps}), got {horizon}")
     check_out(out, ".parquet", "the flow's table is Parquet")
     path = out if out is not None else DEFAULT_RESULTS / f"meanfield_{cfg.default_filename()}"
     try:
@@ -94,7 +95,10 @@ def theory_cmd(
     except RuntimeError as exc:  # the integrator failed
         fail(str(exc), code=1)
     record = run_record(started=started, ended=utc_now(), wall_seconds=time.perf_counter() - t0, compile_seconds=0.0, threads=1)
-    write_results(res.table, path, overwrite=overwrite, extra={"meanfield": res.info, "run": record, "code": code_stamp()})
+    try:
+        write_results(res.table, path, overwrite=overwrite, extra={"meanfield": res.info, "run": record, "code": code_stamp()})
+    except OSError as exc:
+        fail(f"--out could not write {path}: {exc.strerror or exc}", code=1)
     df = res.table
     last = df[df.step == df.step.max()]
     click.echo(

@@ -28,7 +28,10 @@ The hidden rows keep their noise along their own direction (its energy h SW_i pe
 (van Kampen) variance per unit, injected at h Sv_i and damped by the diagonal of the drift's
 Jacobian, 2 Dv_i = 2 E[e' ReLU_i^2]; its covariance with the hidden row enters the row's mean drift
 as eta_i DW_i, the second-order term of E[v_i e 1_i x] in the noise of v_i. Terms with e'' and the
-noise correlations between units are left out. With these terms the closure makes every unit's
+noise correlations between units are left out, and the hidden biases' variance Var B_i is only
+injected (h SB_i per unit tau), not damped by the slope of its drift: an excess of order h tau SB_i
+in E|M|^2, a suspect for the first layer's small negative bias in ``check --only meanfield``.
+With these terms the closure makes every unit's
 balance D_i = |M_i|^2 - E[v_i^2] move exactly as it does in expectation, dD_i/dtau = h (SW_i + SB_i
 - Sv_i), and without the h terms (gradient flow) it conserves |M_i|^2 - v_i^2 (:func:`balance`): from
 the usual initialisation (|M_i|^2 ~ d >> v_i^2) gradient flow cannot make the first layer vanish. The

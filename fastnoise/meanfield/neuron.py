@@ -20,7 +20,7 @@ Owen's T function and Phi, phi (:func:`quadrant_moments`; E[s g^2] by Stein's id
 it free of cancellation when r << n). Logistic: the integral over eta is closed (Phi, phi); the one
 over zeta is a composite 8-point Gauss-Legendre rule on panels matched to the integrand's three
 scales (1, 1/n for the sigmoid, r/|a| for the label's edge), split where the hinge integrand jumps;
-:func:`quadrature_error` bounds its error by comparing with the rule on panels of half the width.
+:func:`quadrature_error` estimates its error by comparing with the rule on panels of half the width.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def _panel_edges(n: float, rho0: float, tau0: float, zeta0: float, refine: int) 
         if hi > lo:
             parts.append(np.linspace(lo, hi, int(np.ceil((hi - lo) / w)) + 1))
     edge = tau0 / max(abs(rho0), _TINY)  # Phi(rho0 zeta / tau0) varies on this scale around 0
-    if edge < 1.0:
+    if 0.0 < edge < 1.0:  # edge = 0 (r = 0): the label's edge is the jump at 0, already a panel edge
         w = f * edge
         hi = min(L, 10.0 * edge)
         parts.append(np.linspace(-hi, hi, int(np.ceil(2 * hi / w)) + 1))
@@ -228,10 +228,10 @@ def moments(loss: str, a: Any, r: Any, b: Any, p: float, d: int) -> Moments:
 
 
 def quadrature_error(loss: str, a: float, r: float, b: float, p: float, d: int) -> float:
-    """A bound on the quadrature's error at this state: the largest change of the five values when the panels halve.
+    """An estimate of the quadrature's error at this state: the largest change of the five values when the panels halve.
 
     Zero for the hinge loss (closed forms). Gauss-Legendre converges geometrically on these analytic
-    integrands, so the coarse rule's error is bounded by its distance to the finer one.
+    integrands, so the coarse rule's error is of the order of its distance to the finer one.
     """
     if loss == "hinge":
         return 0.0

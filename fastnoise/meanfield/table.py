@@ -8,7 +8,8 @@ with exactly the run's columns (:mod:`fastnoise.schema`, the same ``config_id``)
 metric the flow does not give is null: ``updates``, ``active_min``, ``dead`` (counts over the probe
 set) and ``error_train``; ``error_test`` is the clean error of the whole law, not of a test sample.
 Two-layer flows are run once per scrambling of the quasi-Monte Carlo rule; the table holds their
-mean and ``info["qmc_se"]`` the largest standard error over the scramblings (its error bound).
+mean and ``info["qmc_se"]`` the largest standard error over the scramblings (an estimate of the
+rule's error, with scramblings - 1 degrees of freedom).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ in N, e'(N) = -sigmoid(N) sigmoid(-N) for the logistic loss at every p, and -del
 No closed form exists for k > 2 units (sign N couples them all), so :class:`TwoLayerField` evaluates
 them on one fixed set of scrambled Sobol points mapped to N(0, I_d) (``scipy.stats.qmc``): the flow is
 then the exact flow of that point set's empirical law. Its error is measured, not assumed: independent
-scramblings give independent estimates whose spread bounds it. What is closed: the typical number
+scramblings give independent estimates whose spread estimates it. What is closed: the typical number
 of active units, sum_i Phi(B_i / |W_i|) (:func:`active_mean`).
 """
 
