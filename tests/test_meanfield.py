@@ -110,6 +110,14 @@ def test_logistic_quadrature_error_bound_is_small():
         assert nm.quadrature_error("logistic", *state, 0.4, 30) < 1e-10
 
 
+def test_logistic_quadrature_at_zero_off_target_norm():
+    """r = 0 (V along e_1): the label's edge coincides with the panel edge at 0; the rule must not break there."""
+    m = nm.logistic_moments(0.7, 0.0, 0.1, 0.3, 10)
+    assert np.all(np.isfinite(m.as_array()))
+    near = nm.logistic_moments(0.7, 1e-9, 0.1, 0.3, 10)
+    np.testing.assert_allclose(m.as_array(), near.as_array(), rtol=1e-6, atol=1e-9)
+
+
 def test_clean_error_closed_form():
     """P(sign(x_1) N(x) <= 0): 1/2 at a = 0, arccos(a/n)/pi without bias, and a Monte Carlo value with one."""
     assert nm.clean_error(0.0, 1.0, 0.0) == pytest.approx(0.5, abs=1e-12)
@@ -333,6 +341,7 @@ def test_cli_theory_and_plot_overlay(tmp_path):
         (["--replicas", "2", "--flows", "5"], "--flows"),
         (["--points", "3"], "--points"),
         (["--n-train", "100"], "--n-train"),
+        (["--steps", "1000", "--horizon", "5000"], "--horizon"),
     ],
 )
 def test_cli_theory_refuses_what_it_does_not_cover(args, named, tmp_path):

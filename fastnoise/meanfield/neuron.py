@@ -178,7 +178,8 @@ def _quadrature(a: float, r: float, b: float, p: float, d: int, loss: str, refin
     zeta, w = _zeta_rule(n, rho0, tau0, -b / n, refine)
     w = w * _phi(zeta)
     z = n * zeta + b
-    t = -rho0 * zeta / max(tau0, _TINY)  # c = +1 iff eta > t
+    # c = +1 iff eta > t; beyond |t| = 40 phi(t) is 0 and Phi(t) is 0 or 1 in double precision (and r = 0 gives inf)
+    t = np.clip(-rho0 * zeta / max(tau0, _TINY), -40.0, 40.0)
     pt, Pp = _phi(t), ndtr(-t)
     cases = ((1.0, Pp, pt, Pp + t * pt), (-1.0, 1.0 - Pp, -pt, (1.0 - Pp) - t * pt))
     out = np.zeros(5)
