@@ -23,14 +23,17 @@ import os
 import time
 import zipfile
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .config import ConfigError, RunConfig
-from .engine import RunState
 from .files import atomic_write
 from .provenance import code_stamp, utc_now
+
+if TYPE_CHECKING:
+    from .engine import RunState
+
+# numpy and the engine (Numba) are imported by the functions that need them: the command line
+# parses --checkpoint-every (parse_duration) and names a run's checkpoint before any of them.
 
 __all__ = ["CheckpointError", "Checkpointer", "Stopped", "checkpoint_path", "load", "parse_duration", "peek", "save"]
 
@@ -83,6 +86,10 @@ def parse_duration(text: str, option: str = "checkpoint_every") -> float:
 
 def save(path: str | os.PathLike[str], cfg: RunConfig, st: RunState) -> Path:
     """Write ``st`` (a run of ``cfg``) to ``path`` atomically."""
+    import numpy as np
+
+    from .engine import RunState
+
     header = {
         "format": FORMAT,
         "config": cfg.to_dict(),
@@ -110,6 +117,8 @@ def peek(path: str | os.PathLike[str]) -> dict[str, Any]:
     CheckpointError
         Not a readable fastnoise checkpoint.
     """
+    import numpy as np
+
     try:
         with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # our handle: closed even if np.load fails
             header = json.loads(str(z[_HEADER][()]))
@@ -134,6 +143,10 @@ def load(path: str | os.PathLike[str], cfg: RunConfig) -> RunState:
     CheckpointError
         Unreadable, of another configuration, or written by other code (another kernel hash).
     """
+    import numpy as np
+
+    from .engine import RunState
+
     header = peek(path)
     if header.get("config") != cfg.to_dict():
         raise CheckpointError(

@@ -312,12 +312,12 @@ def test_killed_sweep_resumes_its_long_cell_bitwise(tmp_path):
 def test_full_disk_at_the_table_is_one_line_with_the_resume_command(tmp_path, monkeypatch, small_calls):
     import errno
 
-    from fastnoise.cli import run as run_cli
+    from fastnoise import io
 
     def full(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(run_cli, "write_results", full)
+    monkeypatch.setattr(io, "write_results", full)  # `fastnoise run` imports io.write_results when it runs
     out = tmp_path / "a.parquet"
     args = ["run", "--steps", "20000", "--replicas", "2", "--checkpoint-every", "0.0001s", "--out", str(out)]
     res = _runner().invoke(main, args)

@@ -14,22 +14,29 @@ then judging the measurements into rows; the figures are
 drawn apart, by :mod:`.plots`, only when a result's ``plot`` is called. The result model is
 :mod:`.result`. This module holds the registry (:data:`CHECKS`) and :func:`run_check`.
 
+The registry is light: the check modules (and Numba, pandas, the engine they import) are loaded
+when a check is looked up in :data:`CHECKS`, or when another name of this module is first touched
+(PEP 562 ``__getattr__``), so ``fastnoise check --help`` can list the checks' names cheaply.
+
 The checks' own tests (``tests/test_checks.py``) hand the engine a deliberately faulty step
 (``tests/faults.py``) to show that each check fails when the engine is wrong; nothing here knows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
-from .batch import check_batch_neuron
-from .flow import check_flow
-from .l2 import check_l2
-from .meanfield import check_meanfield
-from .nets import check_bias, check_nobias
-from .neuron import check_hinge_neuron, check_logistic_neuron
-from .result import EPS, CheckResult, Row
-from .sparsify import check_sparsify
+if TYPE_CHECKING:  # for type checkers and IDEs: the names as if imported eagerly
+    from .batch import check_batch_neuron
+    from .flow import check_flow
+    from .l2 import check_l2
+    from .meanfield import check_meanfield
+    from .nets import check_bias, check_nobias
+    from .neuron import check_hinge_neuron, check_logistic_neuron
+    from .result import EPS, CheckResult, Row
+    from .sparsify import check_sparsify
 
 __all__ = [
     "CHECKS",
@@ -69,6 +76,8 @@ def run_check(name: str, mode: str = "quick", seed: int = 0) -> CheckResult:
     CheckResult
         The check's result, or one failed row ``the whole check`` naming the exception.
     """
+    from .result import CheckResult
+
     try:
         return CHECKS[name](mode=mode, seed=seed)
     except Exception as exc:  # noqa: BLE001 - reported as the check's failure
@@ -77,15 +86,63 @@ def run_check(name: str, mode: str = "quick", seed: int = 0) -> CheckResult:
         return res
 
 
-#: The checks by name, in the order ``fastnoise check`` runs them.
-CHECKS: dict[str, Callable[..., CheckResult]] = {
-    "l2": check_l2,
-    "flow": check_flow,
-    "hinge-neuron": check_hinge_neuron,
-    "logistic-neuron": check_logistic_neuron,
-    "nobias": check_nobias,
-    "bias": check_bias,
-    "sparsify": check_sparsify,
-    "batch-neuron": check_batch_neuron,
-    "meanfield": check_meanfield,
+class _Registry(Mapping[str, Callable[..., "CheckResult"]]):
+    """A read-only mapping name -> check function whose keys cost nothing and whose values are imported on access.
+
+    ``entries`` maps each name to ``"module:function"`` (a module of this package).
+    """
+
+    def __init__(self, entries: dict[str, str]) -> None:
+        self._entries = dict(entries)
+
+    def __getitem__(self, name: str) -> Callable[..., CheckResult]:
+        module, _, function = self._entries[name].partition(":")
+        check: Callable[..., CheckResult] = getattr(importlib.import_module(f".{module}", __name__), function)
+        return check
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"CHECKS({self._entries!r})"
+
+
+#: Each check's name -> ``"module:function"`` (a module of this package), in the order ``fastnoise check`` runs them.
+_ENTRIES = {
+    "l2": "l2:check_l2",
+    "flow": "flow:check_flow",
+    "hinge-neuron": "neuron:check_hinge_neuron",
+    "logistic-neuron": "neuron:check_logistic_neuron",
+    "nobias": "nets:check_nobias",
+    "bias": "nets:check_bias",
+    "sparsify": "sparsify:check_sparsify",
+    "batch-neuron": "batch:check_batch_neuron",
+    "meanfield": "meanfield:check_meanfield",
 }
+
+#: The checks by name, in the order ``fastnoise check`` runs them (each value: the check function).
+CHECKS: Mapping[str, Callable[..., CheckResult]] = _Registry(_ENTRIES)
+
+#: Public name -> the submodule that defines it: the result model's names and every check function.
+_LAZY = {
+    "EPS": "result",
+    "CheckResult": "result",
+    "Row": "result",
+    **{function: module for module, _, function in (target.partition(":") for target in _ENTRIES.values())},
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

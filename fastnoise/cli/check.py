@@ -7,10 +7,8 @@ import time
 from pathlib import Path
 
 import click
-import pandas as pd
 
 from ..checks import CHECKS, run_check
-from ..io import check_writable, write_results
 from . import DEFAULT_RESULTS, fail, main
 from .options import SEED
 
@@ -35,6 +33,10 @@ def check_cmd(full: bool, only: tuple[str, ...], out: Path, seed: int, no_plots:
     unknown = [n for n in only if n not in CHECKS]
     if unknown:
         fail(f"--only {unknown[0]!r} is not a check; allowed: {', '.join(CHECKS)}")
+    import pandas as pd
+
+    from ..io import check_writable, write_results
+
     names = list(only) or list(CHECKS)
     mode = "full" if full else "quick"
     try:

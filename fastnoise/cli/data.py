@@ -5,23 +5,18 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import numpy as np
 
-from ..data import (
-    ARRAYS,
-    DATASETS,
-    SOURCES,
-    DatasetError,
-    ImageDataset,
-    cache_paths,
-    default_cache_dir,
-    fetch,
-    load,
-    load_idx_folder,
-)
 from . import fail, main
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..data import ImageDataset
+
+# fastnoise.data (and numpy) are imported by the commands that use them, not by `fastnoise --help`.
 
 
 def _size(nbytes: int) -> str:
@@ -53,6 +48,8 @@ def fetch_cmd(name: str, cache: Path | None, force: bool) -> None:
     A valid cached copy is reused. Nothing is left in the cache if the download fails or does
     not match the pinned checksums. Exit status 1 when it cannot be fetched.
     """
+    from ..data import SOURCES, DatasetError, cache_paths, default_cache_dir, fetch
+
     if name not in SOURCES:
         if name == "fashion-mnist":
             fail("fashion-mnist is not fetched: install it with `apt-get install dataset-fashion-mnist`, or pass an IDX folder")
@@ -85,11 +82,17 @@ def fetch_cmd(name: str, cache: Path | None, force: bool) -> None:
 
 
 def _counts(y: np.ndarray) -> str:
+    import numpy as np
+
     counts = np.bincount(y)
     return " ".join(f"{c}:{n}" for c, n in enumerate(counts) if n)
 
 
 def _describe(ds: ImageDataset) -> None:
+    import numpy as np
+
+    from ..data import ARRAYS
+
     click.echo(ds.name)
     click.echo(f"  source:  {ds.source}")
     shape = ds.image_shape
@@ -110,6 +113,8 @@ def _describe(ds: ImageDataset) -> None:
 
 
 def _status(name: str) -> str:
+    from ..data import DatasetError, load
+
     try:
         ds = load(name)
     except DatasetError as exc:
@@ -131,6 +136,8 @@ def info_cmd(name: str | None, path: Path | None) -> None:
     With no NAME, list the known data sets and whether each is available. Exit status 1 when
     NAME is missing or corrupt (the message says how to get it).
     """
+    from ..data import DATASETS, DatasetError, cache_paths, default_cache_dir, load, load_idx_folder
+
     if name is not None and name not in DATASETS:
         fail(f"NAME {name!r} is not a known data set; allowed: {', '.join(DATASETS)}")
     if name is None and path is None:

@@ -5,22 +5,21 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pandas as pd
 
-from ..analysis import config_key, configs, load, parameter_columns, select
 from ..config import ConfigError, RunConfig
-from ..data import DatasetError
-from ..io import ResultsFileError, check_writable, read_results
-from ..meanfield import SOURCE, unsupported
-from ..meanfield import theory as mean_field
 from ..options import OPTION, parse
-from ..plotting import MAX_CONFIGS, plot_runs
 from ..reproduce import EXPERIMENTS, run_experiment
 from . import DEFAULT_RESULTS, check_out, fail, main
 from .options import SEED
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas, the analysis, plotting and mean-field modules (and through them the engine) are imported by
+# the functions that use them: `fastnoise reproduce --list` and `fastnoise plot --help` load none of them.
 
 
 @main.command("reproduce")
@@ -46,6 +45,11 @@ def reproduce_cmd(name: str | None, list_: bool, quick: bool, out: Path, seed: i
         return
     if name != "all" and name not in EXPERIMENTS:
         fail(f"NAME {name!r} is not an experiment; allowed: {', '.join([*EXPERIMENTS, 'all'])}")
+    import pandas as pd
+
+    from ..data import DatasetError
+    from ..io import check_writable
+
     names = list(EXPERIMENTS) if name == "all" else [name]
     try:
         check_writable(out / names[0] / "probe.parquet", overwrite=True)
@@ -70,6 +74,8 @@ def reproduce_cmd(name: str | None, list_: bool, quick: bool, out: Path, seed: i
 
 def _where_value(column: pd.Series, key: str, text: str) -> Any:
     """The value ``text`` stands for in column ``key`` (``none``: a null); ValueError if it cannot be one."""
+    import pandas as pd
+
     t = text.strip()
     if t.lower() in ("none", "null"):
         return None
@@ -108,6 +114,8 @@ def _values_text(column: pd.Series, most: int = 8) -> str:
 
 def _where(df: pd.DataFrame, where: tuple[str, ...]) -> pd.DataFrame:
     """The rows of ``df`` that ``--where`` selects; a one-line error for a malformed, unknown or unmatched condition."""
+    from ..analysis import parameter_columns, select
+
     conditions: dict[str, list[Any]] = {}
     for item in where:
         key, sep, text = item.partition("=")
@@ -133,6 +141,11 @@ def _where(df: pd.DataFrame, where: tuple[str, ...]) -> pd.DataFrame:
 
 def _flows_of(df: pd.DataFrame) -> pd.DataFrame:
     """The mean-field table of every configuration of ``df`` that the flow covers (others named on stderr)."""
+    import pandas as pd
+
+    from ..meanfield import theory as mean_field
+    from ..meanfield import unsupported
+
     stored = df.attrs.get("configs") or {}
     tables = []
     for cid, rows in df.groupby("config_id", sort=True) if "config_id" in df.columns else []:
@@ -151,6 +164,8 @@ def _flows_of(df: pd.DataFrame) -> pd.DataFrame:
 
 def _config_of(row: pd.Series) -> RunConfig:
     """A run's configuration from its table row (every RunConfig field is a column; nulls are None)."""
+    import pandas as pd
+
     values = {}
     for name in RunConfig.__dataclass_fields__:
         if name.startswith("_") or name not in row.index:
@@ -191,6 +206,12 @@ def plot_cmd(path: Path, out: Path | None, where: tuple[str, ...], theory: bool)
     configuration; --theory computes them.
     """
     check_out(out, ".png", "the figure is written as .png (and a .pdf beside it)")
+    import pandas as pd
+
+    from ..analysis import config_key, configs, load
+    from ..io import ResultsFileError, check_writable, read_results
+    from ..plotting import MAX_CONFIGS, plot_runs
+
     try:
         df = load(path) if path.is_dir() else read_results(path)
     except (ResultsFileError, FileNotFoundError) as exc:
@@ -199,6 +220,8 @@ def plot_cmd(path: Path, out: Path | None, where: tuple[str, ...], theory: bool)
         df = _where(df, where)
     flows = None
     if "source" in df.columns:  # mean-field rows go on top of the bands, not into them
+        from ..meanfield import SOURCE  # (with the engine: only for tables that may hold flows)
+
         is_flow = (df["source"] == SOURCE).fillna(False).to_numpy(bool)
         flows, df = (df[is_flow], df[~is_flow]) if is_flow.any() else (None, df)
         if df.empty:

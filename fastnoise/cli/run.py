@@ -8,22 +8,20 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..checkpoint import Checkpointer, CheckpointError, Stopped, checkpoint_path, load, peek
 from ..config import ConfigError, RunConfig
-from ..data import DatasetError
-from ..engine import SimulationError, run, thread_count
-from ..files import remove_stale_temporaries
-from ..footprint import MemoryLimitError
-from ..footprint import check as check_memory
-from ..io import ResultsFileError, check_writable, read_results, write_results
-from ..provenance import code_stamp, run_record, utc_now
 from . import COUNT, DEFAULT_RESULTS, check_out, command_line, fail, main, verbosity
 from .options import checkpoint_every_option, config_options, progress_options
 from .progress import Progress, duration
+
+if TYPE_CHECKING:
+    from ..checkpoint import Checkpointer
+
+# The engine (Numba), pandas and pyarrow are imported by run_cmd once its configuration is valid:
+# `fastnoise --help` and a usage error load none of them.
 
 log = logging.getLogger("fastnoise.cli")
 
@@ -67,6 +65,15 @@ def run_cmd(
         cfg = RunConfig(**params)
     except ConfigError as exc:
         fail(exc.cli_message())
+    from ..checkpoint import Checkpointer, CheckpointError, Stopped, checkpoint_path, load, peek
+    from ..data import DatasetError
+    from ..engine import SimulationError, run, thread_count
+    from ..files import remove_stale_temporaries
+    from ..footprint import MemoryLimitError
+    from ..footprint import check as check_memory
+    from ..io import check_writable, write_results
+    from ..provenance import code_stamp, run_record, utc_now
+
     try:
         thread_count(threads)
     except ConfigError as exc:
@@ -155,6 +162,9 @@ def run_cmd(
 
 def _already_done(path: Path, cfg: RunConfig) -> bool:
     """Whether ``path`` is a table of exactly this run, written by this code."""
+    from ..io import ResultsFileError, read_results
+    from ..provenance import code_stamp
+
     try:
         meta = read_results(path).attrs
     except ResultsFileError:

@@ -9,34 +9,19 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..engine import max_threads
-from ..provenance import code_stamp
-from ..schema import SCHEMA_VERSION
-from ..sweep import (
-    FAILED_DIR,
-    CellEvent,
-    DaskExecutor,
-    InlineExecutor,
-    PoolExecutor,
-    SpecError,
-    SweepError,
-    SweepPlan,
-    SweepSpec,
-    execute,
-    load_spec,
-    parse_grid_option,
-    parse_set_option,
-    prepare,
-    sweep_status,
-)
-from ..sweep.store import SweepWriteError
 from . import COUNT, command_line, fail, main, verbosity
 from .options import checkpoint_every_option, progress_options
 from .progress import duration
+
+if TYPE_CHECKING:
+    from ..sweep import CellEvent, DaskExecutor, InlineExecutor, PoolExecutor, SweepPlan, SweepSpec
+
+# fastnoise.sweep (pandas, pyarrow) and the engine (Numba) are imported by the functions that use
+# them: `fastnoise sweep --help` loads none of them.
 
 log = logging.getLogger("fastnoise.cli")
 
@@ -82,6 +67,8 @@ class _SweepProgress:
             self.bar.render_progress()
 
     def __call__(self, event: CellEvent) -> None:
+        from ..sweep import FAILED_DIR
+
         if event.status == "done":
             self.done += 1
         elif event.status in ("held", "elsewhere"):
@@ -220,6 +207,10 @@ def sweep_cmd(
       fastnoise sweep examples/sweep.toml --scheduler tcp://10.0.0.5:8786
       fastnoise sweep --status examples/sweep.toml
     """
+    from ..engine import max_threads
+    from ..sweep import FAILED_DIR, SpecError, SweepError, execute, prepare
+    from ..sweep.store import SweepWriteError
+
     try:
         the_spec = _build_spec(spec, grids, sets, name)
         if status_only:
@@ -291,6 +282,8 @@ def _redo_note(plan: SweepPlan) -> str:
 
 def _once(option: str, pairs: list[tuple[str, Any]], hint: str) -> dict[str, Any]:
     """The pairs as a dict; a key given twice is an error (the later one would silently win)."""
+    from ..sweep import SpecError
+
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
@@ -300,6 +293,8 @@ def _once(option: str, pairs: list[tuple[str, Any]], hint: str) -> dict[str, Any
 
 
 def _build_spec(spec: str | None, grids: tuple[str, ...], sets: tuple[str, ...], name: str | None) -> SweepSpec:
+    from ..sweep import SpecError, SweepSpec, load_spec, parse_grid_option, parse_set_option
+
     if spec is None and not grids:
         raise SpecError("give a SPEC.toml or at least one --grid KEY=V1,V2,...")
     grid = _once("--grid", [parse_grid_option(g) for g in grids], "give all its values in one --grid KEY=V1,V2,...")
@@ -323,6 +318,8 @@ def _executor(
     tls: tuple[Path | None, Path | None, Path | None] = (None, None, None),
 ) -> InlineExecutor | PoolExecutor | DaskExecutor:
     """The executor the options name; ``tls`` is (--tls-ca-file, --tls-cert, --tls-key), for --scheduler only."""
+    from ..sweep import DaskExecutor, InlineExecutor, PoolExecutor, SweepError
+
     chosen = [opt for opt, v in (("--workers", workers), ("--cluster", cluster), ("--scheduler", scheduler)) if v is not None]
     if len(chosen) > 1:
         raise SweepError(f"{' and '.join(chosen)} exclude each other; give one")
@@ -361,6 +358,8 @@ def _executor(
 
 
 def _require_dask(option: str) -> None:
+    from ..sweep import SweepError
+
     try:
         import distributed  # noqa: F401
     except ImportError:
@@ -368,6 +367,10 @@ def _require_dask(option: str) -> None:
 
 
 def _print_status(spec: SweepSpec, out: Path | None) -> None:
+    from ..provenance import code_stamp
+    from ..schema import SCHEMA_VERSION
+    from ..sweep import FAILED_DIR, sweep_status
+
     st = sweep_status(spec, out)
     n = len(st.cells)
     missing = len(st.missing) + len(st.invalid)

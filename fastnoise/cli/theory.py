@@ -9,9 +9,6 @@ from typing import Any
 import click
 
 from ..config import ConfigError, RunConfig
-from ..io import check_writable, write_results
-from ..meanfield import theory, unsupported
-from ..provenance import code_stamp, run_record, utc_now
 from . import COUNT, DEFAULT_RESULTS, check_out, fail, main
 from .options import config_options
 
@@ -72,6 +69,10 @@ def theory_cmd(
         cfg = RunConfig(**params)
     except ConfigError as exc:
         fail(exc.cli_message())
+    from ..io import check_writable, write_results
+    from ..meanfield import theory, unsupported
+    from ..provenance import code_stamp, run_record, utc_now
+
     why = unsupported(cfg)
     if why is not None:
         fail(f"--{why[0]}: {why[1]}")

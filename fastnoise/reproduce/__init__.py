@@ -11,26 +11,31 @@ One module per group of figures (:mod:`.slides`: figs. 1-3; :mod:`.cube_task`: f
 training regimes; :mod:`.dying`: the mean field against Fig. 3's dying ReLUs); tables are written by
 :mod:`.output`. This module holds the registry (:data:`EXPERIMENTS`), :func:`run_experiment`
 and :func:`plot_table` (any run table).
+
+The registry is light: each experiment's function is imported when it runs, and the other names
+here (the experiment functions and their settings) when first touched (PEP 562 ``__getattr__``),
+so ``fastnoise reproduce --list`` loads neither the engine nor pandas.
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # for type checkers and IDEs: the names as if imported eagerly
+    import pandas as pd
 
-from ..plotting import plot_runs
-from .conventions_task import conventions
-from .cube_task import CUBES, CUBES_N, CUBES_P, cubes
-from .deep_nets import DEEP, DEEP_VARIANTS, DEEP_WIDTHS, deep
-from .dying import dying
-from .l2_noise import l2_vs_noise
-from .mnist_task import MNIST, MNIST10_REGIMES, MNIST_P, MNIST_REGIMES, mnist
-from .slides import fig1, fig2, fig3
+    from .cube_task import CUBES, CUBES_N, CUBES_P, cubes
+    from .deep_nets import DEEP, DEEP_VARIANTS, DEEP_WIDTHS, deep
+    from .dying import dying
+    from .mnist_task import MNIST, MNIST10_REGIMES, MNIST_P, MNIST_REGIMES, mnist
+    from .slides import fig1, fig2, fig3
 
 __all__ = [
     "CUBES",
@@ -69,6 +74,22 @@ class Experiment:
     run: Callable[..., dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class _Deferred:
+    """The experiment function ``"module:function"`` of this package, imported when called.
+
+    ``fixed``: keyword arguments it is always given (``(("classes", 10),)``).
+    """
+
+    target: str
+    fixed: tuple[tuple[str, Any], ...] = ()
+
+    def __call__(self, out: Path, quick: bool = False, seed: int = 0) -> dict[str, Any]:
+        module, _, function = self.target.partition(":")
+        run: Callable[..., dict[str, Any]] = getattr(importlib.import_module(f".{module}", __name__), function)
+        return run(out, quick=quick, seed=seed, **dict(self.fixed))
+
+
 #: The experiments by name, in the order ``fastnoise reproduce all`` runs them.
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
@@ -79,7 +100,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "single neuron, norm vs steps under pure noise",
             "neuron, hinge, d=30, h=1/d^2, x~N(0,I), 1e6 steps, 32 replicas",
             0.2,
-            fig1,
+            _Deferred("slides:fig1"),
         ),
         Experiment(
             "fig2",
@@ -87,7 +108,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "two-layer net without bias, norms vs steps, (a) cross-entropy (b) hinge",
             "width 100 [ours], d=30, h=1/d, 1e7 steps, 8 replicas",
             5.5,
-            fig2,
+            _Deferred("slides:fig2"),
         ),
         Experiment(
             "fig3",
@@ -95,7 +116,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "two-layer net with bias: norms and active neurons vs steps (dying ReLUs)",
             "width 120, d=30, cross-entropy, h=1/900, U[-sqrt3,sqrt3], 2e8 steps, 4 replicas [note]",
             25.0,
-            fig3,
+            _Deferred("slides:fig3"),
         ),
         Experiment(
             "cubes",
@@ -104,7 +125,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "K=2 of d=60, n=1000 and 2000, width 800, bias, fan-in init, cross-entropy, h=1/60, 3e5 steps, p=0..0.9, "
             "4 replicas [ours]",
             3.0,
-            cubes,
+            _Deferred("cube_task:cubes"),
         ),
         Experiment(
             "mnist",
@@ -113,7 +134,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "width 256, no bias, fan-in init, 2 epochs; (cross-entropy, h=0.01), (hinge, 0.01), (hinge, 0.001); p=0..0.9; "
             "2 replicas [ours]; needs `fastnoise data fetch mnist`",
             6.0,
-            mnist,
+            _Deferred("mnist_task:mnist"),
         ),
         Experiment(
             "mnist10",
@@ -121,7 +142,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "MNIST, ten classes, under label noise p (noise from all ten classes): errors and active neurons vs p",
             "as mnist, 10 outputs; (softmax cross-entropy, h=0.01), (multiclass hinge, 0.001), (multiclass hinge, 0.0001) [ours]",
             8.0,
-            lambda out, quick=False, seed=0: mnist(out, quick=quick, seed=seed, classes=10),
+            _Deferred("mnist_task:mnist", (("classes", 10),)),
         ),
         Experiment(
             "deep",
@@ -130,7 +151,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "mlp, hidden width 120, depth 2/3/4, bias or not, hinge and cross-entropy, d=30, h=1/d, x~N(0,I), "
             "fan-in init, 3e5 steps, 4 replicas [ours]",
             2.5,
-            deep,
+            _Deferred("deep_nets:deep"),
         ),
         Experiment(
             "l2-vs-noise",
@@ -139,7 +160,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "the mnist setting's cross-entropy regime (width 256, h=0.01, 2 epochs, 2 replicas); p in {0, 0.2, 0.5} x "
             "l in {0, 1e-4, 1e-3, 1e-2}; needs `fastnoise data fetch mnist`",
             13.0,
-            l2_vs_noise,
+            _Deferred("l2_noise:l2_vs_noise"),
         ),
         Experiment(
             "l2-vs-noise10",
@@ -147,7 +168,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "as l2-vs-noise with the ten classes (softmax cross-entropy, noise from all ten classes)",
             "as l2-vs-noise, 10 outputs; needs `fastnoise data fetch mnist`",
             20.0,
-            lambda out, quick=False, seed=0: l2_vs_noise(out, quick=quick, seed=seed, classes=10),
+            _Deferred("l2_noise:l2_vs_noise", (("classes", 10),)),
         ),
         Experiment(
             "conventions",
@@ -155,7 +176,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "cubes task: noise uniform/flip x fresh/fixed at matched flip rates r (uniform p=2r, flip p=r)",
             "the cubes setting at n=1000 (width 800, h=1/60, 3e5 steps, 4 replicas); r in {0.05, 0.1, 0.25} and p=0",
             9.0,
-            conventions,
+            _Deferred("conventions_task:conventions"),
         ),
         Experiment(
             "dying",
@@ -164,7 +185,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "cross-entropy, bias, pure noise; d=10, width 20, h in {0.01, 0.005, 0.0025} to h t = 4000, 8 replicas, "
             "2 flows over 2^11 points; d=30, width 120, h=1/900 (3e7 steps) and 1/1800 (6e7), 4 replicas, simulations only",
             16.0,
-            dying,
+            _Deferred("dying:dying"),
         ),
     )
 }
@@ -180,4 +201,60 @@ def run_experiment(name: str, out_root: Path, quick: bool = False, seed: int = 0
 
 def plot_table(df: pd.DataFrame, path: Path) -> list[Path]:
     """Draw norms, active neurons and errors against steps from any run table (one band per configuration)."""
+    from ..plotting import plot_runs
+
     return plot_runs(df, path)
+
+
+#: Public name -> the submodule that defines it (imported on first use; conventions and l2_vs_noise: not in __all__).
+_LAZY = {
+    "conventions": "conventions_task",
+    "CUBES": "cube_task",
+    "CUBES_N": "cube_task",
+    "CUBES_P": "cube_task",
+    "cubes": "cube_task",
+    "DEEP": "deep_nets",
+    "DEEP_VARIANTS": "deep_nets",
+    "DEEP_WIDTHS": "deep_nets",
+    "deep": "deep_nets",
+    "dying": "dying",
+    "l2_vs_noise": "l2_noise",
+    "MNIST": "mnist_task",
+    "MNIST10_REGIMES": "mnist_task",
+    "MNIST_P": "mnist_task",
+    "MNIST_REGIMES": "mnist_task",
+    "mnist": "mnist_task",
+    "fig1": "slides",
+    "fig2": "slides",
+    "fig3": "slides",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+class _Package(types.ModuleType):
+    """The package's module type: its function ``dying`` is not replaced by its submodule ``dying`` once that is imported.
+
+    The import system binds each imported submodule as an attribute of its package; an eager
+    ``from .dying import dying`` used to rebind the name to the function afterwards, so here the
+    binding of a submodule over a public name of the same name is skipped.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name) == name:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
