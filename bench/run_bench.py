@@ -2,8 +2,15 @@
 
 Usage (from the repository root)::
 
-    python bench/run_bench.py                 # full run, writes bench/results.md and .parquet
+    python bench/run_bench.py                 # full run, writes bench/results/<cpu>.md and .parquet
     python bench/run_bench.py --quick         # fewer repetitions (a smoke test, not a record)
+    python bench/run_bench.py --pairs 9       # more A/B pairs per kernel row (default 5)
+
+Kernel rows are timed in **pairs**: fastnoise, then C, then fastnoise, ... (at least 5 pairs),
+and the row's ratio is the median of the pair ratios, so that a shared machine's slow moments
+move both sides of a pair alike. One results file per machine kind (the CPU model, with its
+SIMD flags in the header) is kept under ``bench/results/``: a run on another machine adds a file
+and leaves the others.
 
 It times fastnoise's kernels (compile excluded: every setting is run once before it is timed)
 and the plain-C comparator in ``bench/c`` (built there with ``make`` on first use, and again
@@ -40,20 +47,23 @@ D = 30
 # x ~ N(0, I_30), h = 1/d, hinge, no bias; the single neuron there uses h = 1/d as well.
 SETTINGS = [
     ("single d=30", dict(model="neuron", lr=1 / D), ["single"], 5_000_000),
+    # 8 replicas on one thread: the lane driver (8 replicas in SIMD lanes) against C's 8 in turn.
+    ("single d=30, 8 replicas", dict(model="neuron", lr=1 / D, replicas=8), ["single"], 1_000_000),
     ("two-layer K=100", dict(model="twolayer", width=100), ["two", None, "100"], 1_500_000),
     ("two-layer K=1000", dict(model="twolayer", width=1000), ["two", None, "1000"], 200_000),
     ("two-layer K=100 bias", dict(model="twolayer", width=100, bias=True), None, 1_500_000),
     ("two-layer K=100 logistic", dict(model="twolayer", width=100, loss="logistic"), None, 1_500_000),
 ]
+#: Targets (fastnoise / plain C in float64 unless stated; "scaling" and seconds as named).
 TARGETS = {
-    "single d=30": 1.15,
-    "two-layer K=100": 1.0,
-    "two-layer K=1000": 1.0,
+    "single d=30, 8 replicas": 0.6,
+    "two-layer K=100": 0.75,
+    "two-layer K=1000": 0.85,
     "bias / no-bias at K=100": 1.3,
     "logistic / hinge at K=100": 1.3,
-    "2-thread speed-up (min over settings)": 1.8,
-    "CLI start-up, warm cache (s)": 1.5,
-    "first run, empty cache (s)": 10.0,
+    "2-thread scaling over 4 replicas / C's (min over settings)": 0.95,
+    "CLI start-up, warm cache (s)": 0.8,
+    "first run, empty cache (s)": 8.0,
     "recording share of a 1e7-step run": 0.05,
 }
 
@@ -68,22 +78,49 @@ def cpu_name() -> str:
     return platform.processor() or "unknown"
 
 
-def time_fastnoise(params: dict, steps: int, replicas: int, threads: int, reps: int) -> tuple[float, float]:
-    """Median ns per replica-step over ``reps`` runs (warm), and the update fraction."""
+def fastnoise_seconds(params: dict, steps: int, replicas: int, threads: int) -> tuple[float, float]:
+    """One warm run's wall seconds and its update fraction."""
     from fastnoise.engine import run
 
-    base = dict(steps=steps, records=2, replicas=replicas, seed=1, **params)
-    run(**{**base, "steps": 1000}, threads=threads)  # compile / load from cache
-    times = []
+    base = dict(steps=steps, records=2, seed=1, **{"replicas": replicas, **params})
+    t0 = time.perf_counter()
+    res = run(**base, threads=threads)
+    dt = time.perf_counter() - t0
+    return dt, res.table.updates.sum() / (steps * base["replicas"])
+
+
+def warm_up(params: dict, replicas: int, threads: int) -> None:
+    """Compile (or load from the cache) the kernels a timed run will use."""
+    from fastnoise.engine import run
+
+    run(**{"steps": 1000, "records": 2, "seed": 1, "replicas": replicas, **params}, threads=threads)
+
+
+def time_fastnoise(params: dict, steps: int, replicas: int, threads: int, reps: int) -> tuple[float, float]:
+    """Median wall ns per step (of the whole run: all replicas) over ``reps`` warm runs, and the update fraction."""
+    warm_up(params, replicas, threads)
+    runs = [fastnoise_seconds(params, steps, replicas, threads) for _ in range(reps)]
+    return 1e9 * statistics.median(t for t, _ in runs) / steps, runs[-1][1]
+
+
+def paired(
+    params: dict, cargs: list[str], steps: int, replicas: int, threads: int, pairs: int
+) -> tuple[float, float, float, float]:
+    """fastnoise and C alternated ``pairs`` times: (fastnoise ns/step, C ns/step, median pair ratio, update fraction).
+
+    ns/step is per replica-step of throughput: wall time / (steps x replicas).
+    """
+    warm_up(params, replicas, threads)
+    fn, cn, ratios = [], [], []
     frac = float("nan")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        res = run(**base, threads=threads)
-        times.append(time.perf_counter() - t0)
-        frac = res.table.updates.sum() / (steps * replicas)
-    return 1e9 * statistics.median(times) * threads / (steps * replicas) if False else 1e9 * statistics.median(
-        times
-    ) / steps, frac
+    per = 1e9 / (steps * replicas)
+    for _ in range(pairs):
+        t, frac = fastnoise_seconds(params, steps, replicas, threads)
+        c = c_seconds(cargs, steps, replicas, threads)
+        fn.append(t * per)
+        cn.append(c * per)
+        ratios.append(t / c)
+    return statistics.median(fn), statistics.median(cn), statistics.median(ratios), frac
 
 
 def c_stale() -> bool:
@@ -115,18 +152,38 @@ def build_c() -> None:
         sys.exit(f"run_bench: building the C comparator failed ({' '.join(cmd)}): {last}")
 
 
-def time_c(args: list[str], steps: int, replicas: int, threads: int, reps: int) -> float:
+def c_seconds(args: list[str], steps: int, replicas: int, threads: int) -> float:
+    """One run of the C comparator: its own timing of the SGD loop (seconds)."""
     cmd = [str(C_REF), args[0], str(steps), *(a for a in args[2:])]
     if len(args) == 1:
         cmd.append("0")
     cmd += ["zig", "full", str(replicas)]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    vals = []
-    for _ in range(reps):
-        out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
-        sec = float(re.search(r"sec=([0-9.eE+-]+)", out).group(1))
-        vals.append(1e9 * sec / steps)
-    return statistics.median(vals)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+    return float(re.search(r"sec=([0-9.eE+-]+)", out).group(1))
+
+
+def time_c(args: list[str], steps: int, replicas: int, threads: int, reps: int) -> float:
+    """Median wall ns per step of the C comparator over ``reps`` runs."""
+    return statistics.median(1e9 * c_seconds(args, steps, replicas, threads) / steps for _ in range(reps))
+
+
+def cpu_flags() -> str:
+    """The SIMD extensions the CPU reports (what the kernels' vector code can use)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                have = set(line.split(":", 1)[1].split())
+                return " ".join(f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512vl") if f in have)
+    except OSError:
+        pass
+    return "unknown"
+
+
+def machine_slug() -> str:
+    """A file name for this machine kind: the CPU model, lower case, words joined by '-'."""
+    words = re.sub(r"\(r\)|\(tm\)|cpu|processor|@.*", " ", cpu_name().lower())
+    return "-".join(re.findall(r"[a-z0-9]+", words)) or "unknown"
 
 
 def subprocess_seconds(code: str, env: dict | None = None) -> tuple[float, dict]:
@@ -142,16 +199,27 @@ def subprocess_seconds(code: str, env: dict | None = None) -> tuple[float, dict]
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="1 repetition and shorter memory runs (not a record)")
-    ap.add_argument("--out", type=Path, default=ROOT / "bench", help="folder for results.md and results.parquet")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="folder for <cpu>.md and <cpu>.parquet")
+    ap.add_argument("--pairs", type=int, default=5, help="fastnoise/C pairs per kernel row (at least 5 for a record)")
+    ap.add_argument("--only", default=None, metavar="TEXT", help="only the kernel rows whose setting contains TEXT (no targets)")
     args = ap.parse_args()
     build_c()
     reps = 1 if args.quick else 5
+    pairs = 1 if args.quick else max(5, args.pairs)
     rows = []
 
     def add(
-        kind: str, setting: str, threads: int, value: float | None, unit: str, c: float | None = None, note: str = ""
+        kind: str,
+        setting: str,
+        threads: int,
+        value: float | None,
+        unit: str,
+        c: float | None = None,
+        note: str = "",
+        ratio: float | None = None,
     ) -> None:
-        ratio = value / c if (c and value is not None) else None
+        if ratio is None:
+            ratio = value / c if (c and value is not None) else None
         rows.append(dict(kind=kind, setting=setting, threads=threads, value=value, unit=unit, c_value=c, ratio=ratio, note=note))
         cs = f"{c:9.1f}" if c else "      n/a"
         rs = f"{ratio:5.2f}x" if ratio else "   n/a"
@@ -159,14 +227,23 @@ def main() -> int:
 
     speed: dict[tuple[str, int], float] = {}
     for name, params, cargs, steps in SETTINGS:
-        for threads in (1, 2):
-            ns, frac = time_fastnoise(params, steps, replicas=threads, threads=threads, reps=reps)
-            # ns per step of one replica's wall time; with 2 threads over 2 replicas, throughput
-            # per replica-step is ns / 2.
-            per_step = ns / threads
-            speed[(name, threads)] = per_step
-            c = time_c(cargs, steps, threads, threads, reps) / threads if cargs else None
-            add("kernel", name, threads, per_step, "ns/step", c, f"update_frac={frac:.3f}")
+        if args.only is not None and args.only not in name:
+            continue
+        replicas = params.get("replicas")
+        for threads in (1,) if replicas else (1, 2):
+            r = replicas or threads
+            if cargs:
+                ns, c, ratio, frac = paired(params, cargs, steps, r, threads, pairs)
+                add("kernel", name, threads, ns, "ns/step", c, f"update_frac={frac:.3f}, median of {pairs} pairs", ratio)
+            else:
+                ns, frac = time_fastnoise(params, steps, replicas=r, threads=threads, reps=reps)
+                ns = ns / r
+                add("kernel", name, threads, ns, "ns/step", None, f"update_frac={frac:.3f}")
+            speed[(name, threads)] = ns
+
+    if args.only is not None:  # a partial record: the kernel rows asked for, no targets judged
+        write_report(args.out, rows, {}, [], args.quick, partial=args.only)
+        return 0
 
     checks: dict[str, tuple[float, float]] = {}
     for name, _, cargs, _ in SETTINGS:
@@ -181,16 +258,25 @@ def main() -> int:
         speed[("two-layer K=100 logistic", 1)] / speed[("two-layer K=100", 1)],
         TARGETS["logistic / hinge at K=100"],
     )
-    # Thread scaling: the same 4 replicas on 1 and on 2 threads (throughput ratio). With only 2
-    # replicas the slower replica sets the wall time (replicas differ in update fraction, so in
-    # work), which the rows above include; 4 replicas average that out.
+    # Thread scaling: the same 4 replicas on 1 and on 2 threads (throughput ratio), against the C
+    # comparator's own scaling on the same machine (it splits its replicas over OpenMP threads).
     scalings = []
-    for name, params, _, steps in SETTINGS:
+    for name, params, cargs, steps in SETTINGS:
+        if params.get("replicas"):
+            continue
         t1, _ = time_fastnoise(params, steps // 2, replicas=4, threads=1, reps=max(1, reps // 2))
         t2, _ = time_fastnoise(params, steps // 2, replicas=4, threads=2, reps=max(1, reps // 2))
-        scalings.append(t1 / t2)
-        add("scaling", f"{name}, 4 replicas", 2, t1 / t2, "x", note=f"2 replicas: {speed[(name, 1)] / speed[(name, 2)]:.2f}x")
-    checks["2-thread speed-up (min over settings)"] = (min(scalings), TARGETS["2-thread speed-up (min over settings)"])
+        note = f"2 replicas: {speed[(name, 1)] / speed[(name, 2)]:.2f}x"
+        if cargs:
+            c1 = time_c(cargs, steps // 2, 4, 1, max(1, reps // 2))
+            c2 = time_c(cargs, steps // 2, 4, 2, max(1, reps // 2))
+            scalings.append((t1 / t2) / (c1 / c2))
+            note += f"; C: {c1 / c2:.2f}x; fastnoise's / C's: {(t1 / t2) / (c1 / c2):.2f}"
+        add("scaling", f"{name}, 4 replicas", 2, t1 / t2, "x", note=note)
+    checks["2-thread scaling over 4 replicas / C's (min over settings)"] = (
+        min(scalings),
+        TARGETS["2-thread scaling over 4 replicas / C's (min over settings)"],
+    )
 
     # Whole runs as users start them: the CLI's default (Fig. 1, 8 replicas x 1e6 steps, all
     # cores) and a two-layer run (d = 30, width 120), both with default recording.
@@ -226,6 +312,12 @@ def main() -> int:
         first2, _ = subprocess_seconds(code2, {"NUMBA_CACHE_DIR": cache})
         add("compile", "first run (two-layer), empty cache", 0, first2, "s")
         checks["first run, empty cache (s)"] = (max(first, first2), TARGETS["first run, empty cache (s)"])
+        helps = []
+        for _ in range(reps + 1):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "fastnoise", "--help"], capture_output=True, check=True)
+            helps.append(time.perf_counter() - t0)
+        add("startup", "CLI --help", 0, statistics.median(helps[1:]), "s", note="whole process")
         cli = [sys.executable, "-m", "fastnoise.cli", "run", "--steps", "1", "--replicas", "1", "--no-progress", "--overwrite"]
         cli += ["--out", str(Path(tmp) / "x.parquet")]
         starts = []
@@ -251,11 +343,16 @@ def main() -> int:
     growth = mems[big] / mems[10**6]
     checks["peak memory ratio 1e8 / 1e6 steps"] = (growth, 1.1)
 
-    failed = [k for k, (v, t) in checks.items() if not (v <= t if "speed-up" not in k else v >= t)]
+    failed = [k for k, (v, t) in checks.items() if not (v <= t if not _at_least(k) else v >= t)]
     write_report(args.out, rows, checks, failed, args.quick)
     for k in failed:
         print(f"TARGET MISSED: {k}: {checks[k][0]:.3g} (target {checks[k][1]})", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _at_least(target: str) -> bool:
+    """Whether a target is a floor (scaling) rather than a ceiling (ratios, seconds)."""
+    return "speed-up" in target or "scaling" in target
 
 
 def _timed(fn, **kwargs) -> float:
@@ -264,23 +361,28 @@ def _timed(fn, **kwargs) -> float:
     return time.perf_counter() - t0
 
 
-def write_report(folder: Path, rows: list[dict], checks: dict, failed: list[str], quick: bool) -> None:
+def write_report(
+    folder: Path, rows: list[dict], checks: dict, failed: list[str], quick: bool, partial: str | None = None
+) -> None:
     from fastnoise.io import versions
 
     folder.mkdir(parents=True, exist_ok=True)
     df = pd.DataFrame(rows)
     v = versions()
     df.attrs["versions"] = v
-    df.to_parquet(folder / "results.parquet", index=False)
+    df.attrs["machine"] = {"cpu": cpu_name(), "flags": cpu_flags(), "cores": os.cpu_count()}
+    stem = machine_slug() + (f"-only-{re.sub(r'[^a-z0-9]+', '-', partial.lower()).strip('-')}" if partial else "")
+    df.to_parquet(folder / f"{stem}.parquet", index=False)
     lines = [
-        "# fastnoise benchmark results",
+        f"# fastnoise benchmark results: {cpu_name()}",
         "",
-        f"Written by `python bench/run_bench.py{' --quick' if quick else ''}`, {time.strftime('%Y-%m-%d %H:%M UTC')}.",
-        f"Machine: {cpu_name()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}.",
+        f"Written by `python bench/run_bench.py{' --quick' if quick else ''}"
+        f"{f' --only {partial!r}' if partial else ''}`, {time.strftime('%Y-%m-%d %H:%M UTC')}.",
+        f"Machine: {cpu_name()} (SIMD: {cpu_flags()}), {os.cpu_count()} cores, {platform.system()} {platform.release()}.",
         "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
         "C comparator: `bench/c` (gcc -O3 -march=native), same settings, same run.",
-        "Times are medians of repeated runs in steady state (compile excluded); ns per step of one replica;",
-        "with 2 threads, 2 replicas run in parallel and ns/step is wall time / (2 x steps).",
+        "Kernel rows with a C figure: fastnoise and C alternated (A B A B ...), ratio = median of the pair ratios;",
+        "ns per replica-step of throughput: wall time / (steps x replicas).",
         "",
         "| kind | setting | threads | fastnoise | unit | C | fastnoise / C | note |",
         "|---|---|---:|---:|---|---:|---:|---|",
@@ -293,9 +395,9 @@ def write_report(folder: Path, rows: list[dict], checks: dict, failed: list[str]
         )
     lines += ["", "## Targets", "", "| target | measured | limit | met |", "|---|---:|---:|---|"]
     for k, (val, lim) in checks.items():
-        sense = ">=" if "speed-up" in k else "<="
+        sense = ">=" if _at_least(k) else "<="
         lines.append(f"| {k} | {val:.3g} | {sense} {lim} | {'no' if k in failed else 'yes'} |")
-    (folder / "results.md").write_text("\n".join(lines) + "\n")
+    (folder / f"{stem}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -443,7 +443,8 @@ def run(
     blocks = [np.arange(t, R, nthreads, dtype=np.int64) for t in range(nthreads)]
     calls = _segments(points, st.chunk)
     first = (blocks[0], st.arrays, st.S, st.state, st.steps_done, st.updates, st.status, P, data, *calls[0][:2], st.out, reg)
-    compile_seconds = _compile(kern, cfg, first)
+    drive = choose_driver(kern, blocks)
+    compile_seconds = _compile(drive, cfg, first)
     pool = ThreadPoolExecutor(max_workers=nthreads, thread_name_prefix="fastnoise") if nthreads > 1 else None
     try:
         if progress is not None:  # compiled: the work proper starts (and a resumed run is this far)
@@ -464,9 +465,9 @@ def run(
                 reg,
             )
             if pool is None:
-                kern.drive(blocks[0], *args)
+                drive(blocks[0], *args)
             else:
-                for fut in [pool.submit(kern.drive, rs, *args) for rs in blocks]:
+                for fut in [pool.submit(drive, rs, *args) for rs in blocks]:
                     fut.result()
             _raise_on_status(st.status, cfg)
             st.calls += 1
@@ -539,13 +540,26 @@ def _adopt(saved: RunState, arrays: tuple[np.ndarray, ...], S: np.ndarray) -> Ru
     return RunState(saved.chunk, saved.calls, saved.steps, arrays, S, *(np.array(getattr(saved, n)) for n in RunState.ARRAYS[1:]))
 
 
-def _compile(kern: driver.Kernels, cfg: RunConfig, args: tuple[Any, ...]) -> float:
-    """Compile (or load from the cache) the driver for ``args``' types; seconds taken.
+def choose_driver(kern: driver.Kernels, blocks: list[np.ndarray]) -> Any:
+    """The lane-batched driver when the model has one for this spec and a thread has a lane group to fill.
+
+    Both drivers give the same table bit for bit (tests/test_lanes.py); the lane driver advances
+    ``driver.LANES`` replicas together and pays off from ``driver.MIN_LANES`` replicas per thread
+    (bench/run_bench.py). Interpreted runs (``NUMBA_DISABLE_JIT``) have no SIMD intrinsics: scalar.
+    """
+    if kern.drive_lanes is None or getattr(numba.config, "DISABLE_JIT", False):
+        return kern.drive
+    if max(len(b) for b in blocks) < driver.MIN_LANES:
+        return kern.drive
+    return kern.drive_lanes
+
+
+def _compile(drive: Any, cfg: RunConfig, args: tuple[Any, ...]) -> float:
+    """Compile (or load from the cache) the driver ``drive`` for ``args``' types; seconds taken.
 
     Announces itself on the ``fastnoise.engine`` logger (INFO) once it has taken more than
     :data:`COMPILE_NOTICE_SECONDS`: a first run compiles for several seconds, later ones load the cache.
     """
-    drive = kern.drive
     if not hasattr(drive, "compile") or drive.signatures:  # interpreted (NUMBA_DISABLE_JIT), or compiled already
         return 0.0
     t0 = time.perf_counter()

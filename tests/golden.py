@@ -47,6 +47,15 @@ CASES: dict[str, dict] = {
         replicas=2,
     ),
     "images-neuron": dict(model="neuron", data="mnist", data_path="IMAGES", p=0.1, steps=2_000, replicas=2, records=8),
+    # Enough replicas for the lane driver (``_kernels/lanes.py``) on one or two threads; written by the
+    # scalar driver before the lanes existed (2026-12-01), so the lanes are held to its tables.
+    "neuron-lanes-hinge-r10": dict(model="neuron", p=1.0, steps=20_000, replicas=10),
+    "neuron-lanes-logistic-bias-flip-r12": dict(
+        model="neuron", loss="logistic", bias=True, noise="flip", p=0.3, steps=10_000, replicas=12, seed=2
+    ),
+    "neuron-lanes-smooth-d7-r11": dict(
+        model="neuron", loss="logistic", label_smoothing=0.1, p=0.2, d=7, steps=10_000, replicas=11, seed=3
+    ),
 }
 
 

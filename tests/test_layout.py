@@ -13,7 +13,8 @@ from fastnoise import _jit
 
 PKG = Path(fastnoise.__file__).resolve().parent
 # Kernels may use the standard library's typing helpers; never pandas, pyarrow, click or logging.
-KERNEL_ALLOWED = {"numpy", "numba", "math", "__future__", "fastnoise._jit", "typing", "types", "collections.abc"}
+# llvmlite: the lane kernels' LLVM vector IR (_kernels/lanes.py), built through numba.extending.intrinsic.
+KERNEL_ALLOWED = {"numpy", "numba", "llvmlite", "math", "__future__", "fastnoise._jit", "typing", "types", "collections.abc"}
 
 
 def _imports(path: Path, package: str) -> set[str]:

@@ -294,11 +294,15 @@ def sample_binary(P, D, st, ri, x):
         clean, st = draw_cube(x, P.d, P.cube_c, P.cube_k, st)
     else:
         clean, st = draw_row(x, P.d, D.Xtr, D.Ytr, st, ri)
-    if NOISE == FLIP:
-        y, st = flipped_label(clean, P.p, st)
-    else:
-        y, st = noisy_label(clean, P.p, st)
+    y, st = label_noise(P, clean, st)
     return j, y, st
+
+
+def label_noise(P, clean, st):
+    """The label after the run's noise (``NOISE``: the convention, a compile-time constant): ``(y, st)``."""
+    if NOISE == FLIP:
+        return flipped_label(clean, P.p, st)
+    return noisy_label(clean, P.p, st)
 
 
 def sample_class(P, D, st, ri, x):

@@ -56,13 +56,36 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from .._jit import jit
 from .common import CHECK_EVERY, DBL_MAX, NONFINITE, OK, S_CODE, S_LOG2, S_STEP, UNDERFLOW  # noqa: F401 (the step loop's source)
-from .draws import BASIS, load_state, next_row, store_state  # noqa: F401 (next_row: the step loop's source)
+from .draws import BASIS, label_noise, load_state, next_row, store_state  # noqa: F401 (next_row: the step loop's source)
+from .lanes import S_ROWS, lane_state, set_lane_state
+from .lanes import W as LANES
 from .layout import M_UPDATES
 from .params import Spec
 
 __all__ = ["Model", "Kernels", "build", "constant_lr"]
+
+
+class Lanes(NamedTuple):
+    """A model's lane-batched step (see "Replicas in lanes" above): templates like the Model's.
+
+    block(P) -> blk                            the lane block's arrays (a tuple), allocated once
+    pack(blk, arrays, scratch, rs, member, P)  replica rows -> lane block (lanes with member[l])
+    unpack(blk, arrays, scratch, rs, member, P)  lane block -> replica rows
+    step(P, D, h, S, blk, alive, upd, status, rs, state, t)
+                                               one step of every lane with alive[l]; a lane that
+                                               fails calls _fail, stores its state, leaves alive
+    eligible(spec) -> bool                     (plain Python) whether this spec has a lane step
+    """
+
+    block: Callable
+    pack: Callable
+    unpack: Callable
+    step: Callable
+    eligible: Callable[[Spec], bool]
 
 
 class Model(NamedTuple):
@@ -77,6 +100,7 @@ class Model(NamedTuple):
     lr: Callable
     record: Callable
     helpers: tuple[Callable, ...] = ()
+    lanes: Lanes | None = None
 
 
 class Kernels(NamedTuple):
@@ -86,6 +110,7 @@ class Kernels(NamedTuple):
     view: Any
     update: Any
     spec: Spec
+    drive_lanes: Any = None
 
 
 def constant_lr(P, status):
@@ -96,6 +121,7 @@ def constant_lr(P, status):
 # --------------------------------------------------------------------------- driver templates
 # Rebound by build(); the placeholders keep linters and readers oriented.
 VIEW = SAMPLE = UPDATE = CHECK = LR = RECORD = STEPS = None
+BLOCK = PACK = UNPACK = STEP_LANES = None
 BATCH = DECAY = EPOCHS = False  # the spec's regime flags (compile-time constants)
 
 
@@ -295,7 +321,96 @@ def _drive(rs, arrays, scratch, state, steps_done, updates, status, P, D, seg_st
         store_state(state[r], st)
 
 
+def _steps_lanes(P, D, n, t0, S, blk, alive, upd, status, rs, state, arrays, scratch):
+    """``n`` steps of every live lane from global step ``t0``: the lane twin of the step loop.
+
+    The periodic check runs per lane on the replica's own rows (unpacked for it, packed back).
+    """
+    h = LR(P, status[rs[0]])  # models with lanes have a constant step (build() checks)
+    for t in range(n):
+        STEP_LANES(P, D, h, S, blk, alive, upd, status, rs, state, t0 + t)
+        if (t0 + t + 1) % CHECK_EVERY == 0:
+            UNPACK(blk, arrays, scratch, rs, alive, P)
+            for lane in range(LANES):
+                if alive[lane]:
+                    r = rs[lane]
+                    if not CHECK(P, status[r], *VIEW(arrays, scratch, r, P)):
+                        _fail(status[r], UNDERFLOW, t0 + t + 1)
+                        alive[lane] = False
+                        store_state(state[r], lane_state(S, lane))
+            PACK(blk, arrays, scratch, rs, alive, P)
+
+
+def _drive_lanes(rs, arrays, scratch, state, steps_done, updates, status, P, D, seg_steps, seg_rec, out, reg):
+    """:func:`_drive` with the replicas ``rs`` advanced :data:`LANES` at a time (same arguments, same tables).
+
+    Each group of up to LANES replicas shares one lane block; a lane that fails stops alone, as
+    in :func:`_drive` (its code, step, partial update count and state are the scalar ones). A
+    group of fewer than MIN_LANES replicas, or whose replicas are not all at the same step, runs
+    through :func:`_drive` instead.
+    """
+    S = np.zeros(S_ROWS * LANES, np.uint64)
+    blk = BLOCK(P)
+    g_rs = np.zeros(LANES, np.int64)
+    member = np.zeros(LANES, np.bool_)
+    alive = np.zeros(LANES, np.bool_)
+    upd = np.zeros(LANES, np.int64)
+    g = 0
+    while g < rs.shape[0]:
+        nl = min(LANES, rs.shape[0] - g)
+        same = True
+        for lane in range(nl):
+            if steps_done[rs[g + lane]] != steps_done[rs[g]]:
+                same = False
+        if nl < MIN_LANES or not same:
+            _drive(rs[g : g + nl], arrays, scratch, state, steps_done, updates, status, P, D, seg_steps, seg_rec, out, reg)
+            g += nl
+            continue
+        S[:] = 0
+        for lane in range(LANES):
+            r = rs[g + min(lane, nl - 1)]
+            g_rs[lane] = r
+            member[lane] = lane < nl and status[r, S_CODE] == OK
+            alive[lane] = member[lane]
+            if member[lane]:
+                set_lane_state(S, lane, load_state(state[r]))
+        PACK(blk, arrays, scratch, g_rs, member, P)
+        for s in range(seg_steps.shape[0]):
+            n = seg_steps[s]
+            if n > 0:
+                upd[:] = 0
+                t0 = steps_done[g_rs[0]]
+                live = alive.copy()
+                _steps_lanes(P, D, n, t0, S, blk, alive, upd, status, g_rs, state, arrays, scratch)
+                for lane in range(nl):
+                    if live[lane]:
+                        r = g_rs[lane]
+                        updates[r] += upd[lane]
+                        if alive[lane]:
+                            steps_done[r] += n
+            rec = seg_rec[s]
+            if rec >= 0:
+                UNPACK(blk, arrays, scratch, g_rs, member, P)
+                for lane in range(nl):
+                    if alive[lane]:
+                        r = g_rs[lane]
+                        ok = _record(VIEW(arrays, scratch, r, P), P, D, updates[r], status[r], steps_done[r], out[r, rec])
+                        updates[r] = 0
+                        if not ok:
+                            alive[lane] = False
+                            store_state(state[r], lane_state(S, lane))
+                PACK(blk, arrays, scratch, g_rs, member, P)
+        UNPACK(blk, arrays, scratch, g_rs, member, P)
+        for lane in range(nl):
+            if alive[lane]:
+                store_state(state[g_rs[lane]], lane_state(S, lane))
+        g += nl
+
+
 # --------------------------------------------------------------------------- builder
+
+#: The fewest replicas a lane group advances together; smaller groups run through the scalar driver.
+MIN_LANES = 5
 
 _BUILT: dict[tuple[str, Spec], Kernels] = {}  # by (model, spec)
 _SHARED: dict[tuple[str, str], tuple[types.FunctionType, Any]] = {}  # by (tag, template name)
@@ -365,7 +480,13 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
         "RECORD": model.record,
         "STEPS": _steps_template(model.views, spec.batch or spec.decay),
     }
-    templates = {f.__name__: f for f in (*roles.values(), *model.helpers, _record, _fail, _drive)}
+    lanes = model.lanes is not None and model.lanes.eligible(spec)
+    if lanes:
+        assert model.lanes is not None and model.lr is constant_lr, "lanes need a constant step size"
+        roles.update(BLOCK=model.lanes.block, PACK=model.lanes.pack, UNPACK=model.lanes.unpack, STEP_LANES=model.lanes.step)
+    shared = (label_noise, _record, _fail, _drive)  # label_noise: every sampler's noise, read by the lane steps too
+    drivers = (*shared, _steps_lanes, _drive_lanes) if lanes else shared
+    templates = {f.__name__: f for f in (*roles.values(), *model.helpers, *drivers)}
     reads = _spec_reads(templates, roles)
     cache = replace is None
     copies = {}
@@ -389,7 +510,13 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
     for f in copies.values():
         f.__globals__.update(compiled)  # templates call each other's specialised copies
         f.__globals__.update(bound)
-    kern = Kernels(drive=compiled[_drive.__name__], view=compiled[model.view.__name__], update=bound["UPDATE"], spec=spec)
+    kern = Kernels(
+        drive=compiled[_drive.__name__],
+        view=compiled[model.view.__name__],
+        update=bound["UPDATE"],
+        spec=spec,
+        drive_lanes=compiled[_drive_lanes.__name__] if lanes else None,
+    )
     if replace is None:
         _BUILT[key] = kern
     return kern

@@ -14,9 +14,10 @@ import math
 import numpy as np
 
 from .._jit import jit
-from .common import DBL_MAX, HINGE, UNDERFLOW_PRODUCT, block_max_abs, block_norm, sigmoid, targets
-from .draws import sample_binary
-from .driver import Model, constant_lr
+from .common import DBL_MAX, HINGE, NONFINITE, UNDERFLOW_PRODUCT, block_max_abs, block_norm, sigmoid, targets
+from .draws import GAUSSIAN, label_noise, sample_binary, store_state
+from .driver import Lanes, Model, _fail, constant_lr
+from .lanes import W, lane_normals, lane_state, set_lane_state, vaxpy, vdot
 from .layout import M_BIAS1, M_ERR_TEST, M_ERR_TRAIN, M_LOG1, M_NORM1
 
 LOSS = HINGE  # rebound per Spec by the driver builder
@@ -35,21 +36,27 @@ def view(arrays, scratch, r, P):
     return scratch[r], arrays[0][r]
 
 
+def scale(y, out, P, h):
+    """The rule for the output ``out`` = N(x): (whether V moves, the step's scale h*y*s)."""
+    if LOSS == HINGE:
+        if y * out > 0.0:
+            return False, 0.0
+        return True, h * y
+    if SMOOTH:  # label smoothing: the scale is t - sigmoid(N) for the target t (y * y = 1 exactly)
+        hi, lo = targets(P.smooth, 2)
+        return True, h * y * (y * ((hi if y > 0.0 else lo) - sigmoid(out)))
+    return True, h * y * sigmoid(-y * out)
+
+
 def update(j, y, P, h, x, V):
     """One SGD step on the sample (x, y); returns (N(x) before the step, h*y*s: 0.0 when V did not move)."""
     din = P.din
     out = dot(V, x, din)
     if not abs(out) <= DBL_MAX:
         return out, 0.0
-    if LOSS == HINGE:
-        if y * out > 0.0:
-            return out, 0.0
-        hy = h * y
-    elif SMOOTH:  # label smoothing: the scale is t - sigmoid(N) for the target t (y * y = 1 exactly)
-        hi, lo = targets(P.smooth, 2)
-        hy = h * y * (y * ((hi if y > 0.0 else lo) - sigmoid(out)))
-    else:
-        hy = h * y * sigmoid(-y * out)
+    go, hy = scale(y, out, P, h)
+    if not go:
+        return out, 0.0
     for i in range(din):
         V[i] += hy * x[i]
     return out, hy
@@ -89,6 +96,70 @@ def record(P, D, log2, out_row, x, V):
     return math.isfinite(nrm)
 
 
+# --------------------------------------------------------------------------- replicas in lanes
+# The lane block: X and V hold coordinate i of every lane in [i*W, (i+1)*W) (x[d] = 1 with a
+# bias); out, hy, go: per lane N(x), the step's scale, and 1.0 where the rule moves V.
+
+
+def lane_block(P):
+    X = np.zeros(P.din * W)
+    if P.bias:
+        X[P.d * W : (P.d + 1) * W] = 1.0
+    return X, np.zeros(P.din * W), np.zeros(W), np.zeros(W), np.zeros(W)
+
+
+def lane_pack(blk, arrays, scratch, rs, member, P):
+    V = blk[1]
+    Wt = arrays[0]
+    for lane in range(W):
+        r = rs[lane]
+        for i in range(P.din):
+            V[i * W + lane] = Wt[r, i] if member[lane] else 0.0
+
+
+def lane_unpack(blk, arrays, scratch, rs, member, P):
+    V = blk[1]
+    Wt = arrays[0]
+    for lane in range(W):
+        if member[lane]:
+            r = rs[lane]
+            for i in range(P.din):
+                Wt[r, i] = V[i * W + lane]
+
+
+def lane_step(P, D, h, S, blk, alive, upd, status, rs, state, t):
+    """One step of every live lane: the scalar step (sample_binary's Gaussian draw, its noise, update)."""
+    X, V, out, hy, go = blk
+    lane_normals(S, X, P.d)
+    vdot(V, X, P.din, out)
+    for lane in range(W):
+        go[lane] = 0.0
+        if not alive[lane]:
+            continue
+        st = lane_state(S, lane)
+        y, st = label_noise(P, 1.0 if X[lane] > 0.0 else -1.0, st)
+        set_lane_state(S, lane, st)
+        o = out[lane]
+        if not abs(o) <= DBL_MAX:
+            r = rs[lane]
+            _fail(status[r], NONFINITE, t)
+            alive[lane] = False
+            store_state(state[r], st)
+            continue
+        move, s = scale(y, o, P, h)
+        if move:
+            go[lane] = 1.0
+            hy[lane] = s
+            if s != 0.0:
+                upd[lane] += 1
+    vaxpy(V, X, P.din, hy, go)
+
+
+def lanes_eligible(spec):
+    """Gaussian inputs and the paper's step (one fresh sample per step, no weight decay)."""
+    return spec.data == GAUSSIAN and not (spec.batch or spec.decay or spec.epochs)
+
+
 MODEL = Model(
     "neuron",
     views=("x", "V"),
@@ -98,4 +169,6 @@ MODEL = Model(
     check=check,
     lr=constant_lr,
     record=record,
+    helpers=(scale,),
+    lanes=Lanes(block=lane_block, pack=lane_pack, unpack=lane_unpack, step=lane_step, eligible=lanes_eligible),
 )

@@ -1,0 +1,168 @@
+"""Replicas in SIMD lanes (``fastnoise/_kernels/lanes.py``): bit for bit the scalar kernels.
+
+The lane driver must give the scalar driver's tables and final weights exactly, for every
+setting it accepts, any number of replicas and threads, through kernel-call boundaries and
+through a replica's failure. The scalar driver is itself held to tables written before the lanes
+existed (``tests/golden.py``, the ``neuron-lanes-*`` cases).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+import pytest
+
+import fastnoise
+from fastnoise import SimulationError, _rng, engine
+from fastnoise._kernels import driver
+from fastnoise._kernels.draws import _ZIG_R, load_state, normal, store_state
+from fastnoise._kernels.lanes import ROW_BITS, ROW_NBITS, S_ROWS, W, lane_normals, vaxpy, vdot
+
+pytestmark = pytest.mark.skipif(
+    bool(numba.config.DISABLE_JIT),  # type: ignore[attr-defined]
+    reason="the lanes are LLVM vector intrinsics: compiled only (interpreted runs use the scalar driver)",
+)
+
+
+@numba.njit
+def _scalar_normals(state, n, out):
+    for r in range(state.shape[0]):
+        st = load_state(state[r])
+        for t in range(n):
+            out[r, t], st = normal(st)
+        store_state(state[r], st)
+
+
+@numba.njit
+def _lane_normals(S, n, d, out):
+    X = np.zeros(d * W)
+    for t in range(n // d):
+        lane_normals(S, X, d)
+        for i in range(d):
+            for lane in range(W):
+                out[lane, t * d + i] = X[i * W + lane]
+
+
+def test_lane_normals_are_each_lanes_scalar_stream():
+    n, d = 60_000, 30  # 480k draws: about 7,000 slow-path draws and 40 from the tail (|x| > R)
+    state = _rng.kernel_state(11, W)
+    want = np.zeros((W, n))
+    _scalar_normals(state.copy(), n, want)
+    S = np.zeros(S_ROWS * W, np.uint64)
+    for k, row in enumerate((0, 1, 2, 3, ROW_BITS, ROW_NBITS)):  # lanes.lane_state's rows
+        S[row * W : (row + 1) * W] = state[:, k]
+    got = np.zeros((W, n))
+    _lane_normals(S, n, d, got)
+    assert np.array_equal(got.view(np.uint64), want.view(np.uint64))
+    assert (np.abs(want) > _ZIG_R).sum() > 0  # the tail branch of the slow path was taken
+
+
+@numba.njit
+def _vdot(V, X, n, out):
+    vdot(V, X, n, out)
+
+
+@numba.njit
+def _vaxpy(V, X, n, hy, go):
+    vaxpy(V, X, n, hy, go)
+
+
+def test_vdot_and_vaxpy_are_the_scalar_loops():
+    rng = np.random.default_rng(0)
+    n = 13
+    V = rng.standard_normal(n * W) * 10.0 ** rng.integers(-300, 300, n * W)
+    X = rng.standard_normal(n * W)
+    V[5] = -0.0  # a signed zero on a lane that does not move keeps its sign
+    out = np.zeros(W)
+    _vdot(V, X, n, out)
+    for lane in range(W):
+        s = 0.0
+        for i in range(n):
+            s += V[i * W + lane] * X[i * W + lane]
+        assert out[lane] == s or (math.isnan(out[lane]) and math.isnan(s))
+    hy = rng.standard_normal(W)
+    go = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0])
+    want = V.copy()
+    for lane in range(W):
+        if go[lane] != 0.0:
+            for i in range(n):
+                want[i * W + lane] += hy[lane] * X[i * W + lane]
+    _vaxpy(V, X, n, hy, go)
+    assert np.array_equal(V.view(np.uint64), want.view(np.uint64))
+
+
+SETTINGS = {
+    "hinge-pure-noise": dict(p=1.0),
+    "hinge-p03-bias": dict(p=0.3, bias=True),
+    "hinge-p0-d7": dict(p=0.0, d=7),
+    "logistic-p05": dict(loss="logistic", p=0.5),
+    "logistic-smooth": dict(loss="logistic", p=0.2, label_smoothing=0.1),
+    "flip": dict(p=0.2, noise="flip"),
+    "big-step-linear": dict(p=1.0, lr=0.5, record_spacing="linear"),
+    "errors-d5": dict(p=0.1, d=5, eval_size=64, n_test=64),
+}
+
+
+def _run(monkeypatch, lanes: bool, threads: int, chunk: int | None = None, **params):
+    """A run through the lane driver (from one replica per thread) or through the scalar one."""
+    chosen = []
+    real = engine.choose_driver
+
+    def choose(kern, blocks):
+        d = real(kern, blocks) if lanes else kern.drive
+        chosen.append(d is kern.drive_lanes)
+        return d
+
+    monkeypatch.setattr(engine, "choose_driver", choose)
+    monkeypatch.setattr(driver, "MIN_LANES", 1 if lanes else 10**9)
+    if chunk is not None:
+        monkeypatch.setattr(engine, "_chunk_steps", lambda *a: chunk)
+    res = engine.run(fastnoise.RunConfig(model="neuron", **params), threads=threads)
+    assert chosen == [lanes]
+    return res
+
+
+def _same(a, b):
+    assert a.table.equals(b.table)
+    for wa, wb in zip(a.weights, b.weights, strict=True):
+        for k in wa:
+            assert np.array_equal(np.asarray(wa[k]).view(np.uint8), np.asarray(wb[k]).view(np.uint8)), k
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+@pytest.mark.parametrize(("replicas", "threads"), [(8, 1), (13, 1), (11, 2)])
+def test_lane_driver_gives_the_scalar_tables(monkeypatch, name, replicas, threads):
+    params = dict(SETTINGS[name], replicas=replicas, steps=6_000, records=12, seed=5)
+    _same(_run(monkeypatch, True, threads, **params), _run(monkeypatch, False, threads, **params))
+
+
+def test_lane_driver_across_kernel_calls(monkeypatch):
+    """Many short kernel calls (each a lane group's load and store), checkpoints between them."""
+    params = dict(p=0.7, bias=True, replicas=9, steps=20_000, records=25, record_spacing="linear", seed=1)
+    _same(_run(monkeypatch, True, 1, chunk=1000, **params), _run(monkeypatch, False, 1, **params))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(lr=1e308, p=1.0),  # the weights overflow: non-finite output
+        dict(lr=1e-300, init_scale=1e-300, p=1.0),  # below 2**-900: the underflow stop at the first check
+    ],
+    ids=["nonfinite", "underflow"],
+)
+def test_a_failing_lane_fails_as_the_scalar_replica(monkeypatch, params):
+    with pytest.raises(SimulationError) as lanes:
+        _run(monkeypatch, True, 1, replicas=9, steps=5_000, **params)
+    with pytest.raises(SimulationError) as scalar:
+        _run(monkeypatch, False, 1, replicas=9, steps=5_000, **params)
+    assert str(lanes.value) == str(scalar.value)
+
+
+def test_only_eligible_specs_have_lanes():
+    """Gaussian inputs and the paper's step: other input laws and regimes keep the scalar driver."""
+    assert engine.kernels(fastnoise.RunConfig(model="neuron")).drive_lanes is not None
+    for params in (dict(data="basis", d=12), dict(batch=4), dict(weight_decay=1e-3), dict(model="twolayer")):
+        cfg = fastnoise.RunConfig(**{"model": "neuron", **params})
+        assert engine.kernels(cfg).drive_lanes is None, params
