@@ -35,6 +35,7 @@ from numba.extending import intrinsic
 from .._jit import jit
 from . import draws
 from .draws import ZK, ZW
+from .vec import data_ptr
 
 W = 8  # lanes per block
 S_ROWS = 7  # s0, s1, s2, s3, u, bits, nbits
@@ -47,10 +48,6 @@ _F64 = ir.DoubleType()
 _VI = ir.VectorType(_I64, W)
 _VF = ir.VectorType(_F64, W)
 _VB = ir.VectorType(_I1, W)
-
-
-def _data(context, builder, aryty, ary):
-    return cgutils.create_struct_proxy(aryty)(context, builder, value=ary).data
 
 
 def _row(builder, base, off, vty):
@@ -86,10 +83,10 @@ def normal_fast(typingctx, S, X, off, zk, zw):
 
     def codegen(context, builder, signature, args):
         s_arr, x_arr, off_v, zk_arr, zw_arr = args
-        sp = _data(context, builder, signature.args[0], s_arr)
-        xp = _data(context, builder, signature.args[1], x_arr)
-        zkp = _data(context, builder, signature.args[3], zk_arr)
-        zwp = _data(context, builder, signature.args[4], zw_arr)
+        sp = data_ptr(context, builder, signature.args[0], s_arr)
+        xp = data_ptr(context, builder, signature.args[1], x_arr)
+        zkp = data_ptr(context, builder, signature.args[3], zk_arr)
+        zwp = data_ptr(context, builder, signature.args[4], zw_arr)
         rows = [_row(builder, sp, ir.Constant(_I64, k * W), _VI) for k in range(5)]
         s0, s1, s2, s3 = (builder.load(p, align=8) for p in rows[:4])
         u = builder.add(s0, s3)  # draws.next_u64, line by line
@@ -121,9 +118,9 @@ def vdot(typingctx, V, X, n, out):
 
     def codegen(context, builder, signature, args):
         v_arr, x_arr, n_v, o_arr = args
-        vp = _data(context, builder, signature.args[0], v_arr)
-        xp = _data(context, builder, signature.args[1], x_arr)
-        op = _data(context, builder, signature.args[3], o_arr)
+        vp = data_ptr(context, builder, signature.args[0], v_arr)
+        xp = data_ptr(context, builder, signature.args[1], x_arr)
+        op = data_ptr(context, builder, signature.args[3], o_arr)
         acc = cgutils.alloca_once_value(builder, ir.Constant(_VF, [0.0] * W))
         with cgutils.for_range(builder, n_v) as loop:
             off = builder.mul(loop.index, ir.Constant(_I64, W))
@@ -143,11 +140,11 @@ def vaxpy(typingctx, V, X, n, hy, go):
 
     def codegen(context, builder, signature, args):
         v_arr, x_arr, n_v, h_arr, g_arr = args
-        vp = _data(context, builder, signature.args[0], v_arr)
-        xp = _data(context, builder, signature.args[1], x_arr)
+        vp = data_ptr(context, builder, signature.args[0], v_arr)
+        xp = data_ptr(context, builder, signature.args[1], x_arr)
         zero = ir.Constant(_I64, 0)
-        h = builder.load(_row(builder, _data(context, builder, signature.args[3], h_arr), zero, _VF), align=8)
-        g = builder.load(_row(builder, _data(context, builder, signature.args[4], g_arr), zero, _VF), align=8)
+        h = builder.load(_row(builder, data_ptr(context, builder, signature.args[3], h_arr), zero, _VF), align=8)
+        g = builder.load(_row(builder, data_ptr(context, builder, signature.args[4], g_arr), zero, _VF), align=8)
         on = builder.fcmp_unordered("!=", g, ir.Constant(_VF, [0.0] * W))
         with cgutils.for_range(builder, n_v) as loop:
             p = _row(builder, vp, builder.mul(loop.index, ir.Constant(_I64, W)), _VF)
@@ -171,7 +168,8 @@ def _inlined(f: pytypes.FunctionType, name: str):
     return jit(nf, inline="always")
 
 
-_normal_slow = _inlined(draws._normal_slow.py_func, "_normal_slow_inlined")
+# (interpreted, NUMBA_DISABLE_JIT, the kernel is the plain function itself)
+_normal_slow = _inlined(getattr(draws._normal_slow, "py_func", draws._normal_slow), "_normal_slow_inlined")
 
 _U56 = np.uint64(56)
 _U8 = np.uint64(8)

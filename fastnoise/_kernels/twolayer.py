@@ -48,6 +48,7 @@ from .layout import (
     M_NORM2,
     net_scratch,
 )
+from .vec import COMPILED, forward_rows1_vec, forward_rows4_vec, rank1_vec
 
 # Rebound per Spec by the driver builder (see driver.py): decided when the loop compiles.
 LOSS = HINGE
@@ -61,9 +62,17 @@ BLOCK_ROWS_MAX = 4096
 
 @jit
 def forward(W, x, din, kp, pre):
-    """pre[i] = sum_j W[j, i] * x[j] (the order of additions depends only on din * kp)."""
+    """pre[i] = sum_j W[j, i] * x[j] (the order of additions depends only on din * kp).
+
+    Compiled, the register-blocked twins in :mod:`.vec` do the same additions (bit for bit).
+    """
     if din * kp <= BLOCK_ROWS_MAX:
-        forward_rows4(W, x, din, kp, pre)
+        if COMPILED:
+            forward_rows4_vec(W, x, din, kp, pre)
+        else:
+            forward_rows4(W, x, din, kp, pre)
+    elif COMPILED:
+        forward_rows1_vec(W, x, din, kp, pre)
     else:
         forward_rows1(W, x, din, kp, pre)
 
@@ -244,6 +253,8 @@ def first_layer_update(x, W, g, P, j, kp):
                 wj = W[jj]
                 for i in range(kp):
                     wj[i] += g[i] * xj
+    elif COMPILED:
+        rank1_vec(W, x, P.din, kp, g)
     else:
         for jj in range(P.din):
             xj = x[jj]
