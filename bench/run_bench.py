@@ -54,8 +54,14 @@ SETTINGS = [
     ("two-layer K=100 bias", dict(model="twolayer", width=100, bias=True), None, 1_500_000),
     ("two-layer K=100 logistic", dict(model="twolayer", width=100, loss="logistic"), None, 1_500_000),
     # MNIST-shaped: 784 inputs (about 19 % non-zero, skipped by the sparse path), width 256; and the
-    # same shape with dense Gaussian inputs. Needs `fastnoise data fetch mnist` (else skipped).
-    ("MNIST two-layer d=784 K=256 (sparse inputs)", dict(model="twolayer", width=256, data="mnist", lr=0.01), None, 20_000),
+    # same shape with dense Gaussian inputs. Needs `fastnoise data fetch mnist` (else skipped). One
+    # evaluation and one test image: the row times the steps, not the checkpoints' 10,000 test images.
+    (
+        "MNIST two-layer d=784 K=256 (sparse inputs)",
+        dict(model="twolayer", width=256, data="mnist", lr=0.01, eval_size=1, n_test=1),
+        None,
+        20_000,
+    ),
     ("dense two-layer d=784 K=256", dict(model="twolayer", width=256, d=784, lr=0.01), None, 20_000),
 ]
 #: Targets (fastnoise / plain C in float64 unless stated; "scaling" and seconds as named).

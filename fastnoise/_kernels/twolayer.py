@@ -48,7 +48,7 @@ from .layout import (
     M_NORM2,
     net_scratch,
 )
-from .vec import COMPILED, forward_rows1_vec, forward_rows4_vec, rank1_vec
+from .vec import COMPILED, forward_rows1_vec, forward_rows4_vec, forward_sparse_vec, rank1_sparse_vec, rank1_vec
 
 # Rebound per Spec by the driver builder (see driver.py): decided when the loop compiles.
 LOSS = HINGE
@@ -93,7 +93,19 @@ def forward_rows1(W, x, din, kp, pre):
 
 @jit
 def forward_sparse(W, x, din, kp, pre):
-    """The same sum, skipping rows whose input is 0 (exact: they add +-0); for sparse inputs."""
+    """The same sum, skipping rows whose input is 0 (exact: they add +-0); for sparse inputs.
+
+    Compiled, :func:`.vec.forward_sparse_vec` does the same additions (bit for bit).
+    """
+    if COMPILED:
+        forward_sparse_vec(W, x, din, kp, pre)
+    else:
+        forward_sparse_loop(W, x, din, kp, pre)
+
+
+@jit
+def forward_sparse_loop(W, x, din, kp, pre):
+    """:func:`forward_sparse` as a plain loop (interpreted runs)."""
     for i in range(kp):
         pre[i] = 0.0
     for j in range(din):
@@ -246,6 +258,8 @@ def first_layer_update(x, W, g, P, j, kp):
             wb = W[P.d]
             for i in range(kp):
                 wb[i] += g[i]
+    elif SPARSE and COMPILED:
+        rank1_sparse_vec(W, x, P.din, kp, g)
     elif SPARSE:
         for jj in range(P.din):
             xj = x[jj]

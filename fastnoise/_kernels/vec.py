@@ -13,7 +13,9 @@ not change. ``tests/test_lanes.py`` and ``tests/test_golden.py`` hold them to th
   :func:`.twolayer.forward_rows1` with a block of :data:`NB` x 8 hidden units' sums kept in
   registers across all rows (register blocking: each weight is loaded once, ``pre`` is written
   once; measured at width 100: 485 -> 281 ns per forward pass).
-- :func:`rank1_vec`: ``W[j, i] += g[i] * x[j]`` with a block of ``g`` kept in registers.
+- :func:`forward_sparse_vec`: :func:`.twolayer.forward_sparse` (rows with ``x_j = 0`` skipped), the same way.
+- :func:`rank1_vec` / :func:`rank1_sparse_vec`: ``W[j, i] += g[i] * x[j]`` (on every row / on the
+  rows with ``x_j != 0``) with a block of ``g`` kept in registers.
 
 The interpreted mode (``NUMBA_DISABLE_JIT``) has no intrinsics; callers test :data:`COMPILED`
 (a compile-time constant) and keep the plain loops for it.
@@ -77,7 +79,11 @@ def _blocks(builder, kp, body):
         body(builder.add(rest0, builder.mul(b.index, _c(V))), 1)
 
 
-def _forward(rows4):
+def _forward(mode):
+    """Codegen of the forward pass: mode "rows4", "rows1" or "sparse" (the plain loop it reproduces)."""
+    rows4 = mode == "rows4"
+    sparse = mode == "sparse"
+
     def codegen(context, builder, signature, args):
         w_a, x_a, din, kp, p_a = args
         wp, rstride = _rows(context, builder, signature.args[0], w_a)
@@ -92,12 +98,14 @@ def _forward(rows4):
         def x_at(j):
             return splat(builder, builder.load(builder.gep(xp, [j])))
 
-        def add_rows(start, col0, nvec):  # acc += w_j * x_j for j in [start, din), in order
+        def add_rows(start, col0, nvec):  # acc += w_j * x_j for j in [start, din), in order (sparse: x_j != 0 only)
             with cgutils.for_range_slice(builder, start, din, _c(1)) as (j, _):
-                xj = x_at(j)
-                for k in range(nvec):
-                    col = builder.add(col0, _c(V * k))
-                    builder.store(builder.fadd(builder.load(accs[k]), builder.fmul(w_at(j, col), xj)), accs[k])
+                xs = builder.load(builder.gep(xp, [j]))
+                with builder.if_then(builder.fcmp_unordered("!=", xs, ir.Constant(F64, 0.0)) if sparse else cgutils.true_bit):
+                    xj = splat(builder, xs)
+                    for k in range(nvec):
+                        col = builder.add(col0, _c(V * k))
+                        builder.store(builder.fadd(builder.load(accs[k]), builder.fmul(w_at(j, col), xj)), accs[k])
 
         def block(col0, nvec):
             if rows4:  # forward_rows4: pre = 0; pre += ((w0 x0 + w1 x1) + (w2 x2 + w3 x3)) per 4 rows; rest one by one
@@ -114,6 +122,10 @@ def _forward(rows4):
                         b = builder.fadd(builder.fmul(w[2], xs[2]), builder.fmul(w[3], xs[3]))
                         builder.store(builder.fadd(builder.load(accs[k]), builder.fadd(a, b)), accs[k])
                 add_rows(builder.mul(groups, _c(4)), col0, nvec)
+            elif sparse:  # forward_sparse: pre = 0; pre += w_j x_j for the j with x_j != 0, in order
+                for k in range(nvec):
+                    builder.store(zero, accs[k])
+                add_rows(_c(0), col0, nvec)
             else:  # forward_rows1: pre = w_0 x_0; pre += w_j x_j for j = 1 ... din-1
                 x0 = x_at(_c(0))
                 for k in range(nvec):
@@ -131,19 +143,22 @@ def _forward(rows4):
 @intrinsic
 def forward_rows4_vec(typingctx, W, x, din, kp, pre):
     """:func:`.twolayer.forward_rows4`, register-blocked (kp a multiple of 8)."""
-    return types.void(W, x, din, kp, pre), _forward(True)
+    return types.void(W, x, din, kp, pre), _forward("rows4")
 
 
 @intrinsic
 def forward_rows1_vec(typingctx, W, x, din, kp, pre):
     """:func:`.twolayer.forward_rows1`, register-blocked (kp a multiple of 8)."""
-    return types.void(W, x, din, kp, pre), _forward(False)
+    return types.void(W, x, din, kp, pre), _forward("rows1")
 
 
 @intrinsic
-def rank1_vec(typingctx, W, x, din, kp, g):
-    """W[j, i] += g[i] * x[j] for j < din, i < kp (kp a multiple of 8), in order of j."""
-    sig = types.void(W, x, din, kp, g)
+def forward_sparse_vec(typingctx, W, x, din, kp, pre):
+    """:func:`.twolayer.forward_sparse` (rows with x_j = 0 skipped), register-blocked (kp a multiple of 8)."""
+    return types.void(W, x, din, kp, pre), _forward("sparse")
+
+
+def _rank1(sparse):
 
     def codegen(context, builder, signature, args):
         w_a, x_a, din_v, kp_v, g_a = args
@@ -154,13 +169,27 @@ def rank1_vec(typingctx, W, x, din, kp, g):
         def block(col0, nvec):
             gs = [builder.load(vptr(builder, gp, builder.add(col0, _c(V * k))), align=8) for k in range(nvec)]
             with cgutils.for_range(builder, din_v) as j:
-                xj = splat(builder, builder.load(builder.gep(xp, [j.index])))
-                base = builder.mul(j.index, rstride)
-                for k in range(nvec):
-                    p = vptr(builder, wp, builder.add(base, builder.add(col0, _c(V * k))))
-                    builder.store(builder.fadd(builder.load(p, align=8), builder.fmul(gs[k], xj)), p, align=8)
+                xs = builder.load(builder.gep(xp, [j.index]))
+                with builder.if_then(builder.fcmp_unordered("!=", xs, ir.Constant(F64, 0.0)) if sparse else cgutils.true_bit):
+                    xj = splat(builder, xs)
+                    base = builder.mul(j.index, rstride)
+                    for k in range(nvec):
+                        p = vptr(builder, wp, builder.add(base, builder.add(col0, _c(V * k))))
+                        builder.store(builder.fadd(builder.load(p, align=8), builder.fmul(gs[k], xj)), p, align=8)
 
         _blocks(builder, kp_v, block)
         return context.get_dummy_value()
 
-    return sig, codegen
+    return codegen
+
+
+@intrinsic
+def rank1_vec(typingctx, W, x, din, kp, g):
+    """W[j, i] += g[i] * x[j] for j < din, i < kp (kp a multiple of 8)."""
+    return types.void(W, x, din, kp, g), _rank1(False)
+
+
+@intrinsic
+def rank1_sparse_vec(typingctx, W, x, din, kp, g):
+    """The same on the rows with x[j] != 0 only (exact: adding g * 0 changes nothing), for sparse inputs."""
+    return types.void(W, x, din, kp, g), _rank1(True)
