@@ -480,7 +480,8 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
         "RECORD": model.record,
         "STEPS": _steps_template(model.views, spec.batch or spec.decay),
     }
-    lanes = model.lanes is not None and model.lanes.eligible(spec)
+    # A replaced step (a test's fault) is not the model's lane step: such builds run the scalar driver.
+    lanes = model.lanes is not None and model.lanes.eligible(spec) and not replace
     if lanes:
         assert model.lanes is not None and model.lr is constant_lr, "lanes need a constant step size"
         roles.update(BLOCK=model.lanes.block, PACK=model.lanes.pack, UNPACK=model.lanes.unpack, STEP_LANES=model.lanes.step)
