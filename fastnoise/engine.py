@@ -545,9 +545,9 @@ def choose_driver(kern: driver.Kernels, blocks: list[np.ndarray]) -> Any:
 
     Both drivers give the same table bit for bit (tests/test_lanes.py); the lane driver advances
     ``driver.LANES`` replicas together and pays off from ``driver.MIN_LANES`` replicas per thread
-    (bench/run_bench.py). Interpreted runs (``NUMBA_DISABLE_JIT``) have no SIMD intrinsics: scalar.
+    (bench/run_bench.py). Specs without a lane step, and interpreted runs, have ``drive_lanes = None``.
     """
-    if kern.drive_lanes is None or getattr(numba.config, "DISABLE_JIT", False):
+    if kern.drive_lanes is None:
         return kern.drive
     if max(len(b) for b in blocks) < driver.MIN_LANES:
         return kern.drive

@@ -16,7 +16,6 @@ import pytest
 
 import fastnoise
 from fastnoise import SimulationError, _rng, engine
-from fastnoise._kernels import driver
 from fastnoise._kernels.draws import _ZIG_R, load_state, normal, store_state
 from fastnoise._kernels.lanes import ROW_BITS, ROW_NBITS, S_ROWS, W, lane_normals, vaxpy, vdot
 
@@ -106,17 +105,15 @@ SETTINGS = {
 
 
 def _run(monkeypatch, lanes: bool, threads: int, chunk: int | None = None, **params):
-    """A run through the lane driver (from one replica per thread) or through the scalar one."""
+    """A run through the lane driver or through the scalar one (groups below driver.MIN_LANES: scalar inside it)."""
     chosen = []
-    real = engine.choose_driver
 
-    def choose(kern, blocks):
-        d = real(kern, blocks) if lanes else kern.drive
+    def choose(kern, blocks):  # (driver.MIN_LANES is compiled into the lane driver: not patched)
+        d = kern.drive_lanes if lanes else kern.drive
         chosen.append(d is kern.drive_lanes)
         return d
 
     monkeypatch.setattr(engine, "choose_driver", choose)
-    monkeypatch.setattr(driver, "MIN_LANES", 1 if lanes else 10**9)
     if chunk is not None:
         monkeypatch.setattr(engine, "_chunk_steps", lambda *a: chunk)
     res = engine.run(fastnoise.RunConfig(model="neuron", **params), threads=threads)

@@ -65,6 +65,7 @@ from .lanes import S_ROWS, lane_state, set_lane_state
 from .lanes import W as LANES
 from .layout import M_UPDATES
 from .params import Spec
+from .vec import COMPILED
 
 __all__ = ["Model", "Kernels", "build", "constant_lr"]
 
@@ -321,16 +322,17 @@ def _drive(rs, arrays, scratch, state, steps_done, updates, status, P, D, seg_st
         store_state(state[r], st)
 
 
-def _steps_lanes(P, D, n, t0, S, blk, alive, upd, status, rs, state, arrays, scratch):
+def _steps_lanes(P, D, n, t0, S, blk, member, alive, upd, status, rs, state, arrays, scratch):
     """``n`` steps of every live lane from global step ``t0``: the lane twin of the step loop.
 
-    The periodic check runs per lane on the replica's own rows (unpacked for it, packed back).
+    The periodic check runs per lane on the replica's own rows (the group's rows unpacked for it
+    and packed back; a lane that died earlier keeps its weights from the step it failed).
     """
     h = LR(P, status[rs[0]])  # models with lanes have a constant step (build() checks)
     for t in range(n):
         STEP_LANES(P, D, h, S, blk, alive, upd, status, rs, state, t0 + t)
         if (t0 + t + 1) % CHECK_EVERY == 0:
-            UNPACK(blk, arrays, scratch, rs, alive, P)
+            UNPACK(blk, arrays, scratch, rs, member, P)
             for lane in range(LANES):
                 if alive[lane]:
                     r = rs[lane]
@@ -338,7 +340,7 @@ def _steps_lanes(P, D, n, t0, S, blk, alive, upd, status, rs, state, arrays, scr
                         _fail(status[r], UNDERFLOW, t0 + t + 1)
                         alive[lane] = False
                         store_state(state[r], lane_state(S, lane))
-            PACK(blk, arrays, scratch, rs, alive, P)
+            PACK(blk, arrays, scratch, rs, member, P)
 
 
 def _drive_lanes(rs, arrays, scratch, state, steps_done, updates, status, P, D, seg_steps, seg_rec, out, reg):
@@ -381,7 +383,7 @@ def _drive_lanes(rs, arrays, scratch, state, steps_done, updates, status, P, D, 
                 upd[:] = 0
                 t0 = steps_done[g_rs[0]]
                 live = alive.copy()
-                _steps_lanes(P, D, n, t0, S, blk, alive, upd, status, g_rs, state, arrays, scratch)
+                _steps_lanes(P, D, n, t0, S, blk, member, alive, upd, status, g_rs, state, arrays, scratch)
                 for lane in range(nl):
                     if live[lane]:
                         r = g_rs[lane]
@@ -410,6 +412,7 @@ def _drive_lanes(rs, arrays, scratch, state, steps_done, updates, status, P, D, 
 # --------------------------------------------------------------------------- builder
 
 #: The fewest replicas a lane group advances together; smaller groups run through the scalar driver.
+#: Read by the engine and compiled into _drive_lanes (a compile-time constant: not to be patched).
 MIN_LANES = 5
 
 _BUILT: dict[tuple[str, Spec], Kernels] = {}  # by (model, spec)
@@ -480,8 +483,9 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
         "RECORD": model.record,
         "STEPS": _steps_template(model.views, spec.batch or spec.decay),
     }
-    # A replaced step (a test's fault) is not the model's lane step: such builds run the scalar driver.
-    lanes = model.lanes is not None and model.lanes.eligible(spec) and not replace
+    # A replaced step (a test's fault) is not the model's lane step, and interpreted kernels
+    # (NUMBA_DISABLE_JIT) have no vector intrinsics: such builds have the scalar driver only.
+    lanes = model.lanes is not None and model.lanes.eligible(spec) and not replace and COMPILED
     if lanes:
         assert model.lanes is not None and model.lr is constant_lr, "lanes need a constant step size"
         roles.update(BLOCK=model.lanes.block, PACK=model.lanes.pack, UNPACK=model.lanes.unpack, STEP_LANES=model.lanes.step)

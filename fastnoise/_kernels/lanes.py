@@ -35,24 +35,20 @@ from numba.extending import intrinsic
 from .._jit import jit
 from . import draws
 from .draws import ZK, ZW
+from .vec import F64 as _F64
+from .vec import I32 as _I32
+from .vec import I64 as _I64
+from .vec import VF as _VF
+from .vec import V as W  # lanes per block: one vector of doubles (or of 64-bit integers)
 from .vec import data_ptr
+from .vec import vptr as _row
 
-W = 8  # lanes per block
 S_ROWS = 7  # s0, s1, s2, s3, u, bits, nbits
 ROW_U, ROW_BITS, ROW_NBITS = 4, 5, 6
 
 _I1 = ir.IntType(1)
-_I32 = ir.IntType(32)
-_I64 = ir.IntType(64)
-_F64 = ir.DoubleType()
 _VI = ir.VectorType(_I64, W)
-_VF = ir.VectorType(_F64, W)
 _VB = ir.VectorType(_I1, W)
-
-
-def _row(builder, base, off, vty):
-    """A pointer to the W-vector starting at element ``off`` of ``base``."""
-    return builder.bitcast(builder.gep(base, [off]), vty.as_pointer())
 
 
 def _splat(vty, value):

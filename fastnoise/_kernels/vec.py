@@ -46,9 +46,9 @@ def data_ptr(context, builder, aryty, ary):
     return cgutils.create_struct_proxy(aryty)(context, builder, value=ary).data
 
 
-def vptr(builder, base, off):
-    """A pointer to the vector of V doubles at element ``off`` of ``base``."""
-    return builder.bitcast(builder.gep(base, [off]), VF.as_pointer())
+def vptr(builder, base, off, vty=VF):
+    """A pointer to the vector (of type ``vty``: V doubles by default) at element ``off`` of ``base``."""
+    return builder.bitcast(builder.gep(base, [off]), vty.as_pointer())
 
 
 def splat(builder, value):
