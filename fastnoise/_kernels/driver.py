@@ -65,7 +65,7 @@ from .lanes import S_ROWS, lane_state, set_lane_state
 from .lanes import W as LANES
 from .layout import M_UPDATES
 from .params import Spec
-from .vec import COMPILED
+from .vec import COMPILED, borrowed
 
 __all__ = ["Model", "Kernels", "build", "constant_lr"]
 
@@ -304,6 +304,8 @@ def _drive(rs, arrays, scratch, state, steps_done, updates, status, P, D, seg_st
         if status[r, S_CODE] != OK:
             continue
         w = VIEW(arrays, scratch, r, P)
+        if COMPILED:
+            w = borrowed(w)
         st = load_state(state[r])
         for s in range(seg_steps.shape[0]):
             n = seg_steps[s]

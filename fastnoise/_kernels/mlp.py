@@ -66,6 +66,7 @@ from .layout import (
     mlp_row,
 )
 from .twolayer import _load_x, first_layer_update, forward, forward_onehot, forward_sparse, output, output_norm
+from .vec import COMPILED, output_leaky_vec
 
 # Rebound per Spec by the driver builder (see driver.py): decided when the loop compiles.
 LOSS = HINGE
@@ -77,7 +78,12 @@ SPARSE = False
 
 @jit
 def output_leaky(V, pre, kp, b, leak):
-    """b + sum_i V[i] * leaky(pre[i]), in the two-layer kernel's 8 interleaved partial sums."""
+    """b + sum_i V[i] * leaky(pre[i]), in the two-layer kernel's 8 interleaved partial sums.
+
+    Compiled, :func:`.vec.output_leaky_vec` does the same additions (bit for bit).
+    """
+    if COMPILED:
+        return output_leaky_vec(V, pre, kp, b, leak)
     o0 = o1 = o2 = o3 = o4 = o5 = o6 = o7 = 0.0
     for i in range(0, kp, 8):
         p0 = pre[i]
@@ -133,9 +139,9 @@ def net_output(Vb, S, G, P):
     L = P.depth
     kp = G[G_KPS, L - 2]
     pre = S[mlp_row(L - 1, R_PRE)]
-    if ACT == LEAKY:
-        return output_leaky(Vb[0:kp], pre, kp, Vb[kp], P.leak)
-    return output(Vb[0:kp], pre, kp, Vb[kp])
+    if ACT == LEAKY:  # Vb[0:kp] is V, read in place (as in twolayer.update)
+        return output_leaky(Vb, pre, kp, Vb[kp], P.leak)
+    return output(Vb, pre, kp, Vb[kp])
 
 
 def dense_forward(x, W, Vb, S, G, P):
@@ -180,22 +186,21 @@ def backward(x, W, Vb, S, G, P, j, hy):
     kp = G[G_KPS, L - 2]
     pre = S[mlp_row(L - 1, R_PRE)]
     g = S[mlp_row(L - 1, R_DELTA)]
-    V = Vb[0:kp]
-    if ACT == LEAKY:
+    if ACT == LEAKY:  # Vb[0:kp] is V, used in place (as in twolayer.update)
         for i in range(kp):
-            g[i] = hy * V[i] if pre[i] >= 0.0 else hy * V[i] * leak
+            g[i] = hy * Vb[i] if pre[i] >= 0.0 else hy * Vb[i] * leak
     else:
         for i in range(kp):
-            g[i] = hy * V[i] if pre[i] >= 0.0 else 0.0
+            g[i] = hy * Vb[i] if pre[i] >= 0.0 else 0.0
     if G[G_TRAINED, L - 1]:
         if ACT == LEAKY:
             for i in range(kp):
                 pi = pre[i]
-                V[i] += hy * (pi if pi > 0.0 else leak * pi)
+                Vb[i] += hy * (pi if pi > 0.0 else leak * pi)
         else:
             for i in range(kp):
                 pi = pre[i]
-                V[i] += hy * (pi if pi > 0.0 else 0.0)
+                Vb[i] += hy * (pi if pi > 0.0 else 0.0)
         if P.bias:
             Vb[kp] += hy
     for l in range(L - 1, 1, -1):

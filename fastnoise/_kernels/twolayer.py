@@ -48,7 +48,15 @@ from .layout import (
     M_NORM2,
     net_scratch,
 )
-from .vec import COMPILED, forward_rows1_vec, forward_rows4_vec, forward_sparse_vec, rank1_sparse_vec, rank1_vec
+from .vec import (
+    COMPILED,
+    forward_rows1_vec,
+    forward_rows4_vec,
+    forward_sparse_vec,
+    output_vec,
+    rank1_sparse_vec,
+    rank1_vec,
+)
 
 # Rebound per Spec by the driver builder (see driver.py): decided when the loop compiles.
 LOSS = HINGE
@@ -161,7 +169,12 @@ def forward_onehot(W, j, bias_row, kp, pre):
 
 @jit
 def output(V, pre, kp, b2):
-    """b2 + sum_i V[i] * ReLU(pre[i]), in 8 interleaved partial sums (kp is a multiple of 8)."""
+    """b2 + sum_i V[i] * ReLU(pre[i]), in 8 interleaved partial sums (kp is a multiple of 8).
+
+    Compiled, :func:`.vec.output_vec` does the same additions (bit for bit).
+    """
+    if COMPILED:
+        return output_vec(V, pre, kp, b2)
     o0 = o1 = o2 = o3 = o4 = o5 = o6 = o7 = 0.0
     for i in range(0, kp, 8):
         p0 = pre[i]
@@ -217,7 +230,7 @@ def update(j, y, P, h, x, W, Vb, pre, g, fired):
     M_i += g_i * x.
     """
     kp = P.kp
-    V = Vb[0:kp]
+    # V is Vb[0:kp], used in place: a slice costs a reference-count pair per step.
     # The input's path, written out rather than in a helper: a helper that calls the forward
     # functions keeps one reference-count pair per array around each call (measured +12 % per step).
     if ONEHOT:
@@ -226,7 +239,7 @@ def update(j, y, P, h, x, W, Vb, pre, g, fired):
         forward_sparse(W, x, P.din, kp, pre)
     else:
         forward(W, x, P.din, kp, pre)
-    out = output(V, pre, kp, Vb[kp])
+    out = output(Vb, pre, kp, Vb[kp])
     if LOSS == HINGE:
         s = 1.0 if y * out <= 0.0 else 0.0
     elif SMOOTH:  # target t (label smoothing): the step's scale is t - sigmoid(N), times y as below
@@ -237,11 +250,11 @@ def update(j, y, P, h, x, W, Vb, pre, g, fired):
     hy = h * y * s
     if hy != 0.0 and abs(out) <= DBL_MAX:
         for i in range(kp):
-            g[i] = hy * V[i] if pre[i] >= 0.0 else 0.0
+            g[i] = hy * Vb[i] if pre[i] >= 0.0 else 0.0
         if P.train_v:
             for i in range(kp):
                 pi = pre[i]
-                V[i] += hy * (pi if pi > 0.0 else 0.0)
+                Vb[i] += hy * (pi if pi > 0.0 else 0.0)
             if P.bias:
                 Vb[kp] += hy
         first_layer_update(x, W, g, P, j, kp)

@@ -16,6 +16,11 @@ not change. ``tests/test_lanes.py`` and ``tests/test_golden.py`` hold them to th
 - :func:`forward_sparse_vec`: :func:`.twolayer.forward_sparse` (rows with ``x_j = 0`` skipped), the same way.
 - :func:`rank1_vec` / :func:`rank1_sparse_vec`: ``W[j, i] += g[i] * x[j]`` (on every row / on the
   rows with ``x_j != 0``) with a block of ``g`` kept in registers.
+- :func:`output_vec` / :func:`output_leaky_vec`: :func:`.twolayer.output` / :func:`.mlp.output_leaky`,
+  their 8 interleaved partial sums as the 8 lanes of one vector (the plain loop stays scalar:
+  Numba's wraparound checks on ``pre[i + 1]`` ... cost a compare and a cmov per element;
+  measured at width 104: 112 -> 34 ns per call).
+- :func:`borrowed`: a tuple of array views without an owner (no atomic reference counting).
 
 The interpreted mode (``NUMBA_DISABLE_JIT``) has no intrinsics; callers test :data:`COMPILED`
 (a compile-time constant) and keep the plain loops for it.
@@ -193,3 +198,75 @@ def rank1_vec(typingctx, W, x, din, kp, g):
 def rank1_sparse_vec(typingctx, W, x, din, kp, g):
     """The same on the rows with x[j] != 0 only (exact: adding g * 0 changes nothing), for sparse inputs."""
     return types.void(W, x, din, kp, g), _rank1(True)
+
+
+def _output(leaky):
+    """Codegen of :func:`.twolayer.output` (``leaky``: :func:`.mlp.output_leaky`, slope ``leak`` below 0)."""
+
+    def codegen(context, builder, signature, args):
+        v_a, p_a, kp, b2 = args[:4]
+        kp = context.cast(builder, kp, signature.args[2], types.int64)
+        b2 = context.cast(builder, b2, signature.args[3], types.float64)
+        vp = data_ptr(context, builder, signature.args[0], v_a)
+        pp = data_ptr(context, builder, signature.args[1], p_a)
+        zero = ir.Constant(VF, [0.0] * V)
+        if leaky:
+            leak = splat(builder, context.cast(builder, args[4], signature.args[4], types.float64))
+        acc = cgutils.alloca_once_value(builder, zero)  # lane l: o_l of the plain loop
+        with cgutils.for_range(builder, builder.sdiv(kp, _c(V))) as b:
+            i = builder.mul(b.index, _c(V))
+            p = builder.load(vptr(builder, pp, i), align=8)
+            below = builder.fmul(leak, p) if leaky else zero  # leak * p (leaky) or 0.0
+            act = builder.select(builder.fcmp_ordered(">", p, zero), p, below)  # p if p > 0.0 else ...
+            term = builder.fmul(builder.load(vptr(builder, vp, i), align=8), act)
+            builder.store(builder.fadd(builder.load(acc), term), acc)
+        a = builder.load(acc)
+        o = [builder.extract_element(a, ir.Constant(I32, lane)) for lane in range(V)]
+        s = builder.fadd(
+            builder.fadd(builder.fadd(o[0], o[1]), builder.fadd(o[2], o[3])),
+            builder.fadd(builder.fadd(o[4], o[5]), builder.fadd(o[6], o[7])),
+        )
+        return builder.fadd(b2, s)
+
+    return codegen
+
+
+@intrinsic
+def output_vec(typingctx, Vw, pre, kp, b2):
+    """:func:`.twolayer.output`: b2 + sum_i V[i] * ReLU(pre[i]) in 8 interleaved partial sums (kp a multiple of 8)."""
+    return types.float64(Vw, pre, kp, b2), _output(False)
+
+
+@intrinsic
+def output_leaky_vec(typingctx, Vw, pre, kp, b2, leak):
+    """:func:`.mlp.output_leaky`: the same sum with ``leak * pre[i]`` for ``pre[i] <= 0``."""
+    return types.float64(Vw, pre, kp, b2, leak), _output(True)
+
+
+@intrinsic
+def borrowed(typingctx, views):
+    """The tuple ``views`` of arrays as borrowed views: the same data, shapes and strides, no owner.
+
+    Why: Numba's reference-count pruner keeps the incref/decref pair of an array argument in
+    functions with loops and calls (the step's sample and update), and each is an atomic
+    read-modify-write through a call, several per step (measured at width 100: 9 pairs per step).
+    Numba's NRT_incref and NRT_decref return at once for a view without an owner (a null meminfo).
+    The caller keeps the arrays alive: :func:`.driver._drive` holds them for the whole call.
+    """
+    if not isinstance(views, types.BaseTuple):
+        return None
+
+    def codegen(context, builder, signature, args):
+        (tup,) = args
+        out = tup
+        for i, ty in enumerate(signature.args[0]):
+            item = builder.extract_value(tup, i)
+            if isinstance(ty, types.Array):
+                ary = cgutils.create_struct_proxy(ty)(context, builder, value=item)
+                ary.meminfo = cgutils.get_null_value(ary.meminfo.type)
+                ary.parent = cgutils.get_null_value(ary.parent.type)
+                item = ary._getvalue()
+            out = builder.insert_value(out, item, i)
+        return out
+
+    return views(views), codegen

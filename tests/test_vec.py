@@ -1,0 +1,139 @@
+"""The explicit-SIMD kernels (``fastnoise/_kernels/vec.py``) against the plain loops they replace.
+
+Each vector kernel must do exactly the plain loop's operations in the same order, so the tests
+compare bit patterns (``view(np.uint64)``), on widths that exercise the 4 x 8 register blocks and
+the single-vector rest (8, 40, 104, 264), with weights over the whole exponent range, signed
+zeros, exact zeros in the inputs (the sparse paths skip those rows) and NaN pre-activations.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+from fastnoise._kernels import mlp, twolayer, vec
+from fastnoise._kernels.layout import aligned_zeros
+
+pytestmark = pytest.mark.skipif(
+    bool(numba.config.DISABLE_JIT),  # type: ignore[attr-defined]
+    reason="LLVM vector intrinsics: compiled only (interpreted runs use the plain loops)",
+)
+
+WIDTHS = (8, 40, 104, 264)
+
+
+def _bits(a):
+    return np.asarray(a, dtype=np.float64).view(np.uint64)
+
+
+def _weights(rng, shape, wide=True):
+    """Weights over the whole exponent range (wide) or of one scale (where reordered sums round apart)."""
+    w = aligned_zeros(shape, pad=0)
+    w[...] = rng.standard_normal(shape) * (10.0 ** rng.integers(-150, 150, shape) if wide else 1.0)
+    w.flat[rng.random(w.size) < 0.05] = -0.0
+    return w
+
+
+def _output_loop(V, pre, kp, b2, leak=None):
+    """twolayer.output / mlp.output_leaky as the plain loop (8 interleaved partial sums)."""
+    o = [0.0] * 8
+    for i in range(0, kp, 8):
+        for lane in range(8):
+            p = pre[i + lane]
+            act = p if p > 0.0 else (0.0 if leak is None else leak * p)
+            o[lane] += V[i + lane] * act
+    return b2 + (((o[0] + o[1]) + (o[2] + o[3])) + ((o[4] + o[5]) + (o[6] + o[7])))
+
+
+@numba.njit
+def _out(V, pre, kp, b2):
+    return vec.output_vec(V, pre, kp, b2)
+
+
+@numba.njit
+def _out_leaky(V, pre, kp, b2, leak):
+    return vec.output_leaky_vec(V, pre, kp, b2, leak)
+
+
+@pytest.mark.parametrize("kp", WIDTHS)
+def test_output_vec_is_the_plain_loop(kp):
+    rng = np.random.default_rng(kp)
+    for trial in range(50):
+        V = _weights(rng, (kp,), wide=trial % 2 == 0)
+        pre = _weights(rng, (kp,), wide=trial % 2 == 0)
+        pre[rng.random(kp) < 0.02] = np.nan
+        b2 = float(rng.standard_normal())
+        for got, want in (
+            (_out(V, pre, kp, b2), _output_loop(V, pre, kp, b2)),
+            (_out_leaky(V, pre, kp, b2, 0.01), _output_loop(V, pre, kp, b2, 0.01)),
+        ):
+            assert _bits(got) == _bits(want) or (np.isnan(got) and np.isnan(want)), (kp, trial)
+    # the compiled entry points use them
+    V = _weights(rng, (kp,))
+    pre = _weights(rng, (kp,))
+    assert _bits(twolayer.output(V, pre, kp, 0.5)) == _bits(_output_loop(V, pre, kp, 0.5))
+    assert _bits(mlp.output_leaky(V, pre, kp, 0.5, 0.2)) == _bits(_output_loop(V, pre, kp, 0.5, 0.2))
+
+
+@numba.njit
+def _fwd(mode, W, x, din, kp, pre):
+    if mode == 0:
+        vec.forward_rows4_vec(W, x, din, kp, pre)
+    elif mode == 1:
+        vec.forward_rows1_vec(W, x, din, kp, pre)
+    else:
+        vec.forward_sparse_vec(W, x, din, kp, pre)
+
+
+@numba.njit
+def _r1(sparse, W, x, din, kp, g):
+    if sparse:
+        vec.rank1_sparse_vec(W, x, din, kp, g)
+    else:
+        vec.rank1_vec(W, x, din, kp, g)
+
+
+@pytest.mark.parametrize("kp", WIDTHS)
+@pytest.mark.parametrize("din", (1, 5, 31))
+def test_forward_and_rank1_vec_are_the_plain_loops(kp, din):
+    rng = np.random.default_rng(1000 * din + kp)
+    W = _weights(rng, (din + 1, kp), wide=din != 31)
+    x = rng.standard_normal(din + 1)
+    x[rng.random(din + 1) < 0.3] = 0.0  # rows the sparse paths skip
+    x[0] = -0.0 if din > 1 else x[0]
+    loops = (twolayer.forward_rows4, twolayer.forward_rows1, twolayer.forward_sparse_loop)
+    for mode, loop in enumerate(loops):
+        want = aligned_zeros((kp,), pad=0)
+        got = aligned_zeros((kp,), pad=0)
+        loop(W, x, din, kp, want)
+        _fwd(mode, W, x, din, kp, got)
+        assert np.array_equal(_bits(got), _bits(want)), loop.__name__
+    g = _weights(rng, (kp,))
+    for sparse in (False, True):
+        want = W.copy()
+        for j in range(din):
+            if not sparse or x[j] != 0.0:
+                for i in range(kp):
+                    want[j, i] += g[i] * x[j]
+        got = aligned_zeros(W.shape, pad=0)
+        got[...] = W
+        _r1(sparse, got, x, din, kp, g)
+        assert np.array_equal(_bits(got), _bits(want)), sparse
+
+
+@numba.njit
+def _through_borrowed(a, b):
+    a2, b2 = vec.borrowed((a, b))
+    for i in range(a2.shape[0]):
+        a2[i] += 1.0
+    b2[1, 2] = 7.0
+    return a2.sum() + b2.shape[0] * 100 + b2.shape[1]
+
+
+def test_borrowed_views_are_the_same_memory():
+    a = np.arange(5.0)
+    b = np.zeros((3, 4))
+    assert _through_borrowed(a, b) == (np.arange(5.0) + 1).sum() + 304
+    assert np.array_equal(a, np.arange(5.0) + 1)  # written through the view
+    assert b[1, 2] == 7.0
