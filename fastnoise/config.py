@@ -18,6 +18,7 @@ from .options import (  # noqa: F401  (MAX_STEPS: re-exported)
     ACTIVATIONS,
     DATA,
     DEFAULT_LEAK,
+    DTYPES,
     INITS,
     LOSSES,
     MAX_STEPS,
@@ -38,7 +39,7 @@ IMAGE_DATA = ("mnist", "fashion-mnist")
 IMAGE_PIXELS = 784
 _D = {o.name: o.default for o in OPTIONS}
 #: Options added after ids were defined: absent from :meth:`RunConfig.identity` at their defaults.
-REGIME_FIELDS = ("noise", "noise_mode", "label_smoothing", "batch", "weight_decay", "sampling")
+REGIME_FIELDS = ("noise", "noise_mode", "label_smoothing", "batch", "weight_decay", "sampling", "dtype")
 
 
 class ConfigError(ValueError):
@@ -183,6 +184,7 @@ class RunConfig:
     batch: int = _D["batch"]
     weight_decay: float = _D["weight_decay"]
     sampling: str = _D["sampling"]
+    dtype: str = _D["dtype"]
     _resolved: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -296,6 +298,10 @@ class RunConfig:
         lam = _check_float("weight_decay", self.weight_decay)
         _check_range("weight_decay", lam)
         object.__setattr__(self, "weight_decay", lam)
+        _check_choice("dtype", self.dtype, DTYPES)
+        if self.dtype == "float32" and (self.model != "twolayer" or self.classes != 2):
+            what = f"--model {self.model}" + (f" --classes {self.classes}" if self.classes != 2 else "")
+            raise ConfigError("dtype", f"float32 needs --model twolayer with two classes (wide layers), got {what}")
 
     def identity(self) -> dict[str, Any]:
         """:meth:`to_dict` without the training-regime fields at their defaults: what names a run.
@@ -376,6 +382,8 @@ class RunConfig:
             parts.append(f"n{self.n_train}")
         if self.classes != 2:
             parts.append(f"C{self.classes}")
+        if self.dtype != "float64":
+            parts.append(self.dtype)
         parts += [f"steps{self.steps}", f"R{self.replicas}", f"seed{self.seed}"]
         return "_".join(parts) + ".parquet"
 

@@ -238,7 +238,7 @@ def kernel_model(cfg: RunConfig) -> str:
 def geometry(cfg: RunConfig) -> Geometry:
     """The shapes of a run's arrays (see :mod:`fastnoise._kernels.layout`)."""
     widths = () if cfg.model == "neuron" else cfg.hidden_widths
-    return Geometry(kernel_model(cfg), cfg.d, cfg.bias, widths, cfg.classes, cfg.trained_layers)
+    return Geometry(kernel_model(cfg), cfg.d, cfg.bias, widths, cfg.classes, cfg.trained_layers, np.dtype(cfg.dtype))
 
 
 def kernel_spec(cfg: RunConfig) -> Spec:
@@ -282,6 +282,7 @@ def kernel_params(cfg: RunConfig, renormalize: bool = True) -> Params:
         smooth=float(e),
         batch=int(cfg.batch),
         decay=float(cfg.weight_decay),
+        **(dict(renorm_below=kc.RENORM_BELOW_F32, underflow_product=kc.UNDERFLOW_PRODUCT_F32) if cfg.dtype == "float32" else {}),
     )
 
 
@@ -502,7 +503,7 @@ def regime_arrays(cfg: RunConfig, st: RunState) -> tuple[Any, ...]:
     minibatches, the sum of the step's changes).
     """
     R = cfg.replicas
-    weights = [a for a in st.arrays if a.dtype == np.float64]  # not the deep nets' int64 layer table
+    weights = [a for a in st.arrays if a.dtype.kind == "f"]  # not the deep nets' int64 layer table
     flats = tuple(a.reshape(R, -1) for a in weights)
     for a, f in zip(weights, flats, strict=True):
         assert np.shares_memory(a, f), "a weight array is not contiguous: its flat alias would be a copy"
@@ -510,7 +511,7 @@ def regime_arrays(cfg: RunConfig, st: RunState) -> tuple[Any, ...]:
     if cfg.weight_decay > 0.0:
         one = cfg.replace(replicas=1)
         packed, _ = geometry(one).pack([_trained_ones(cfg, initial_weights(one, 0))])
-        masks = tuple(np.ascontiguousarray(m.reshape(-1)) for m in packed if m.dtype == np.float64)
+        masks = tuple(np.ascontiguousarray(m.reshape(-1)) for m in packed if m.dtype.kind == "f")
     else:
         masks = tuple(np.zeros(0) for _ in flats)
     width = 2 * T if cfg.batch > 1 else T if cfg.weight_decay > 0.0 else 0
@@ -586,8 +587,9 @@ def _raise_on_status(status: np.ndarray, cfg: RunConfig) -> None:
             f"replica {r}: non-finite network output or weights at step {step} (lr={cfg.lr:g}); nothing was written"
         )
     why = "renormalisation is off" if rescaling_exact(cfg) else "this setting has no exact rescaling"
+    limit = int(math.log2(kernel_params(cfg).underflow_product))  # float64: 2^-900; float32: 2^-100
     raise SimulationError(
-        f"replica {r}: weights underflow at step {step} (the largest weights of the layers multiply to below 2^-900) "
+        f"replica {r}: weights underflow at step {step} (the largest weights of the layers multiply to below 2^{limit}) "
         f"and {why} ({cfg.model}, {cfg.loss}, {'bias' if cfg.bias else 'no bias'}, train {cfg.train}); "
         "the run stops here, nothing was written: use fewer --steps"
     )

@@ -51,6 +51,7 @@ SPACINGS = ("log", "linear")
 NOISES = ("uniform", "flip")
 NOISE_MODES = ("fresh", "fixed")
 SAMPLINGS = ("replace", "epochs")
+DTYPES = ("float64", "float32")
 DEFAULT_LEAK = 0.01
 MAX_STEPS = 2**62
 _INT32 = 2**31 - 1
@@ -366,6 +367,17 @@ OPTIONS: tuple[Option, ...] = (
         "paper); ``epochs``, shuffled passes without replacement, a new permutation per epoch "
         "from the replica's stream (needs a training set).",
         choices=SAMPLINGS,
+    ),
+    Option(
+        "dtype", "choice", "float64",
+        "Weights' floating-point type: float64, or float32 for wide two-layer nets (half the bytes, twice the SIMD lanes)",
+        "Floating-point type of the weights and the step's arithmetic: ``float64`` (every table of "
+        "earlier versions), or ``float32`` for the two-layer binary net (half the memory traffic and "
+        "twice the lanes per vector; inputs rounded to float32, norms and metrics still computed in "
+        "float64; exact renormalisation below 2**-32 and the underflow stop below 2**-100, float32's "
+        "range). float32 runs agree with float64 ones to float32 rounding until a hinge decision "
+        "falls within that rounding of 0; see README, \"float32\".",
+        choices=DTYPES,
     ),
 )  # fmt: skip
 

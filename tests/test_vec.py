@@ -24,13 +24,15 @@ WIDTHS = (8, 40, 104, 264)
 
 
 def _bits(a):
-    return np.asarray(a, dtype=np.float64).view(np.uint64)
+    a = np.asarray(a)
+    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
 
 
-def _weights(rng, shape, wide=True):
-    """Weights over the whole exponent range (wide) or of one scale (where reordered sums round apart)."""
-    w = aligned_zeros(shape, pad=0)
-    w[...] = rng.standard_normal(shape) * (10.0 ** rng.integers(-150, 150, shape) if wide else 1.0)
+def _weights(rng, shape, wide=True, dtype=np.float64):
+    """Weights over the exponent range (wide) or of one scale (where reordered sums round apart)."""
+    w = aligned_zeros(shape, pad=0, dtype=dtype)
+    span = 150 if dtype == np.float64 else 15
+    w[...] = rng.standard_normal(shape) * (10.0 ** rng.integers(-span, span, shape) if wide else 1.0)
     w.flat[rng.random(w.size) < 0.05] = -0.0
     return w
 
@@ -76,6 +78,31 @@ def test_output_vec_is_the_plain_loop(kp):
     assert _bits(mlp.output_leaky(V, pre, kp, 0.5, 0.2)) == _bits(_output_loop(V, pre, kp, 0.5, 0.2))
 
 
+def _tree32(o):
+    """The pairwise sum of float32 lanes, in float32 (vec._tree)."""
+    if len(o) == 1:
+        return o[0]
+    h = len(o) // 2
+    return np.float32(_tree32(o[:h]) + _tree32(o[h:]))
+
+
+def test_float32_output_is_16_lanes_added_pairwise():
+    rng = np.random.default_rng(5)
+    f = np.float32
+    for kp in (16, 48, 112):
+        for trial in range(20):
+            V = _weights(rng, (kp,), wide=trial % 2 == 0, dtype=f)
+            pre = _weights(rng, (kp,), wide=trial % 2 == 0, dtype=f)
+            o = [f(0.0)] * 16
+            for i in range(0, kp, 16):
+                for lane in range(16):
+                    p = pre[i + lane]
+                    o[lane] = f(o[lane] + f(V[i + lane] * (p if p > 0.0 else f(0.0))))
+            want = 0.25 + float(_tree32(o))  # the bias added in float64
+            got = _out(V, pre, kp, f(0.25))
+            assert _bits(np.float64(got)) == _bits(np.float64(want)), (kp, trial)
+
+
 @numba.njit
 def _fwd(mode, W, x, din, kp, pre):
     if mode == 0:
@@ -94,29 +121,33 @@ def _r1(sparse, W, x, din, kp, g):
         vec.rank1_vec(W, x, din, kp, g)
 
 
-@pytest.mark.parametrize("kp", WIDTHS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("lines", (1, 5, 13, 33))
 @pytest.mark.parametrize("din", (1, 5, 31))
-def test_forward_and_rank1_vec_are_the_plain_loops(kp, din):
+def test_forward_and_rank1_vec_are_the_plain_loops(lines, din, dtype):
+    """Widths of 1, 5, 13 and 33 vectors (8 doubles or 16 floats); the plain loops, compiled,
+    compute float32 arrays in float32 too, so both precisions compare bit for bit."""
+    kp = lines * 64 // np.dtype(dtype).itemsize
     rng = np.random.default_rng(1000 * din + kp)
-    W = _weights(rng, (din + 1, kp), wide=din != 31)
-    x = rng.standard_normal(din + 1)
+    W = _weights(rng, (din + 1, kp), wide=din != 31, dtype=dtype)
+    x = rng.standard_normal(din + 1).astype(dtype)
     x[rng.random(din + 1) < 0.3] = 0.0  # rows the sparse paths skip
     x[0] = -0.0 if din > 1 else x[0]
     loops = (twolayer.forward_rows4, twolayer.forward_rows1, twolayer.forward_sparse_loop)
     for mode, loop in enumerate(loops):
-        want = aligned_zeros((kp,), pad=0)
-        got = aligned_zeros((kp,), pad=0)
+        want = aligned_zeros((kp,), pad=0, dtype=dtype)
+        got = aligned_zeros((kp,), pad=0, dtype=dtype)
         loop(W, x, din, kp, want)
         _fwd(mode, W, x, din, kp, got)
         assert np.array_equal(_bits(got), _bits(want)), loop.__name__
-    g = _weights(rng, (kp,))
+    g = _weights(rng, (kp,), dtype=dtype)
     for sparse in (False, True):
         want = W.copy()
         for j in range(din):
             if not sparse or x[j] != 0.0:
                 for i in range(kp):
                     want[j, i] += g[i] * x[j]
-        got = aligned_zeros(W.shape, pad=0)
+        got = aligned_zeros(W.shape, pad=0, dtype=dtype)
         got[...] = W
         _r1(sparse, got, x, din, kp, g)
         assert np.array_equal(_bits(got), _bits(want)), sparse

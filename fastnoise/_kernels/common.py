@@ -22,6 +22,10 @@ DBL_MAX = np.finfo(np.float64).max
 UNDERFLOW_PRODUCT = 2.0**-900
 # Renormalise (hinge, no bias) when every weight is below this; exact: a power of two.
 RENORM_BELOW = 2.0**-64
+# The same two thresholds for float32 weights (smallest normal 2**-126): products of the layers'
+# largest weights down to 2**-100 keep N(x) and the step's increments normal; renormalise below 2**-32.
+UNDERFLOW_PRODUCT_F32 = 2.0**-100
+RENORM_BELOW_F32 = 2.0**-32
 CHECK_EVERY = 1024  # steps between underflow / renormalisation checks
 LOG10_2 = math.log10(2.0)
 

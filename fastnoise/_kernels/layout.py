@@ -5,7 +5,8 @@ unpacks with them (plain Python), so the two cannot disagree.
 
 Rules:
 - **Padding**: every vector the kernels loop over is padded to a multiple of :data:`LINE` (8
-  doubles, one cache line) with zeros that never contribute and stay zero; each replica's row
+  doubles, one cache line; a float32 net's hidden width to 16 floats, also one line) with
+  zeros that never contribute and stay zero; each replica's row
   of a shared array ends with at least :data:`PAD` more doubles, so replicas never share a cache
   line; arrays are 64-byte aligned.
 - **Weights**: the neuron's V is one row ``W[r, 0:din]``. A hidden layer is stored transposed,
@@ -152,15 +153,16 @@ G_DIMS, G_KPS, G_ROFF, G_TRAINED = range(4)
 # --------------------------------------------------------------------------- allocation
 
 
-def aligned_zeros(shape: tuple[int, ...], pad: int = PAD) -> np.ndarray:
-    """A zero float64 array of ``shape``, 64-byte aligned; with ``pad``, the last axis gets ``pad``
-    extra elements (rounded to whole cache lines) so that rows never share a cache line."""
-    per_line = ALIGN // 8
+def aligned_zeros(shape: tuple[int, ...], pad: int = PAD, dtype: Any = np.float64) -> np.ndarray:
+    """A zero array of ``shape`` (float64 unless ``dtype``), 64-byte aligned; with ``pad``, the last
+    axis gets ``pad`` extra elements (rounded to whole cache lines) so that rows never share a cache line."""
+    itemsize = np.dtype(dtype).itemsize
+    per_line = ALIGN // itemsize
     if pad:
         shape = (*shape[:-1], -(-shape[-1] // per_line) * per_line + pad)
     size = int(np.prod(shape))
-    raw = np.zeros(size + per_line)
-    offset = (-raw.ctypes.data % ALIGN) // 8
+    raw = np.zeros(size + per_line, dtype=dtype)
+    offset = (-raw.ctypes.data % ALIGN) // itemsize
     return raw[offset : offset + size].reshape(shape)
 
 
@@ -171,12 +173,22 @@ class Geometry:
     ----------
     model : {"neuron", "twolayer", "multiclass", "mlp"}
     d : input dimension; bias : a bias on every layer; widths : hidden widths (nets);
-    classes : outputs of the C-class net.
+    classes : outputs of the C-class net; dtype : the weights' and scratch's element type
+    (float64; float32 for the two-layer net: hidden widths then pad to 16, one cache line).
     """
 
     def __init__(
-        self, model: str, d: int, bias: bool, widths: tuple[int, ...] = (), classes: int = 2, trained: tuple[int, ...] = ()
+        self,
+        model: str,
+        d: int,
+        bias: bool,
+        widths: tuple[int, ...] = (),
+        classes: int = 2,
+        trained: tuple[int, ...] = (),
+        dtype: Any = np.float64,
     ) -> None:
+        self.dtype = np.dtype(dtype)
+        line = ALIGN // self.dtype.itemsize  # elements per cache line (LINE for float64)
         self.model = model
         self.d = d
         self.bias = bias
@@ -185,7 +197,7 @@ class Geometry:
         self.classes = classes
         self.depth = 1 if model == "neuron" else len(self.widths) + 1
         self.dims = np.array([d, *self.widths, 1], dtype=np.int64)
-        self.kps = np.array([padded(n) for n in self.widths] + [LINE], dtype=np.int64)
+        self.kps = np.array([-(-n // line) * line for n in self.widths] + [LINE], dtype=np.int64)
         rows = [int(self.dims[l - 1]) + int(bias) for l in range(1, self.depth)]
         self.roff = np.array([0, *np.cumsum(rows)], dtype=np.int64)[: self.depth]
         self.rows_total = int(sum(rows))
@@ -216,39 +228,39 @@ class Geometry:
         """Weight arrays and the scratch buffer of every replica, in the kernels' layout."""
         R, d, din = len(weights), self.d, self.din
         if self.model == "neuron":
-            W = aligned_zeros((R, din))
+            W = aligned_zeros((R, din), dtype=self.dtype)
             for r, w in enumerate(weights):
                 W[r, :din] = w["V"]
-            S = aligned_zeros((R, padded(din)))
+            S = aligned_zeros((R, padded(din)), dtype=self.dtype)
             if self.bias:
                 S[:, d] = 1.0
             return (W,), S
         if self.model == "mlp":
             return self._pack_mlp(weights)
         k, kp, C = self.widths[0], self.kp, self.classes
-        Wm = aligned_zeros((R, din + 1, kp), pad=0)  # row din: padding between replicas
+        Wm = aligned_zeros((R, din + 1, kp), pad=0, dtype=self.dtype)  # row din: padding between replicas
         if self.model == "multiclass":
-            Wv = aligned_zeros((R, C * kp + C))
+            Wv = aligned_zeros((R, C * kp + C), dtype=self.dtype)
             for r, w in enumerate(weights):
                 Wm[r, :din, :k] = w["M"].T
                 Wv[r, : C * kp].reshape(C, kp)[:, :k] = w["V"]
                 Wv[r, C * kp : C * kp + C] = w["b"]
         else:
-            Wv = aligned_zeros((R, kp + 1))
+            Wv = aligned_zeros((R, kp + 1), dtype=self.dtype)
             for r, w in enumerate(weights):
                 Wm[r, :din, :k] = w["M"].T
                 Wv[r, :k] = w["V"]
                 Wv[r, kp] = w["b2"]
-        S = aligned_zeros((R, net_scratch(din, kp, C)[-1]))
+        S = aligned_zeros((R, net_scratch(din, kp, C)[-1]), dtype=self.dtype)
         if self.bias:
             S[:, d] = 1.0
         return (Wm, Wv), S
 
     def _pack_mlp(self, weights: list[dict[str, Any]]) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
         R, L, b = len(weights), self.depth, int(self.bias)
-        Wm = aligned_zeros((R, self.rows_total + 1, self.kpmax), pad=0)  # last row: padding
+        Wm = aligned_zeros((R, self.rows_total + 1, self.kpmax), pad=0, dtype=self.dtype)  # last row: padding
         kpo = self.kp
-        Wv = aligned_zeros((R, kpo + 1))
+        Wv = aligned_zeros((R, kpo + 1), dtype=self.dtype)
         for r, w in enumerate(weights):
             for l in range(1, L):
                 n_in, n_out, o = int(self.dims[l - 1]), int(self.dims[l]), int(self.roff[l - 1])
@@ -257,7 +269,7 @@ class Geometry:
             Wv[r, : out.shape[1] - b] = out[0, : out.shape[1] - b]
             Wv[r, kpo] = out[0, -1] if b else 0.0
         cols = max(padded(self.din), self.kpmax + LINE)
-        S = aligned_zeros((R, 1 + MLP_ROWS * (L - 1), cols), pad=0)
+        S = aligned_zeros((R, 1 + MLP_ROWS * (L - 1), cols), pad=0, dtype=self.dtype)
         if self.bias:
             S[:, 0, self.d] = 1.0
             for l in range(1, L):
@@ -283,7 +295,8 @@ class Geometry:
                 V = Wv[r, : C * kp].reshape(C, kp)[:, :k] * s
                 out.append({"M": Wm[r, :din, :k].T * s, "V": V, "b": Wv[r, C * kp : C * kp + C] * s})
                 continue
-            out.append({"M": Wm[r, :din, :k].T * s, "V": Wv[r, :k] * s, "b2": float(Wv[r, kp]) * s})
+            M, V = (np.asarray(a, dtype=np.float64) for a in (Wm[r, :din, :k].T, Wv[r, :k]))  # float32 nets too
+            out.append({"M": M * s, "V": V * s, "b2": float(Wv[r, kp]) * s})
         return out
 
     def _unpack_mlp(self, Wm: np.ndarray, Wv: np.ndarray, s: float) -> dict[str, np.ndarray]:

@@ -15,6 +15,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .common import RENORM_BELOW, UNDERFLOW_PRODUCT
+
 
 class Params(NamedTuple):
     """Run parameters as the kernels see them (one type for every model; each reads its fields).
@@ -31,6 +33,8 @@ class Params(NamedTuple):
     smooth : label smoothing e: targets (1 - e) onehot + e/C (0.0: none; see :func:`.common.targets`).
     batch : samples averaged per step (Spec.batch: more than one).
     decay : weight decay l (Spec.decay: l > 0).
+    renorm_below, underflow_product : the two-layer net's range thresholds (see :mod:`.common`):
+    float64's by default, float32's for a float32 net.
 
     Scalars only: an array field would be reference-counted at every call that takes Params
     (the deep nets' per-layer sizes travel in their layer table, see ``layout.G_DIMS``).
@@ -54,6 +58,8 @@ class Params(NamedTuple):
     smooth: float = 0.0
     batch: int = 1
     decay: float = 0.0
+    renorm_below: float = RENORM_BELOW
+    underflow_product: float = UNDERFLOW_PRODUCT
 
 
 class Spec(NamedTuple):

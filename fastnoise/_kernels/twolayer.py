@@ -25,9 +25,7 @@ from .._jit import jit
 from .common import (
     DBL_MAX,
     HINGE,
-    RENORM_BELOW,
     S_LOG2,
-    UNDERFLOW_PRODUCT,
     block_max_abs,
     block_norm,
     scaled,
@@ -295,14 +293,14 @@ def check(P, status, x, W, Vb, pre, g, fired):
     mw, mv = layer_max(W, Vb, P.din, P.k, P.kp)
     if P.renorm:
         m = mw if mw >= mv else mv
-        if 0.0 < m < RENORM_BELOW:
+        if 0.0 < m < P.renorm_below:
             e = math.frexp(m)[1]
             c = math.ldexp(1.0, -e)
             _rescale(W, Vb, P.din, P.kp, c)
             status[S_LOG2] -= e
             mw *= c
             mv *= c
-    return not (mw > 0.0 and mv > 0.0 and mw * mv < UNDERFLOW_PRODUCT)
+    return not (mw > 0.0 and mv > 0.0 and mw * mv < P.underflow_product)
 
 
 @jit

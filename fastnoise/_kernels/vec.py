@@ -68,20 +68,53 @@ def _c(n):
     return ir.Constant(I64, n)
 
 
+class _Elt:
+    """The element type of a kernel's arrays: float64 (8 lanes per vector) or float32 (16 lanes).
+
+    Either way a vector is 64 bytes, one cache line and one AVX-512 register.
+    """
+
+    def __init__(self, context, dtype):
+        self.dtype = dtype
+        self.ty = context.get_value_type(dtype)
+        self.size = dtype.bitwidth // 8
+        self.lanes = 64 // self.size
+        self.vty = ir.VectorType(self.ty, self.lanes)
+        self.zero = ir.Constant(self.vty, [0.0] * self.lanes)
+
+    def splat(self, builder, value):
+        """A vector of copies of the scalar ``value`` (of this element type)."""
+        v = ir.Constant(self.vty, ir.Undefined)
+        for lane in range(self.lanes):
+            v = builder.insert_element(v, value, ir.Constant(I32, lane))
+        return v
+
+    def at(self, builder, base, off):
+        """The vector at element ``off`` of ``base`` (a pointer to elements)."""
+        return builder.load(vptr(builder, base, off, self.vty), align=self.size)
+
+    def put(self, builder, value, base, off):
+        builder.store(value, vptr(builder, base, off, self.vty), align=self.size)
+
+    def scalar(self, context, builder, value, fromty):
+        """A scalar argument (an element of another array, a float) cast to this element type."""
+        return context.cast(builder, value, fromty, self.dtype)
+
+    def blocks(self, builder, kp, body):
+        """Call ``body(first_unit, nvec)`` for blocks of NB vectors over ``kp`` units, then single vectors."""
+        step = self.lanes * NB
+        nfull = builder.sdiv(kp, _c(step))
+        with cgutils.for_range(builder, nfull) as b:
+            body(builder.mul(b.index, _c(step)), NB)
+        rest0 = builder.mul(nfull, _c(step))
+        with cgutils.for_range(builder, builder.sdiv(builder.sub(kp, rest0), _c(self.lanes))) as b:
+            body(builder.add(rest0, builder.mul(b.index, _c(self.lanes))), 1)
+
+
 def _rows(context, builder, aryty, ary):
     """(data pointer, elements per row) of a C-layout-rows 2-D array."""
     st = cgutils.create_struct_proxy(aryty)(context, builder, value=ary)
-    return st.data, builder.sdiv(builder.extract_value(st.strides, 0), _c(8))
-
-
-def _blocks(builder, kp, body):
-    """Call ``body(first_unit, nvec)`` for blocks of NB vectors over ``kp`` units, then single vectors."""
-    nfull = builder.sdiv(kp, _c(V * NB))
-    with cgutils.for_range(builder, nfull) as b:
-        body(builder.mul(b.index, _c(V * NB)), NB)
-    rest0 = builder.mul(nfull, _c(V * NB))
-    with cgutils.for_range(builder, builder.sdiv(builder.sub(kp, rest0), _c(V))) as b:
-        body(builder.add(rest0, builder.mul(b.index, _c(V))), 1)
+    return st.data, builder.sdiv(builder.extract_value(st.strides, 0), _c(aryty.dtype.bitwidth // 8))
 
 
 def _forward(mode):
@@ -91,25 +124,30 @@ def _forward(mode):
 
     def codegen(context, builder, signature, args):
         w_a, x_a, din, kp, p_a = args
+        e = _Elt(context, signature.args[0].dtype)
+        xty = signature.args[1].dtype
         wp, rstride = _rows(context, builder, signature.args[0], w_a)
         xp = data_ptr(context, builder, signature.args[1], x_a)
         pp = data_ptr(context, builder, signature.args[4], p_a)
-        zero = ir.Constant(VF, [0.0] * V)
+        zero = e.zero
         accs = [cgutils.alloca_once_value(builder, zero) for _ in range(NB)]  # promoted to registers
 
         def w_at(row, col):
-            return builder.load(vptr(builder, wp, builder.add(builder.mul(row, rstride), col)), align=8)
+            return e.at(builder, wp, builder.add(builder.mul(row, rstride), col))
+
+        def x_scalar(j):
+            return e.scalar(context, builder, builder.load(builder.gep(xp, [j])), xty)
 
         def x_at(j):
-            return splat(builder, builder.load(builder.gep(xp, [j])))
+            return e.splat(builder, x_scalar(j))
 
         def add_rows(start, col0, nvec):  # acc += w_j * x_j for j in [start, din), in order (sparse: x_j != 0 only)
             with cgutils.for_range_slice(builder, start, din, _c(1)) as (j, _):
-                xs = builder.load(builder.gep(xp, [j]))
-                with builder.if_then(builder.fcmp_unordered("!=", xs, ir.Constant(F64, 0.0)) if sparse else cgutils.true_bit):
-                    xj = splat(builder, xs)
+                xs = x_scalar(j)
+                with builder.if_then(builder.fcmp_unordered("!=", xs, ir.Constant(e.ty, 0.0)) if sparse else cgutils.true_bit):
+                    xj = e.splat(builder, xs)
                     for k in range(nvec):
-                        col = builder.add(col0, _c(V * k))
+                        col = builder.add(col0, _c(e.lanes * k))
                         builder.store(builder.fadd(builder.load(accs[k]), builder.fmul(w_at(j, col), xj)), accs[k])
 
         def block(col0, nvec):
@@ -121,7 +159,7 @@ def _forward(mode):
                     j = builder.mul(g.index, _c(4))
                     xs = [x_at(builder.add(j, _c(q))) for q in range(4)]
                     for k in range(nvec):
-                        col = builder.add(col0, _c(V * k))
+                        col = builder.add(col0, _c(e.lanes * k))
                         w = [w_at(builder.add(j, _c(q)), col) for q in range(4)]
                         a = builder.fadd(builder.fmul(w[0], xs[0]), builder.fmul(w[1], xs[1]))
                         b = builder.fadd(builder.fmul(w[2], xs[2]), builder.fmul(w[3], xs[3]))
@@ -134,12 +172,12 @@ def _forward(mode):
             else:  # forward_rows1: pre = w_0 x_0; pre += w_j x_j for j = 1 ... din-1
                 x0 = x_at(_c(0))
                 for k in range(nvec):
-                    builder.store(builder.fmul(w_at(_c(0), builder.add(col0, _c(V * k))), x0), accs[k])
+                    builder.store(builder.fmul(w_at(_c(0), builder.add(col0, _c(e.lanes * k))), x0), accs[k])
                 add_rows(_c(1), col0, nvec)
             for k in range(nvec):
-                builder.store(builder.load(accs[k]), vptr(builder, pp, builder.add(col0, _c(V * k))), align=8)
+                e.put(builder, builder.load(accs[k]), pp, builder.add(col0, _c(e.lanes * k)))
 
-        _blocks(builder, kp, block)
+        e.blocks(builder, kp, block)
         return context.get_dummy_value()
 
     return codegen
@@ -167,22 +205,24 @@ def _rank1(sparse):
 
     def codegen(context, builder, signature, args):
         w_a, x_a, din_v, kp_v, g_a = args
+        e = _Elt(context, signature.args[0].dtype)
+        xty = signature.args[1].dtype
         wp, rstride = _rows(context, builder, signature.args[0], w_a)
         xp = data_ptr(context, builder, signature.args[1], x_a)
         gp = data_ptr(context, builder, signature.args[4], g_a)
 
         def block(col0, nvec):
-            gs = [builder.load(vptr(builder, gp, builder.add(col0, _c(V * k))), align=8) for k in range(nvec)]
+            gs = [e.at(builder, gp, builder.add(col0, _c(e.lanes * k))) for k in range(nvec)]
             with cgutils.for_range(builder, din_v) as j:
-                xs = builder.load(builder.gep(xp, [j.index]))
-                with builder.if_then(builder.fcmp_unordered("!=", xs, ir.Constant(F64, 0.0)) if sparse else cgutils.true_bit):
-                    xj = splat(builder, xs)
+                xs = e.scalar(context, builder, builder.load(builder.gep(xp, [j.index])), xty)
+                with builder.if_then(builder.fcmp_unordered("!=", xs, ir.Constant(e.ty, 0.0)) if sparse else cgutils.true_bit):
+                    xj = e.splat(builder, xs)
                     base = builder.mul(j.index, rstride)
                     for k in range(nvec):
-                        p = vptr(builder, wp, builder.add(base, builder.add(col0, _c(V * k))))
-                        builder.store(builder.fadd(builder.load(p, align=8), builder.fmul(gs[k], xj)), p, align=8)
+                        off = builder.add(base, builder.add(col0, _c(e.lanes * k)))
+                        e.put(builder, builder.fadd(e.at(builder, wp, off), builder.fmul(gs[k], xj)), wp, off)
 
-        _blocks(builder, kp_v, block)
+        e.blocks(builder, kp_v, block)
         return context.get_dummy_value()
 
     return codegen
@@ -200,33 +240,42 @@ def rank1_sparse_vec(typingctx, W, x, din, kp, g):
     return types.void(W, x, din, kp, g), _rank1(True)
 
 
+def _tree(builder, o):
+    """The pairwise sum of the lanes ``o``: ((o0 + o1) + (o2 + o3)) + ((o4 + o5) + (o6 + o7)) for 8."""
+    if len(o) == 1:
+        return o[0]
+    h = len(o) // 2
+    return builder.fadd(_tree(builder, o[:h]), _tree(builder, o[h:]))
+
+
 def _output(leaky):
-    """Codegen of :func:`.twolayer.output` (``leaky``: :func:`.mlp.output_leaky`, slope ``leak`` below 0)."""
+    """Codegen of :func:`.twolayer.output` (``leaky``: :func:`.mlp.output_leaky`, slope ``leak`` below 0).
+
+    float64: the plain loop's 8 partial sums exactly. float32: 16 partial sums (one per lane),
+    added pairwise as float32, the bias added in float64.
+    """
 
     def codegen(context, builder, signature, args):
         v_a, p_a, kp, b2 = args[:4]
+        e = _Elt(context, signature.args[0].dtype)
         kp = context.cast(builder, kp, signature.args[2], types.int64)
         b2 = context.cast(builder, b2, signature.args[3], types.float64)
         vp = data_ptr(context, builder, signature.args[0], v_a)
         pp = data_ptr(context, builder, signature.args[1], p_a)
-        zero = ir.Constant(VF, [0.0] * V)
+        zero = e.zero
         if leaky:
-            leak = splat(builder, context.cast(builder, args[4], signature.args[4], types.float64))
+            leak = e.splat(builder, e.scalar(context, builder, args[4], signature.args[4]))
         acc = cgutils.alloca_once_value(builder, zero)  # lane l: o_l of the plain loop
-        with cgutils.for_range(builder, builder.sdiv(kp, _c(V))) as b:
-            i = builder.mul(b.index, _c(V))
-            p = builder.load(vptr(builder, pp, i), align=8)
+        with cgutils.for_range(builder, builder.sdiv(kp, _c(e.lanes))) as b:
+            i = builder.mul(b.index, _c(e.lanes))
+            p = e.at(builder, pp, i)
             below = builder.fmul(leak, p) if leaky else zero  # leak * p (leaky) or 0.0
             act = builder.select(builder.fcmp_ordered(">", p, zero), p, below)  # p if p > 0.0 else ...
-            term = builder.fmul(builder.load(vptr(builder, vp, i), align=8), act)
+            term = builder.fmul(e.at(builder, vp, i), act)
             builder.store(builder.fadd(builder.load(acc), term), acc)
         a = builder.load(acc)
-        o = [builder.extract_element(a, ir.Constant(I32, lane)) for lane in range(V)]
-        s = builder.fadd(
-            builder.fadd(builder.fadd(o[0], o[1]), builder.fadd(o[2], o[3])),
-            builder.fadd(builder.fadd(o[4], o[5]), builder.fadd(o[6], o[7])),
-        )
-        return builder.fadd(b2, s)
+        s = _tree(builder, [builder.extract_element(a, ir.Constant(I32, lane)) for lane in range(e.lanes)])
+        return builder.fadd(b2, context.cast(builder, s, e.dtype, types.float64))
 
     return codegen
 
