@@ -9,7 +9,7 @@ The ``before`` package is copied to a temporary folder as ``fastnoise_before`` (
 only relative imports), so both versions live in one process and are timed alternately on the
 same core: no process-to-process variation of clock speed or placement enters the ratio. For
 each setting both sides run once to compile (or load their caches), then ``--reps`` times each,
-alternating, ``steps`` steps on one thread, one replica. Printed with the CPU model: the median
+alternating, ``steps`` steps on one thread (one replica unless the setting says). Printed with the CPU model: the median
 ns/step of each side, the median of the per-pair ratios (after / before) and the ratio of the
 fastest runs (on a shared virtual machine noise only adds time, so minima are the steadier
 figure). Nothing is asserted.
@@ -29,6 +29,7 @@ from pathlib import Path
 
 SETTINGS = [
     ("single neuron d=30", dict(model="neuron", lr=1 / 30), 2_000_000),
+    ("single neuron d=30, 8 replicas (lanes)", dict(model="neuron", lr=1 / 30, replicas=8), 300_000),
     ("two-layer K=100", dict(model="twolayer", width=100), 400_000),
     ("two-layer K=1000", dict(model="twolayer", width=1000), 40_000),
     ("two-layer K=100 bias", dict(model="twolayer", width=100, bias=True), 400_000),
@@ -46,9 +47,11 @@ AFTER_ONLY = [
 
 
 def ns_per_step(pkg, params: dict, steps: int) -> float:
+    """Wall time per replica-step of one run on one thread (one replica unless ``params`` says)."""
+    params = {"replicas": 1, **params}
     t = time.perf_counter()
-    pkg.simulate(steps=steps, replicas=1, records=2, threads=1, **params)
-    return (time.perf_counter() - t) / steps * 1e9
+    pkg.simulate(steps=steps, records=2, threads=1, **params)
+    return (time.perf_counter() - t) / (steps * params["replicas"]) * 1e9
 
 
 def cpu_name() -> str:
@@ -75,7 +78,7 @@ def main() -> None:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
     with tempfile.TemporaryDirectory() as tmp:
         old, new = load(args.before, args.after, Path(tmp))
-        print(f"CPU: {cpu_name()}; one thread, one replica; {args.reps} alternating pairs per setting")
+        print(f"CPU: {cpu_name()}; one thread; ns per replica-step; {args.reps} alternating pairs per setting")
         print("| setting | before ns/step | after ns/step | after / before (median of pairs) | after / before (fastest) |")
         print("|---|---:|---:|---:|---:|")
         for name, params, steps in SETTINGS:
