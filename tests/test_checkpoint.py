@@ -33,6 +33,7 @@ CASES = {
     "twolayer": dict(model="twolayer", d=8, width=6, p=0.2, record_spacing="log"),
     "twolayer-bias-logistic": dict(model="twolayer", d=8, width=6, bias=True, loss="logistic", p=0.1),
     "mlp": dict(model="mlp", d=8, widths="6,4", p=0.1, bias=True),
+    "twolayer-float32": dict(model="twolayer", d=8, width=20, p=0.2, dtype="float32"),
 }
 
 
