@@ -386,7 +386,7 @@ def test_epochs_visit_every_example_once_per_epoch(classes: int, images: str) ->
 
 
 REGIME_DEFAULTS: dict[str, Any] = dict(
-    batch=1, weight_decay=0.0, label_smoothing=0.0, noise="uniform", noise_mode="fresh", sampling="replace"
+    batch=1, weight_decay=0.0, label_smoothing=0.0, noise="uniform", noise_mode="fresh", sampling="replace", dtype="float64"
 )
 
 
