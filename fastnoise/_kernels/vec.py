@@ -2,12 +2,15 @@
 
 Why hand-written IR: Numba's arrays may alias, so LLVM keeps a layer's pre-activations in memory
 between the rows of a matrix-vector product (a load and a store of ``pre`` per row and unit) and
-does not vectorise loops over replicas at all. Here the vectors are explicit: ``<8 x double>`` is
+does not vectorise loops over replicas at all. Here the vectors are explicit: ``<8 x double>`` (or,
+for float32 arrays, ``<16 x float>``: the kernels take the element type from their arrays) is
 one AVX-512 register, or two AVX2 ones on machines without AVX-512 (LLVM splits it).
 
 Bitwise contract: each kernel performs, element by element, exactly the operations of the plain
 loop it replaces, in the same order (no FMA: the package never enables fastmath), so tables do
-not change. ``tests/test_lanes.py`` and ``tests/test_golden.py`` hold them to that.
+not change; in float32 the same holds against the plain loops compiled for float32 arrays, except
+the output sum, whose 16 lanes are 16 partial sums (see :func:`_output`). ``tests/test_vec.py``,
+``tests/test_lanes.py`` and ``tests/test_golden.py`` hold them to that.
 
 - :func:`forward_rows4_vec` / :func:`forward_rows1_vec`: :func:`.twolayer.forward_rows4` /
   :func:`.twolayer.forward_rows1` with a block of :data:`NB` x 8 hidden units' sums kept in
@@ -37,8 +40,8 @@ from numba.extending import intrinsic
 #: Whether kernels are compiled (else the plain loops run: intrinsics exist only in compiled code).
 COMPILED = not numba.config.DISABLE_JIT  # type: ignore[attr-defined]
 
-V = 8  # doubles per vector
-NB = 4  # vectors per register block (4 x 8 units; 32 zmm registers leave room for the rows)
+V = 8  # doubles per vector (lanes.py's lane count; _Elt gives each kernel's own: 8 doubles or 16 floats)
+NB = 4  # vectors per register block (4 x 8 doubles or 4 x 16 floats; 32 zmm registers leave room for the rows)
 
 I32 = ir.IntType(32)
 I64 = ir.IntType(64)
@@ -54,14 +57,6 @@ def data_ptr(context, builder, aryty, ary):
 def vptr(builder, base, off, vty=VF):
     """A pointer to the vector (of type ``vty``: V doubles by default) at element ``off`` of ``base``."""
     return builder.bitcast(builder.gep(base, [off]), vty.as_pointer())
-
-
-def splat(builder, value):
-    """A vector of V copies of the scalar ``value``."""
-    v = ir.Constant(VF, ir.Undefined)
-    for lane in range(V):
-        v = builder.insert_element(v, value, ir.Constant(I32, lane))
-    return v
 
 
 def _c(n):
