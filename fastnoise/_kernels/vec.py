@@ -293,7 +293,7 @@ def borrowed(typingctx, views):
 
     Why: Numba's reference-count pruner keeps the incref/decref pair of an array argument in
     functions with loops and calls (the step's sample and update), and each is an atomic
-    read-modify-write through a call, several per step (measured at width 100: 9 pairs per step).
+    read-modify-write through a call, several per step (counted in the two-layer step loop's assembly: 7 pairs per step).
     Numba's NRT_incref and NRT_decref return at once for a view without an owner (a null meminfo).
     The caller keeps the arrays alive: :func:`.driver._drive` holds them for the whole call.
     """
