@@ -168,3 +168,16 @@ def test_borrowed_views_are_the_same_memory():
     assert _through_borrowed(a, b) == (np.arange(5.0) + 1).sum() + 304
     assert np.array_equal(a, np.arange(5.0) + 1)  # written through the view
     assert b[1, 2] == 7.0
+
+
+@numba.njit
+def _fwd_rows4(W, x, pre):
+    vec.forward_rows4_vec(W, x, W.shape[0], W.shape[1], pre)
+
+
+def test_vector_kernels_refuse_mixed_element_types():
+    """A float32 layer writing into a float64 buffer (or the reverse) is a typing error, not wrong bytes."""
+    W = aligned_zeros((4, 16), pad=0, dtype=np.float32)
+    _fwd_rows4(W, np.ones(4), aligned_zeros((16,), pad=0, dtype=np.float32))  # x may differ: it is cast
+    with pytest.raises(numba.core.errors.TypingError):
+        _fwd_rows4(W, np.ones(4), aligned_zeros((16,), pad=0))

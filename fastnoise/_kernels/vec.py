@@ -106,6 +106,16 @@ class _Elt:
             body(builder.add(rest0, builder.mul(b.index, _c(self.lanes))), 1)
 
 
+def _floats(*arys):
+    """Whether the arrays share one element type, float64 or float32 (else the intrinsic does not type).
+
+    The kernels' vectors are of the first array's element type; a mismatch would read or write
+    another array's bytes as that type, so it is refused when the caller compiles.
+    """
+    dtypes = {getattr(a, "dtype", None) for a in arys}
+    return len(dtypes) == 1 and dtypes <= {types.float64, types.float32}
+
+
 def _rows(context, builder, aryty, ary):
     """(data pointer, elements per row) of a C-layout-rows 2-D array."""
     st = cgutils.create_struct_proxy(aryty)(context, builder, value=ary)
@@ -181,18 +191,24 @@ def _forward(mode):
 @intrinsic
 def forward_rows4_vec(typingctx, W, x, din, kp, pre):
     """:func:`.twolayer.forward_rows4`, register-blocked (kp a multiple of 8)."""
+    if not _floats(W, pre):
+        return None
     return types.void(W, x, din, kp, pre), _forward("rows4")
 
 
 @intrinsic
 def forward_rows1_vec(typingctx, W, x, din, kp, pre):
     """:func:`.twolayer.forward_rows1`, register-blocked (kp a multiple of 8)."""
+    if not _floats(W, pre):
+        return None
     return types.void(W, x, din, kp, pre), _forward("rows1")
 
 
 @intrinsic
 def forward_sparse_vec(typingctx, W, x, din, kp, pre):
     """:func:`.twolayer.forward_sparse` (rows with x_j = 0 skipped), register-blocked (kp a multiple of 8)."""
+    if not _floats(W, pre):
+        return None
     return types.void(W, x, din, kp, pre), _forward("sparse")
 
 
@@ -226,12 +242,16 @@ def _rank1(sparse):
 @intrinsic
 def rank1_vec(typingctx, W, x, din, kp, g):
     """W[j, i] += g[i] * x[j] for j < din, i < kp (kp a multiple of 8)."""
+    if not _floats(W, g):
+        return None
     return types.void(W, x, din, kp, g), _rank1(False)
 
 
 @intrinsic
 def rank1_sparse_vec(typingctx, W, x, din, kp, g):
     """The same on the rows with x[j] != 0 only (exact: adding g * 0 changes nothing), for sparse inputs."""
+    if not _floats(W, g):
+        return None
     return types.void(W, x, din, kp, g), _rank1(True)
 
 
@@ -278,12 +298,16 @@ def _output(leaky):
 @intrinsic
 def output_vec(typingctx, Vw, pre, kp, b2):
     """:func:`.twolayer.output`: b2 + sum_i V[i] * ReLU(pre[i]) in 8 interleaved partial sums (kp a multiple of 8)."""
+    if not _floats(Vw, pre):
+        return None
     return types.float64(Vw, pre, kp, b2), _output(False)
 
 
 @intrinsic
 def output_leaky_vec(typingctx, Vw, pre, kp, b2, leak):
     """:func:`.mlp.output_leaky`: the same sum with ``leak * pre[i]`` for ``pre[i] <= 0``."""
+    if not _floats(Vw, pre):
+        return None
     return types.float64(Vw, pre, kp, b2, leak), _output(True)
 
 
