@@ -28,12 +28,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from typing import NoReturn
 
 import numba
 from numba import njit
 from numba.core import caching
+from numba.core.registry import CPUDispatcher
 
-__all__ = ["CACHING", "KERNEL_SOURCES_STAMP", "NUMBA_TESTED", "jit"]
+__all__ = ["CACHING", "KERNEL_SOURCES_STAMP", "NUMBA_TESTED", "InnerDispatcher", "jit"]
 
 _HERE = Path(__file__).resolve().parent
 _KERNEL_DIR = _HERE / "_kernels"
@@ -124,6 +126,24 @@ if not CACHING:
 
 _FLAGS = {"cache": CACHING, "nogil": True, "error_model": "numpy", "fastmath": False}
 
+#: Added for a kernel that only compiled code calls (``jit(f, inner=True)``): Numba then generates
+#: no Python wrapper (the boxing and unboxing of every argument) and no C wrapper for it, code that
+#: would otherwise be generated and optimised for every kernel. A first run (empty cache) spends
+#: about a fifth less time compiling. Numba would call such a kernel from Python through a missing
+#: wrapper and crash the interpreter, so its dispatcher is an :class:`InnerDispatcher`, which
+#: refuses the call.
+_INNER = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+
+
+class InnerDispatcher(CPUDispatcher):
+    """A kernel compiled without Numba's Python wrapper: compiled code calls it, Python cannot."""
+
+    def __call__(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError(
+            f"{self.py_func.__qualname__} is compiled for calls from other kernels only (jit(inner=True)); "
+            "call it from compiled code, or compile it without inner=True"
+        )
+
 
 def stamped(dispatcher: object) -> bool:
     """Whether a dispatcher's disk cache is keyed on :data:`KERNEL_SOURCES_STAMP` (one of our locators).
@@ -135,13 +155,15 @@ def stamped(dispatcher: object) -> bool:
     return getattr(cache_file, "_source_stamp", None) == KERNEL_SOURCES_STAMP
 
 
-def jit(func=None, **extra):
-    """Compile ``func`` with the package's flags (serial kernels)."""
-    flags = {**_FLAGS, **extra}
+def jit(func=None, *, inner: bool = False, **extra):
+    """Compile ``func`` with the package's flags (serial kernels); ``inner``: called from compiled code only."""
+    flags = {**_FLAGS, **(_INNER if inner else {}), **extra}
     flags["cache"] = bool(flags["cache"]) and CACHING  # never a disk cache the locators do not stamp
 
     def compile_one(f):
         d = njit(**flags)(f)
+        if inner and isinstance(d, CPUDispatcher):  # not under NUMBA_DISABLE_JIT (a plain function)
+            d.__class__ = InnerDispatcher  # same layout (no new slots): only the Python call changes
         if flags["cache"] and not getattr(numba.config, "DISABLE_JIT", False) and not stamped(d):
             from numba.core.caching import NullCache
 

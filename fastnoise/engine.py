@@ -445,7 +445,7 @@ def run(
     calls = _segments(points, st.chunk)
     first = (blocks[0], st.arrays, st.S, st.state, st.steps_done, st.updates, st.status, P, data, *calls[0][:2], st.out, reg)
     drive = choose_driver(kern, blocks)
-    compile_seconds = _compile(drive, cfg, first)
+    compile_seconds = _compile(drive, cfg, first, blocks)
     pool = ThreadPoolExecutor(max_workers=nthreads, thread_name_prefix="fastnoise") if nthreads > 1 else None
     try:
         if progress is not None:  # compiled: the work proper starts (and a resumed run is this far)
@@ -542,7 +542,7 @@ def _adopt(saved: RunState, arrays: tuple[np.ndarray, ...], S: np.ndarray) -> Ru
 
 
 def choose_driver(kern: driver.Kernels, blocks: list[np.ndarray]) -> Any:
-    """The lane-batched driver when the model has one for this spec and a thread has a lane group to fill.
+    """The driver for these thread blocks: lane groups through the lane driver when the model has one.
 
     Both drivers give the same table bit for bit (tests/test_lanes.py); the lane driver advances
     ``driver.LANES`` replicas together and pays off from ``driver.MIN_LANES`` replicas per thread
@@ -552,15 +552,55 @@ def choose_driver(kern: driver.Kernels, blocks: list[np.ndarray]) -> Any:
         return kern.drive
     if max(len(b) for b in blocks) < driver.MIN_LANES:
         return kern.drive
-    return kern.drive_lanes
+    return LaneDrive(kern.drive_lanes, kern.drive)
 
 
-def _compile(drive: Any, cfg: RunConfig, args: tuple[Any, ...]) -> float:
+@dataclass(frozen=True)
+class LaneDrive:
+    """A thread's replicas in lane groups through ``lanes``, any others through ``scalar``.
+
+    Called like a driver. A group is :data:`driver.LANES` consecutive replicas of the block (the
+    last one may be shorter); it goes through the lane driver if it has at least
+    :data:`driver.MIN_LANES` replicas, all at the same step (a replica that failed stays behind),
+    otherwise through the scalar driver. Each is compiled only when a run has such a group, so a
+    first run of eight replicas on one thread does not also compile the scalar driver.
+    """
+
+    lanes: Any
+    scalar: Any
+
+    @staticmethod
+    def split(rs: np.ndarray, steps_done: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the replicas of ``rs`` in lane groups, the others), each in ``rs``'s order."""
+        lane, other = [], []
+        for g in range(0, rs.shape[0], driver.LANES):
+            group = rs[g : g + driver.LANES]
+            same = bool(np.all(steps_done[group] == steps_done[group[0]]))
+            (lane if group.shape[0] >= driver.MIN_LANES and same else other).append(group)
+        empty = np.zeros(0, np.int64)
+        return (np.concatenate(lane) if lane else empty), (np.concatenate(other) if other else empty)
+
+    def __call__(self, rs: np.ndarray, *args: Any) -> None:
+        lane, other = self.split(rs, args[3])  # args[3]: steps_done
+        if lane.size:
+            self.lanes(lane, *args)
+        if other.size:
+            self.scalar(other, *args)
+
+
+def _compile(drive: Any, cfg: RunConfig, args: tuple[Any, ...], blocks: list[np.ndarray] | None = None) -> float:
     """Compile (or load from the cache) the driver ``drive`` for ``args``' types; seconds taken.
+
+    ``blocks``: the threads' replicas, which tell a :class:`LaneDrive` which of its drivers are needed.
 
     Announces itself on the ``fastnoise.engine`` logger (INFO) once it has taken more than
     :data:`COMPILE_NOTICE_SECONDS`: a first run compiles for several seconds, later ones load the cache.
     """
+    if isinstance(drive, LaneDrive):  # the drivers the first call's thread blocks need
+        parts = [drive.split(rs, args[4]) for rs in blocks or [args[0]]]  # args[4]: steps_done
+        return (_compile(drive.lanes, cfg, args) if any(p[0].size for p in parts) else 0.0) + (
+            _compile(drive.scalar, cfg, args) if any(p[1].size for p in parts) else 0.0
+        )
     if not hasattr(drive, "compile") or drive.signatures:  # interpreted (NUMBA_DISABLE_JIT), or compiled already
         return 0.0
     t0 = time.perf_counter()

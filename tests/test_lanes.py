@@ -16,6 +16,7 @@ import pytest
 
 import fastnoise
 from fastnoise import SimulationError, _rng, engine
+from fastnoise._kernels import driver
 from fastnoise._kernels.draws import _ZIG_R, load_state, normal, store_state
 from fastnoise._kernels.lanes import ROW_BITS, ROW_NBITS, S_ROWS, W, lane_normals, vaxpy, vdot
 
@@ -105,12 +106,13 @@ SETTINGS = {
 
 
 def _run(monkeypatch, lanes: bool, threads: int, chunk: int | None = None, **params):
-    """A run through the lane driver or through the scalar one (groups below driver.MIN_LANES: scalar inside it)."""
+    """A run through the engine's lane drive (groups below driver.MIN_LANES: the scalar driver) or the scalar one."""
     chosen = []
+    real = engine.choose_driver
 
-    def choose(kern, blocks):  # (driver.MIN_LANES is compiled into the lane driver: not patched)
-        d = kern.drive_lanes if lanes else kern.drive
-        chosen.append(d is kern.drive_lanes)
+    def choose(kern, blocks):
+        d = real(kern, blocks) if lanes else kern.drive
+        chosen.append(isinstance(d, engine.LaneDrive))
         return d
 
     monkeypatch.setattr(engine, "choose_driver", choose)
@@ -133,6 +135,43 @@ def _same(a, b):
 def test_lane_driver_gives_the_scalar_tables(monkeypatch, name, replicas, threads):
     params = dict(SETTINGS[name], replicas=replicas, steps=6_000, records=12, seed=5)
     _same(_run(monkeypatch, True, threads, **params), _run(monkeypatch, False, threads, **params))
+
+
+def test_a_short_last_group_goes_through_the_scalar_driver(monkeypatch):
+    """12 replicas on one thread: a lane group of 8, then 4 (below MIN_LANES) through the scalar driver."""
+    params = dict(SETTINGS["hinge-p03-bias"], replicas=12, steps=3_000, records=6, seed=2)
+    _same(_run(monkeypatch, True, 1, **params), _run(monkeypatch, False, 1, **params))
+
+
+def test_lane_split():
+    """Groups of LANES consecutive replicas; short groups, and groups whose replicas are at different steps, are scalar."""
+    assert driver.MIN_LANES == 5 and driver.LANES == 8  # the cases below are written for these
+    rs = np.arange(3, 23, dtype=np.int64)  # 20 replicas: groups of 8, 8 and 4
+    steps = np.zeros(30, np.int64)
+    lane, other = engine.LaneDrive.split(rs, steps)
+    assert lane.tolist() == list(range(3, 19)) and other.tolist() == list(range(19, 23))
+    steps[12] = 5  # the second group (11..18) is no longer at one step
+    lane, other = engine.LaneDrive.split(rs, steps)
+    assert lane.tolist() == list(range(3, 11)) and other.tolist() == list(range(11, 23))
+    lane, other = engine.LaneDrive.split(rs[:5], steps)  # one group of MIN_LANES
+    assert lane.tolist() == list(range(3, 8)) and other.size == 0
+
+
+def test_a_lane_only_run_compiles_no_scalar_driver(monkeypatch):
+    """Eight replicas on one thread need the lane driver only (the scalar one is not compiled for them)."""
+    compiled = []
+    real = engine._compile
+
+    def spy(drive, cfg, args, blocks=None):
+        if not isinstance(drive, engine.LaneDrive):
+            compiled.append(drive)
+        return real(drive, cfg, args, blocks)
+
+    monkeypatch.setattr(engine, "_compile", spy)
+    cfg = fastnoise.RunConfig(model="neuron", replicas=8, steps=100, seed=3)
+    kern = engine.kernels(cfg)
+    engine.run(cfg, threads=1)
+    assert compiled == [kern.drive_lanes]
 
 
 def test_lane_driver_across_kernel_calls(monkeypatch):

@@ -183,3 +183,29 @@ def test_interpreted_kernels_do_not_warn_about_the_cache(tmp_path):
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "not stamped" not in out.stderr
+
+
+def test_inner_kernels_refuse_a_python_call():
+    """Kernels compiled without Numba's Python wrapper (jit(inner=True)) raise instead of crashing.
+
+    The engine calls only the drivers, VIEW and UPDATE from Python; every other specialised
+    template, and the helpers only kernels call, are inner.
+    """
+    import numpy as np
+    import pytest
+
+    from fastnoise import RunConfig, engine
+    from fastnoise._kernels import draws
+    from fastnoise._kernels.vec import COMPILED
+
+    if not COMPILED:
+        pytest.skip("interpreted kernels (NUMBA_DISABLE_JIT) are plain functions")
+    assert isinstance(draws.next_u64, _jit.InnerDispatcher)
+    with pytest.raises(TypeError, match="inner=True"):
+        draws.next_u64(np.zeros(4, np.uint64))
+    kern = engine.kernels(RunConfig(model="neuron"))
+    for entry in (kern.drive, kern.drive_lanes, kern.view, kern.update):
+        assert not isinstance(entry, _jit.InnerDispatcher)
+    # the step loop the driver calls is one of the inner templates
+    inner = [v for v in kern.drive.py_func.__globals__.values() if isinstance(v, _jit.InnerDispatcher)]
+    assert any(d.py_func.__name__ == "_steps" for d in inner)

@@ -39,7 +39,7 @@ def sigmoid(z):
     return e / (1.0 + e)
 
 
-@jit
+@jit(inner=True)
 def block_max_abs(a, off, n, stride, count):
     """max |a[off + s*stride + i]| over s < count, i < n."""
     m = 0.0
@@ -52,7 +52,7 @@ def block_max_abs(a, off, n, stride, count):
     return m
 
 
-@jit
+@jit(inner=True)
 def block_norm(a, off, n, stride, count):
     """(norm, log10 norm) of a strided block, without underflow for tiny values.
 

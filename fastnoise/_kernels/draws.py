@@ -65,7 +65,7 @@ _N48 = np.uint64(48)
 _TWO_M53 = 2.0**-53
 
 
-@jit
+@jit(inner=True)
 def next_u64(st):
     """xoshiro256+: one 64-bit output and the advanced state."""
     s0, s1, s2, s3, bits, nbits = st
@@ -80,7 +80,7 @@ def next_u64(st):
     return res, (s0, s1, s2, s3, bits, nbits)
 
 
-@jit
+@jit(inner=True)
 def uniform01(st):
     """A double uniform on [0, 1) with 53 random bits."""
     u, st = next_u64(st)
@@ -94,7 +94,7 @@ def below(n, st):
     return np.int64(((u >> _U32) * np.uint64(n)) >> _U32), st
 
 
-@jit
+@jit(inner=True)
 def _normal_slow(st, rabs, idx, x):
     # Rare path (about 0.7% of draws): the wedge or the tail.
     while True:
@@ -133,7 +133,7 @@ def normal(st):
     return _normal_slow(st, rabs, idx, x)
 
 
-@jit
+@jit(inner=True)
 def sign_bit(st):
     """A uniform label in {-1.0, +1.0}, 48 labels per generator output."""
     s0, s1, s2, s3, bits, nbits = st
@@ -156,7 +156,7 @@ def store_state(row, st):
     row[0], row[1], row[2], row[3], row[4], row[5] = st
 
 
-@jit
+@jit(inner=True)
 def draw_gaussian(x, d, st):
     """x ~ N(0, I_d) into ``x[:d]``; clean label sign(x_1) [ours]."""
     for i in range(d):
@@ -164,7 +164,7 @@ def draw_gaussian(x, d, st):
     return 1.0 if x[0] > 0.0 else -1.0, st
 
 
-@jit
+@jit(inner=True)
 def draw_basis(x, d, st):
     """x = e_j, j uniform; clean label +1 on the first ceil(d/2) vectors [ours]. Returns (j, clean, st)."""
     j, st = below(d, st)
@@ -174,7 +174,7 @@ def draw_basis(x, d, st):
     return j, 1.0 if 2 * j < d else -1.0, st
 
 
-@jit
+@jit(inner=True)
 def draw_cube(x, d, cube_c, cube_k, st):
     """x uniform on [-1, 1]^d; clean label +1 iff the first ``cube_k`` coordinates lie in [-c, c]."""
     inside = True
@@ -186,7 +186,7 @@ def draw_cube(x, d, cube_c, cube_k, st):
     return 1.0 if inside else -1.0, st
 
 
-@jit
+@jit(inner=True)
 def draw_row(x, d, X, Y, st, ri=-1):
     """A uniform row of the training set (row ``ri`` if given: epochs) into ``x[:d]``; its stored label."""
     if ri >= 0:
@@ -198,7 +198,7 @@ def draw_row(x, d, X, Y, st, ri=-1):
     return Y[r], st
 
 
-@jit
+@jit(inner=True)
 def noisy_label(clean, p, st):
     """With probability ``p`` the label is replaced by a uniform draw from {-1, +1}."""
     if p >= 1.0:
@@ -210,7 +210,7 @@ def noisy_label(clean, p, st):
     return clean, st
 
 
-@jit
+@jit(inner=True)
 def flipped_label(clean, p, st):
     """With probability ``p`` the label is flipped (the other label: ``--noise flip``)."""
     if p >= 1.0:
@@ -222,7 +222,7 @@ def flipped_label(clean, p, st):
     return clean, st
 
 
-@jit
+@jit(inner=True)
 def binary_noise(clean, p, flip, st):
     """The label after noise under either convention (``flip``: a run-time choice, for streams)."""
     if flip:
@@ -230,7 +230,7 @@ def binary_noise(clean, p, flip, st):
     return noisy_label(clean, p, st)
 
 
-@jit
+@jit(inner=True)
 def shuffle(order, n, st):
     """A new uniform permutation of ``order[:n]`` (Fisher-Yates from the replica's stream); ``order[n] = 0``."""
     for i in range(n - 1, 0, -1):
@@ -242,7 +242,7 @@ def shuffle(order, n, st):
     return st
 
 
-@jit
+@jit(inner=True)
 def next_row(order, n, st):
     """The next training row of the current epoch (``order[n]`` is the position); a new epoch reshuffles."""
     if order[n] >= n:
@@ -332,7 +332,7 @@ def draw_stream(state_row, n, d, data, X, Y, cube_c, cube_k, p, xs, clean, ys, f
     store_state(state_row, st)
 
 
-@jit
+@jit(inner=True)
 def draw_class_sample(x, d, X, Y, classes, p, st, flip=False, ri=-1):
     """A training sample for a C-class task: row ``r`` of X into ``x[:d]``; returns ``(clean, y, st)``.
 
@@ -360,7 +360,7 @@ def draw_class_sample(x, d, X, Y, classes, p, st, flip=False, ri=-1):
     return clean, y, st
 
 
-@jit
+@jit(inner=True)
 def _relabel(clean, classes, flip, st):
     """A uniform class (``flip``: a uniform class other than ``clean``)."""
     if flip:

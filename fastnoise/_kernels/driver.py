@@ -219,7 +219,7 @@ def _steps_template(views: tuple[str, ...], regime: bool = False) -> types.Funct
     return f
 
 
-@jit
+@jit(inner=True)
 def _snapshot(flats, r, buf):
     """buf[:T] = the replica's weights (every weight array, flat, in order; T their total size)."""
     o = 0
@@ -233,7 +233,7 @@ def _snapshot(flats, r, buf):
             buf[i] = 0.0
 
 
-@jit
+@jit(inner=True)
 def _restore(flats, r, buf):
     """The weights back to W0 = buf[:T]."""
     o = 0
@@ -244,7 +244,7 @@ def _restore(flats, r, buf):
         o += a.shape[0]
 
 
-@jit
+@jit(inner=True)
 def _accumulate(flats, r, buf):
     """buf[T:2T] += W - W0: one sample's change (exactly 0 where it did not update)."""
     T = buf.shape[0] // 2
@@ -256,7 +256,7 @@ def _accumulate(flats, r, buf):
         o += a.shape[0]
 
 
-@jit
+@jit(inner=True)
 def _mean(flats, r, buf, b):
     """W = W0 + (sum of the changes) / b."""
     T = buf.shape[0] // 2
@@ -268,7 +268,7 @@ def _mean(flats, r, buf, b):
         o += a.shape[0]
 
 
-@jit
+@jit(inner=True)
 def _decay(flats, r, buf, masks, c):
     """W -= c * W0 on the trained weights (``masks``: 1.0 there, 0.0 elsewhere): the L2 term at W0."""
     o = 0
@@ -349,9 +349,10 @@ def _drive_lanes(rs, arrays, scratch, state, steps_done, updates, status, P, D, 
     """:func:`_drive` with the replicas ``rs`` advanced :data:`LANES` at a time (same arguments, same tables).
 
     Each group of up to LANES replicas shares one lane block; a lane that fails stops alone, as
-    in :func:`_drive` (its code, step, partial update count and state are the scalar ones). A
-    group of fewer than MIN_LANES replicas, or whose replicas are not all at the same step, runs
-    through :func:`_drive` instead.
+    in :func:`_drive` (its code, step, partial update count and state are the scalar ones). The
+    replicas of a group must be at the same step: the engine sends groups of fewer than MIN_LANES
+    replicas, or at different steps, through :func:`_drive` instead (``engine.LaneDrive``), so
+    that a run of lane groups only does not compile the scalar driver.
     """
     S = np.zeros(S_ROWS * LANES, np.uint64)
     blk = BLOCK(P)
@@ -362,14 +363,6 @@ def _drive_lanes(rs, arrays, scratch, state, steps_done, updates, status, P, D, 
     g = 0
     while g < rs.shape[0]:
         nl = min(LANES, rs.shape[0] - g)
-        same = True
-        for lane in range(nl):
-            if steps_done[rs[g + lane]] != steps_done[rs[g]]:
-                same = False
-        if nl < MIN_LANES or not same:
-            _drive(rs[g : g + nl], arrays, scratch, state, steps_done, updates, status, P, D, seg_steps, seg_rec, out, reg)
-            g += nl
-            continue
         S[:] = 0
         for lane in range(LANES):
             r = rs[g + min(lane, nl - 1)]
@@ -413,8 +406,8 @@ def _drive_lanes(rs, arrays, scratch, state, steps_done, updates, status, P, D, 
 
 # --------------------------------------------------------------------------- builder
 
-#: The fewest replicas a lane group advances together; smaller groups run through the scalar driver.
-#: Read by the engine and compiled into _drive_lanes (a compile-time constant: not to be patched).
+#: The fewest replicas a lane group advances together; the engine sends smaller groups through the
+#: scalar driver (engine.LaneDrive).
 MIN_LANES = 5
 
 _BUILT: dict[tuple[str, Spec], Kernels] = {}  # by (model, spec)
@@ -496,6 +489,9 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
     templates = {f.__name__: f for f in (*roles.values(), *model.helpers, *drivers)}
     reads = _spec_reads(templates, roles)
     cache = replace is None
+    # The engine calls the drivers, VIEW and UPDATE from Python; every other template is reached
+    # from compiled code only and is compiled without Numba's wrappers (_jit.jit(inner=True)).
+    entry = {_drive.__name__, _drive_lanes.__name__, model.view.__name__, model.update.__name__}
     copies = {}
     compiled = {}
     for name, f in templates.items():
@@ -508,7 +504,7 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
             copies[name], compiled[name] = _SHARED[shared]
             continue
         copies[name] = _copy(f, mine, tag)
-        compiled[name] = jit(copies[name], cache=cache)
+        compiled[name] = jit(copies[name], cache=cache, inner=name not in entry)
         if replace is None:
             _SHARED[shared] = (copies[name], compiled[name])
     bound = {role: compiled[f.__name__] for role, f in roles.items()}

@@ -177,7 +177,7 @@ def lane_state(S, lane):
     return (S[lane], S[W + lane], S[2 * W + lane], S[3 * W + lane], S[ROW_BITS * W + lane], S[ROW_NBITS * W + lane])
 
 
-@jit
+@jit(inner=True)
 def set_lane_state(S, lane, st):
     S[lane], S[W + lane], S[2 * W + lane], S[3 * W + lane], S[ROW_BITS * W + lane], S[ROW_NBITS * W + lane] = st
 

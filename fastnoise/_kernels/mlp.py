@@ -247,7 +247,7 @@ def hidden_backward(W, S, G, P, l):
 # --------------------------------------------------------------------------- checks
 
 
-@jit
+@jit(inner=True)
 def _layer_max(W, G, P, l):
     """max |weight| of hidden layer l (bias row included)."""
     n_in = G[G_DIMS, l - 1]
@@ -256,14 +256,14 @@ def _layer_max(W, G, P, l):
     return block_max_abs(W.reshape(W.size), G[G_ROFF, l - 1] * kpmax, G[G_DIMS, l], kpmax, rows)
 
 
-@jit
+@jit(inner=True)
 def _out_max(Vb, P):
     mv = block_max_abs(Vb, 0, P.k, 0, 1)
     b = abs(Vb[P.kp])
     return mv if mv >= b else b
 
 
-@jit
+@jit(inner=True)
 def _rescale(W, Vb, G, P, c):
     for l in range(1, P.depth):
         o = G[G_ROFF, l - 1]

@@ -131,7 +131,7 @@ def check(P, status, x, W, Vb, pre, g, fired, s, e):
     return not (mw > 0.0 and mv > 0.0 and mw * mv < UNDERFLOW_PRODUCT)
 
 
-@jit
+@jit(inner=True)
 def multiclass_error(W, Vb, x, pre, s, Xs, Ys, din, kp, C):
     """Fraction of (Xs, Ys) whose first highest-scoring class is not the label."""
     n = Xs.shape[0]

@@ -68,7 +68,7 @@ def check(P, status, x, V):
     return not (0.0 < m < UNDERFLOW_PRODUCT)
 
 
-@jit
+@jit(inner=True)
 def neuron_error(V, Xs, Ys, din, x):
     """Fraction of (Xs, Ys) with y * N(x) <= 0 (ties count as errors)."""
     n = Xs.shape[0]

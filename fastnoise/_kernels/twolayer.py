@@ -97,7 +97,7 @@ def forward_rows1(W, x, din, kp, pre):
             pre[i] += wj[i] * xj
 
 
-@jit
+@jit(inner=True)
 def forward_sparse(W, x, din, kp, pre):
     """The same sum, skipping rows whose input is 0 (exact: they add +-0); for sparse inputs.
 
@@ -152,7 +152,7 @@ def forward_rows4(W, x, din, kp, pre):
         j += 1
 
 
-@jit
+@jit(inner=True)
 def forward_onehot(W, j, bias_row, kp, pre):
     """The same sum for x = e_j (plus the bias coordinate): only rows j and ``bias_row`` (if >= 0)."""
     wj = W[j]
@@ -194,7 +194,7 @@ def output(V, pre, kp, b2):
     return b2 + (((o0 + o1) + (o2 + o3)) + ((o4 + o5) + (o6 + o7)))
 
 
-@jit
+@jit(inner=True)
 def layer_max(W, Vb, din, k, kp):
     """(max |M|, max |(V, b2)|) of one replica's weights."""
     mw = block_max_abs(W.reshape(W.size), 0, k, kp, din)
@@ -203,7 +203,7 @@ def layer_max(W, Vb, din, k, kp):
     return mw, (mv if mv >= b2 else b2)
 
 
-@jit
+@jit(inner=True)
 def _rescale(W, Vb, din, kp, c):
     for j in range(din):
         wj = W[j]
@@ -303,7 +303,7 @@ def check(P, status, x, W, Vb, pre, g, fired):
     return not (mw > 0.0 and mv > 0.0 and mw * mv < P.underflow_product)
 
 
-@jit
+@jit(inner=True)
 def output_norm(Vb, k, kp):
     """(norm, log10 norm, |b2|) of the output layer (V, b2) of a binary net."""
     nv, lv = block_norm(Vb, 0, k, 0, 1)
@@ -314,13 +314,13 @@ def output_norm(Vb, k, kp):
     return n2, math.log10(n2), b2
 
 
-@jit
+@jit(inner=True)
 def _load_x(x, Xs, s, d):
     for i in range(d):
         x[i] = Xs[s, i]
 
 
-@jit
+@jit(inner=True)
 def twolayer_error(W, Vb, x, pre, Xs, Ys, din, kp):
     """Fraction of (Xs, Ys) with y * N(x) <= 0 (ties count as errors)."""
     n = Xs.shape[0]
@@ -336,7 +336,7 @@ def twolayer_error(W, Vb, x, pre, Xs, Ys, din, kp):
     return wrong / n
 
 
-@jit
+@jit(inner=True)
 def record_active(W, x, pre, fired, d, din, k, kp, Xpr, out_row, col):
     """active_mean, active_min and dead on the probe set into ``out_row[col:col + 3]``.
 
