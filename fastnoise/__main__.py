@@ -1,6 +1,6 @@
 """``python -m fastnoise``: the ``fastnoise`` command line, exactly as the console script runs it."""
 
-from .cli import main
+from .cli import entry
 
 if __name__ == "__main__":
-    main(prog_name="fastnoise")
+    entry()

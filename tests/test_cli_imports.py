@@ -27,20 +27,28 @@ sys.__stdout__.write("\\nHEAVY=" + json.dumps(loaded) + "\\n")
 """
 
 # Runs the command line as `python -m fastnoise ARGS` does (runpy, run_name "__main__"), then reports.
+# The command ends in os._exit (fastnoise.cli.entry skips the interpreter's teardown), so the report
+# is made there too, with the code the process would exit with.
 _COMMAND = (
     """
-import runpy, sys
+import os, runpy, sys
 sys.argv = ["fastnoise", *{args!r}]
+
+def report(code):
+"""
+    + "\n".join("    " + line for line in _REPORT.strip("\n").splitlines())
+    + """
+    sys.__stdout__.write("CODE=" + repr(code) + "\\n")
+    sys.__stdout__.flush()
+
+_exit = os._exit
+os._exit = lambda code: (report(code), _exit(code))
 try:
     runpy.run_module("fastnoise", run_name="__main__", alter_sys=True)
 except SystemExit as exc:
-    code = exc.code
+    report(exc.code)
 else:
-    code = 0
-"""
-    + _REPORT
-    + """
-sys.__stdout__.write("CODE=" + repr(code) + "\\n")
+    report(0)
 """
 )
 

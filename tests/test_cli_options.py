@@ -161,3 +161,27 @@ def test_docs_cli_md_is_generated():
     assert committed == render(), "docs/cli.md is stale: python -m fastnoise.cli.docs > docs/cli.md"
     for o in OPTIONS:
         assert f"| `{o.flag.split('/')[0]}`" in committed, o.name
+
+
+def test_the_entry_point_exits_promptly_after_flushing(tmp_path):
+    """``fastnoise.cli.entry`` skips the interpreter's teardown but loses nothing.
+
+    A run piped to files: its summary lines arrive, the table is written, the exit status is the
+    command's, and atexit handlers (here one registered by the caller) still run.
+    """
+    out = tmp_path / "t.parquet"
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.__stderr__.write('ATEXIT-RAN\\n'))\n"
+        "sys.argv = ['fastnoise', 'run', '--steps', '10', '--replicas', '1', '--no-progress', '--out', sys.argv[1]]\n"
+        "from fastnoise.cli import entry\n"
+        "entry()\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert f"table: {out} (11 rows)" in res.stdout  # 10 steps: a checkpoint at every step and at 0
+    assert "ATEXIT-RAN" in res.stderr
+    assert out.is_file()
+    bad = subprocess.run([sys.executable, "-c", code, str(tmp_path / "t.csv")], capture_output=True, text=True, cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.splitlines()[0].startswith("Error: --out ") and "ATEXIT-RAN" in bad.stderr

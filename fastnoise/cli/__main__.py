@@ -1,6 +1,6 @@
 """``python -m fastnoise.cli``: the same as the ``fastnoise`` console script (and ``python -m fastnoise``)."""
 
-from . import main
+from . import entry
 
 if __name__ == "__main__":
-    main(prog_name="fastnoise")
+    entry()
