@@ -45,8 +45,9 @@ def _lane_normals(S, n, d, out):
                 out[lane, t * d + i] = X[i * W + lane]
 
 
-def test_lane_normals_are_each_lanes_scalar_stream():
-    n, d = 60_000, 30  # 480k draws: about 7,000 slow-path draws and 40 from the tail (|x| > R)
+@pytest.mark.parametrize("d", [30, 7, 1])
+def test_lane_normals_are_each_lanes_scalar_stream(d):
+    n = 60_060  # 480k draws: about 7,000 slow-path draws and 40 from the tail (|x| > R); a multiple of d
     state = _rng.kernel_state(11, W)
     want = np.zeros((W, n))
     _scalar_normals(state.copy(), n, want)

@@ -378,7 +378,12 @@ def _drive_lanes(rs, arrays, scratch, state, steps_done, updates, status, P, D, 
                 upd[:] = 0
                 t0 = steps_done[g_rs[0]]
                 live = alive.copy()
-                _steps_lanes(P, D, n, t0, S, blk, member, alive, upd, status, g_rs, state, arrays, scratch)
+                lanes = (S, member, alive, upd, status, g_rs, state)
+                b_blk = blk
+                if COMPILED:  # no atomic reference counts per step (vec.borrowed); the owners live on below
+                    lanes = borrowed(lanes)
+                    b_blk = borrowed(blk)
+                _steps_lanes(P, D, n, t0, lanes[0], b_blk, *lanes[1:], arrays, scratch)
                 for lane in range(nl):
                     if live[lane]:
                         r = g_rs[lane]

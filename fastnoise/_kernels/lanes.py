@@ -69,22 +69,50 @@ def _gather(builder, base, idx, ety, vty):
 
 
 @intrinsic
-def normal_fast(typingctx, S, X, off, zk, zw):
-    """One xoshiro256+ step and ziggurat fast path per lane: X[off:off+W] = draws; returns the miss mask.
+def normal_run(typingctx, S, X, i0, d, zk, zw):
+    """One xoshiro256+ step and ziggurat fast path per lane for coordinates i0, i0+1, ... < d, until a lane misses.
 
-    Bit l of the result is set when lane l's draw is not accepted by the fast path (``rabs >=
-    ZK[idx]``); its output u is left in row :data:`ROW_U` of S for the slow path.
+    Returns ``(i << 16) | miss``. Coordinate i of lane l goes to X[i*W + l]; bit l of ``miss`` is
+    set when lane l's draw is not accepted by the fast path (``rabs >= ZK[idx]``).
+
+    The lanes' generator state stays in registers from one coordinate to the next (stored back to
+    S once, on exit) instead of a store and a reload per coordinate, which put a store-to-load
+    forwarding delay on the xoshiro chain of every draw. On return, coordinates below ``i`` are
+    drawn; at ``i < d``, every lane has drawn (the state advanced, its output u left in row
+    :data:`ROW_U` for the slow path) and the lanes set in ``miss`` (never 0 then) need the slow
+    path; ``i == d`` means no miss. Measured against one call per coordinate (state stored and
+    reloaded each time): 0.85 of the lane step's time together with the lane driver's borrowed views.
     """
-    sig = types.int64(S, X, off, zk, zw)
+    sig = types.int64(S, X, i0, d, zk, zw)
 
     def codegen(context, builder, signature, args):
-        s_arr, x_arr, off_v, zk_arr, zw_arr = args
+        s_arr, x_arr, i0_v, d_v, zk_arr, zw_arr = args
         sp = data_ptr(context, builder, signature.args[0], s_arr)
         xp = data_ptr(context, builder, signature.args[1], x_arr)
-        zkp = data_ptr(context, builder, signature.args[3], zk_arr)
-        zwp = data_ptr(context, builder, signature.args[4], zw_arr)
+        zkp = data_ptr(context, builder, signature.args[4], zk_arr)
+        zwp = data_ptr(context, builder, signature.args[5], zw_arr)
         rows = [_row(builder, sp, ir.Constant(_I64, k * W), _VI) for k in range(5)]
-        s0, s1, s2, s3 = (builder.load(p, align=8) for p in rows[:4])
+        start = [builder.load(p, align=8) for p in rows[:4]]
+        u_in = builder.load(rows[4], align=8)
+        entry = builder.block
+        head = builder.append_basic_block("run.head")
+        body = builder.append_basic_block("run.body")
+        step = builder.append_basic_block("run.next")
+        done = builder.append_basic_block("run.done")
+        builder.branch(head)
+
+        builder.position_at_end(head)
+        i = builder.phi(_I64)
+        st = [builder.phi(_VI) for _ in range(4)]
+        u_last = builder.phi(_VI)
+        i.add_incoming(i0_v, entry)
+        for phi, v in zip(st, start, strict=True):
+            phi.add_incoming(v, entry)
+        u_last.add_incoming(u_in, entry)
+        builder.cbranch(builder.icmp_signed("<", i, d_v), body, done)
+
+        builder.position_at_end(body)
+        s0, s1, s2, s3 = st
         u = builder.add(s0, s3)  # draws.next_u64, line by line
         t = builder.shl(s1, _splat(_VI, 17))
         s2 = builder.xor(s2, s0)
@@ -93,16 +121,39 @@ def normal_fast(typingctx, S, X, off, zk, zw):
         s0 = builder.xor(s0, s3)
         s2 = builder.xor(s2, t)
         s3 = builder.or_(builder.shl(s3, _splat(_VI, 45)), builder.lshr(s3, _splat(_VI, 19)))
-        for p, v in zip(rows, (s0, s1, s2, s3, u), strict=True):
-            builder.store(v, p, align=8)
         idx = builder.lshr(u, _splat(_VI, 56))  # draws.normal, line by line
         hz = builder.ashr(builder.shl(u, _splat(_VI, 8)), _splat(_VI, 11))
         neg = builder.icmp_signed("<", hz, _splat(_VI, 0))
         rabs = builder.select(neg, builder.sub(_splat(_VI, 0), hz), hz)
         x = builder.fmul(builder.sitofp(hz, _VF), _gather(builder, zwp, idx, _F64, _VF))
-        builder.store(x, _row(builder, xp, off_v, _VF), align=8)
-        miss = builder.icmp_signed(">=", rabs, _gather(builder, zkp, idx, _I64, _VI))
-        return builder.zext(builder.bitcast(miss, ir.IntType(W)), _I64)
+        builder.store(x, _row(builder, xp, builder.mul(i, ir.Constant(_I64, W)), _VF), align=8)
+        miss = builder.zext(
+            builder.bitcast(builder.icmp_signed(">=", rabs, _gather(builder, zkp, idx, _I64, _VI)), ir.IntType(W)), _I64
+        )
+        builder.cbranch(builder.icmp_unsigned("!=", miss, ir.Constant(_I64, 0)), done, step)
+
+        builder.position_at_end(step)
+        i.add_incoming(builder.add(i, ir.Constant(_I64, 1)), step)
+        for phi, v in zip(st, (s0, s1, s2, s3), strict=True):
+            phi.add_incoming(v, step)
+        u_last.add_incoming(u, step)
+        builder.branch(head)
+
+        builder.position_at_end(done)
+        out_i = builder.phi(_I64)
+        out_m = builder.phi(_I64)
+        out_s = [builder.phi(_VI) for _ in range(5)]
+        out_i.add_incoming(i, head)
+        out_m.add_incoming(ir.Constant(_I64, 0), head)
+        for phi, v in zip(out_s, (*st, u_last), strict=True):
+            phi.add_incoming(v, head)
+        out_i.add_incoming(i, body)
+        out_m.add_incoming(miss, body)
+        for phi, v in zip(out_s, (s0, s1, s2, s3, u), strict=True):
+            phi.add_incoming(v, body)
+        for p, v in zip(rows, out_s, strict=True):
+            builder.store(v, p, align=8)
+        return builder.or_(builder.shl(out_i, ir.Constant(_I64, 16)), out_m)
 
     return sig, codegen
 
@@ -185,8 +236,11 @@ def set_lane_state(S, lane, st):
 @jit
 def lane_normals(S, X, d):
     """X[i*W + l] = lane l's next standard normal, for i < d (each lane's stream in the scalar order)."""
-    for i in range(d):
-        miss = normal_fast(S, X, i * W, ZK, ZW)
+    i = 0
+    while i < d:
+        r = normal_run(S, X, i, d, ZK, ZW)
+        i = r >> 16
+        miss = r & 0xFFFF
         if miss != 0:
             for lane in range(W):
                 if (miss >> lane) & 1:
@@ -198,3 +252,4 @@ def lane_normals(S, X, d):
                     x, st = _normal_slow(st, rabs, idx, X[i * W + lane])
                     X[i * W + lane] = x
                     set_lane_state(S, lane, st)
+            i += 1
