@@ -497,6 +497,9 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
     # The engine calls the drivers, VIEW and UPDATE from Python; every other template is reached
     # from compiled code only and is compiled without Numba's wrappers (_jit.jit(inner=True)).
     entry = {_drive.__name__, _drive_lanes.__name__, model.view.__name__, model.update.__name__}
+    # The lane step is inlined into the lane step loop (Numba IR): called, it received its dozen
+    # arrays and the parameters on the stack, about 150 words copied per lane step.
+    inline = {model.lanes.step.__name__: {"inline": "always"}} if lanes and model.lanes is not None else {}
     copies = {}
     compiled = {}
     for name, f in templates.items():
@@ -509,7 +512,7 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
             copies[name], compiled[name] = _SHARED[shared]
             continue
         copies[name] = _copy(f, mine, tag)
-        compiled[name] = jit(copies[name], cache=cache, inner=name not in entry)
+        compiled[name] = jit(copies[name], cache=cache, inner=name not in entry, **inline.get(name, {}))
         if replace is None:
             _SHARED[shared] = (copies[name], compiled[name])
     bound = {role: compiled[f.__name__] for role, f in roles.items()}
