@@ -101,6 +101,7 @@ SETTINGS = {
     "logistic-p05": dict(loss="logistic", p=0.5),
     "logistic-smooth": dict(loss="logistic", p=0.2, label_smoothing=0.1),
     "flip": dict(p=0.2, noise="flip"),
+    "flip-pure": dict(p=1.0, noise="flip"),  # a label with no draw (as p = 0)
     "big-step-linear": dict(p=1.0, lr=0.5, record_spacing="linear"),
     "errors-d5": dict(p=0.1, d=5, eval_size=64, n_test=64),
 }
