@@ -30,6 +30,7 @@ import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
+from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
 
 from .._jit import jit
@@ -242,14 +243,15 @@ def lane_normals(S, X, d):
         i = r >> 16
         miss = r & 0xFFFF
         if miss != 0:
-            for lane in range(W):
-                if (miss >> lane) & 1:
-                    u = S[ROW_U * W + lane]
-                    idx = np.intp(u >> _U56)
-                    hz = np.int64(u << _U8) >> 11
-                    rabs = hz if hz >= 0 else -hz
-                    st = lane_state(S, lane)
-                    x, st = _normal_slow(st, rabs, idx, X[i * W + lane])
-                    X[i * W + lane] = x
-                    set_lane_state(S, lane, st)
+            while miss != 0:  # the lanes that missed, lowest first: a trailing-zero count each, no branch per lane
+                lane = trailing_zeros(miss)
+                miss &= miss - 1
+                u = S[ROW_U * W + lane]
+                idx = np.intp(u >> _U56)
+                hz = np.int64(u << _U8) >> 11
+                rabs = hz if hz >= 0 else -hz
+                st = lane_state(S, lane)
+                x, st = _normal_slow(st, rabs, idx, X[i * W + lane])
+                X[i * W + lane] = x
+                set_lane_state(S, lane, st)
             i += 1
