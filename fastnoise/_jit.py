@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import numba
 from numba import njit
@@ -155,7 +155,7 @@ def stamped(dispatcher: object) -> bool:
     return getattr(cache_file, "_source_stamp", None) == KERNEL_SOURCES_STAMP
 
 
-def jit(func=None, *, inner: bool = False, **extra):
+def jit(func: Any = None, *, inner: bool = False, **extra: Any) -> Any:
     """Compile ``func`` with the package's flags (serial kernels); ``inner``: called from compiled code only."""
     flags = {**_FLAGS, **(_INNER if inner else {}), **extra}
     flags["cache"] = bool(flags["cache"]) and CACHING  # never a disk cache the locators do not stamp

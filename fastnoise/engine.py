@@ -572,7 +572,8 @@ class LaneDrive:
     @staticmethod
     def split(rs: np.ndarray, steps_done: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(the replicas of ``rs`` in lane groups, the others), each in ``rs``'s order."""
-        lane, other = [], []
+        lane: list[np.ndarray] = []
+        other: list[np.ndarray] = []
         for g in range(0, rs.shape[0], driver.LANES):
             group = rs[g : g + driver.LANES]
             same = bool(np.all(steps_done[group] == steps_done[group[0]]))

@@ -58,7 +58,7 @@ def entry() -> NoReturn:
     """
     try:
         main(prog_name="fastnoise")
-        code: object = 0
+        code: str | int | None = 0
     except SystemExit as exc:
         code = exc.code
     if threading.active_count() > 1 or not hasattr(atexit, "_run_exitfuncs"):
