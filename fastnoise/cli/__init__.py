@@ -53,15 +53,16 @@ def entry() -> NoReturn:
     still clears some 1200 modules (Numba, llvmlite, pandas, pyarrow): about 0.3 s of a warm
     ``fastnoise run`` (bench/run_bench.py's start-up row). Here the atexit handlers run (logging's
     flush, any library's cleanup), standard output and error are flushed, and the process ends
-    without that teardown. If a thread is still running (fastnoise leaves none), or outside
-    CPython, the normal exit is used.
+    without that teardown. If a non-daemon thread is still running (fastnoise leaves none; the
+    interpreter would wait for it), or outside CPython, the normal exit is used.
     """
     try:
         main(prog_name="fastnoise")
         code: str | int | None = 0
     except SystemExit as exc:
         code = exc.code
-    if threading.active_count() > 1 or not hasattr(atexit, "_run_exitfuncs"):
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if others or not hasattr(atexit, "_run_exitfuncs"):
         sys.exit(code)
     if code is not None and not isinstance(code, int):
         click.echo(code, err=True)  # what sys.exit does with a message
