@@ -497,9 +497,13 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
     # The engine calls the drivers, VIEW and UPDATE from Python; every other template is reached
     # from compiled code only and is compiled without Numba's wrappers (_jit.jit(inner=True)).
     entry = {_drive.__name__, _drive_lanes.__name__, model.view.__name__, model.update.__name__}
-    # The lane step is inlined into the lane step loop (Numba IR): called, it received its dozen
-    # arrays and the parameters on the stack, about 150 words copied per lane step.
-    inline = {model.lanes.step.__name__: {"inline": "always"}} if lanes and model.lanes is not None else {}
+    # Inlined into their callers (Numba IR), each a kernel less to compile: _record, a checkpoint's
+    # wrapper (a first two-layer run about 0.85 of the time, alternated with the code before); and
+    # the lane step, which, called, received its dozen arrays and the parameters on the stack,
+    # about 150 words copied per lane step.
+    inline = {_record.__name__: {"inline": "always"}}
+    if lanes and model.lanes is not None:
+        inline[model.lanes.step.__name__] = {"inline": "always"}
     copies = {}
     compiled = {}
     for name, f in templates.items():
