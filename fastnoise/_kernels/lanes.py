@@ -242,16 +242,15 @@ def lane_normals(S, X, d):
         r = normal_run(S, X, i, d, ZK, ZW)
         i = r >> 16
         miss = r & 0xFFFF
-        if miss != 0:
-            while miss != 0:  # the lanes that missed, lowest first: a trailing-zero count each, no branch per lane
-                lane = trailing_zeros(miss)
-                miss &= miss - 1
-                u = S[ROW_U * W + lane]
-                idx = np.intp(u >> _U56)
-                hz = np.int64(u << _U8) >> 11
-                rabs = hz if hz >= 0 else -hz
-                st = lane_state(S, lane)
-                x, st = _normal_slow(st, rabs, idx, X[i * W + lane])
-                X[i * W + lane] = x
-                set_lane_state(S, lane, st)
-            i += 1
+        while miss != 0:  # the lanes that missed, lowest first: a trailing-zero count each, no branch per lane
+            lane = trailing_zeros(miss)
+            miss &= miss - 1
+            u = S[ROW_U * W + lane]
+            idx = np.intp(u >> _U56)
+            hz = np.int64(u << _U8) >> 11
+            rabs = hz if hz >= 0 else -hz
+            st = lane_state(S, lane)
+            x, st = _normal_slow(st, rabs, idx, X[i * W + lane])
+            X[i * W + lane] = x
+            set_lane_state(S, lane, st)
+        i += 1  # past the coordinate that missed (with no miss, i == d: past the end)

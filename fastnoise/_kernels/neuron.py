@@ -15,16 +15,13 @@ import numpy as np
 
 from .._jit import jit
 from .common import DBL_MAX, HINGE, NONFINITE, UNDERFLOW_PRODUCT, block_max_abs, block_norm, sigmoid, targets
-from .draws import FLIP, GAUSSIAN, UNIFORM, label_noise, sample_binary, store_state
+from .draws import GAUSSIAN, label_noise, sample_binary, store_state
 from .driver import Lanes, Model, _fail, constant_lr
-from .lanes import ROW_BITS, ROW_NBITS, W, lane_normals, lane_state, set_lane_state, vaxpy, vdot
+from .lanes import W, lane_normals, lane_state, set_lane_state, vaxpy, vdot
 from .layout import M_BIAS1, M_ERR_TEST, M_ERR_TRAIN, M_LOG1, M_NORM1
 
 LOSS = HINGE  # rebound per Spec by the driver builder
 SMOOTH = False  # likewise
-NOISE = UNIFORM  # likewise
-
-_U1 = np.uint64(1)
 
 
 @jit
@@ -135,35 +132,19 @@ def lane_step(P, D, h, S, blk, alive, upd, status, rs, state, t):
     X, V, out, hy, go = blk
     lane_normals(S, X, P.d)
     vdot(V, X, P.din, out)
-    # Labels that need no generator output, read off the lane state's label-bit rows in place:
-    # pure noise (p >= 1) under the replacement convention takes the next of the 48 buffered sign
-    # bits (draws.sign_bit, while the buffer is not empty); p >= 1 under flip, and p <= 0, take no
-    # draw. Otherwise (0 < p < 1, or a refill) the lane's whole state goes through label_noise.
-    p = P.p
-    fresh = NOISE != FLIP and p >= 1.0
-    drawless = p <= 0.0 or (NOISE == FLIP and p >= 1.0)
     for lane in range(W):
         go[lane] = 0.0
         if not alive[lane]:
             continue
-        clean = 1.0 if X[lane] > 0.0 else -1.0
-        nbits = S[ROW_NBITS * W + lane]
-        if fresh and nbits != 0:
-            bits = S[ROW_BITS * W + lane]
-            y = 1.0 if bits & _U1 else -1.0
-            S[ROW_BITS * W + lane] = bits >> _U1
-            S[ROW_NBITS * W + lane] = nbits - _U1
-        elif drawless:
-            y = clean if p <= 0.0 else -clean
-        else:
-            y, st = label_noise(P, clean, lane_state(S, lane))
-            set_lane_state(S, lane, st)
+        st = lane_state(S, lane)
+        y, st = label_noise(P, 1.0 if X[lane] > 0.0 else -1.0, st)
+        set_lane_state(S, lane, st)
         o = out[lane]
         if not abs(o) <= DBL_MAX:
             r = rs[lane]
             _fail(status[r], NONFINITE, t)
             alive[lane] = False
-            store_state(state[r], lane_state(S, lane))
+            store_state(state[r], st)
             continue
         # Without branches (under pure noise the hinge moves on about half the steps, at random):
         # hy is read only where go is 1.0, and s is 0.0 where the hinge does not move.
