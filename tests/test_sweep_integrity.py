@@ -389,6 +389,28 @@ def test_two_drivers_compute_every_cell_once(tmp_path, monkeypatch):
     assert not list(folder.glob(".*.lock"))
 
 
+def test_a_sweep_file_written_while_the_folder_is_checked_is_read(tmp_path, monkeypatch):
+    """The race two drivers once lost (CI, under load): the second driver checked for _sweep.json
+    (not there yet), the first wrote it, then the second listed the folder, found a file and refused
+    it as "not a sweep folder". Here the other driver's write lands exactly in that gap: while the
+    folder is listed. The folder is then recognised as the same sweep's."""
+    spec = sw.SweepSpec(name="race", base={"steps": 20, "replicas": 1, "records": 2}, grid={"seed": [1]})
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    sw.run_sweep(spec, tmp_path / "model")  # a real _sweep.json of this spec, to appear mid-check
+    written = (tmp_path / "model" / sw.SWEEP_JSON).read_text()
+    real_iterdir = Path.iterdir
+
+    def iterdir(self):
+        if self == folder and not (folder / sw.SWEEP_JSON).exists():
+            (folder / sw.SWEEP_JSON).write_text(written)  # the other driver, just now
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    previous = sw_store._check_folder(spec, folder)
+    assert previous is not None and previous["name"] == "race"
+
+
 def test_a_lock_file_left_by_a_killed_driver_is_taken_over(fresh, monkeypatch):
     """A lock file nobody holds (its driver died: the lock went with it) does not block the cell."""
     spec, folder = fresh

@@ -268,6 +268,10 @@ def _check_folder(spec: SweepSpec, folder: Path) -> dict[str, Any] | None:
     previous = None
     if folder.is_dir():
         meta = folder / SWEEP_JSON
+        # List first, then look for the sweep file: a driver writes _sweep.json before anything else
+        # (and never removes it), so any file another driver listed here has it beside it by now. The
+        # other order lost a race: no _sweep.json yet, then the listing found the one just written.
+        others = any(not p.name.startswith(".") for p in folder.iterdir())
         if meta.exists():
             try:
                 previous = json.loads(meta.read_text())
@@ -284,7 +288,7 @@ def _check_folder(spec: SweepSpec, folder: Path) -> dict[str, Any] | None:
                     f"--out {folder} is partitioned by {list(prev_part)}, the spec by {list(spec.partition_by)}; "
                     "use another --out"
                 )
-        elif any(not p.name.startswith(".") for p in folder.iterdir()):
+        elif others:
             raise SweepError(f"--out {folder} is not empty and is not a sweep folder (no {SWEEP_JSON}); use another --out")
     probe_dir = folder if folder.is_dir() else _existing_parent(folder)
     try:
