@@ -269,8 +269,8 @@ def _check_folder(spec: SweepSpec, folder: Path) -> dict[str, Any] | None:
     if folder.is_dir():
         meta = folder / SWEEP_JSON
         # List first, then look for the sweep file: a driver writes _sweep.json before anything else
-        # (and never removes it), so any file another driver listed here has it beside it by now. The
-        # other order lost a race: no _sweep.json yet, then the listing found the one just written.
+        # and never removes it, so if the listing found any file, _sweep.json exists by now. The other
+        # order lost a race: no _sweep.json yet, then the listing found the one just written.
         others = any(not p.name.startswith(".") for p in folder.iterdir())
         if meta.exists():
             try:
