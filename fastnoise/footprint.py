@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ._kernels.layout import MLP_ROWS, net_scratch, padded
 from .config import IMAGE_DATA, ConfigError, RunConfig
 
 __all__ = ["MemoryLimitError", "available", "check", "estimate", "human"]
@@ -70,13 +69,7 @@ def estimate(cfg: RunConfig) -> dict[str, int]:
             probe = cfg.probe_size * d * _F8
             test = cfg.n_test * (d + 1) * _F8 if cfg.errors else 0
     geo = geometry(cfg)
-    if cfg.model == "neuron":
-        per_replica = 2 * padded(geo.din)
-    elif cfg.model == "mlp":
-        per_replica = (geo.rows_total + 1 + MLP_ROWS * (geo.depth - 1) + 1) * geo.kpmax + geo.kp
-    else:
-        per_replica = (geo.din + 1) * geo.kp + net_scratch(geo.din, geo.kp, cfg.classes)[-1] + cfg.classes * (geo.kp + 1)
-    weights = 3 * R * per_replica * _F8
+    weights = 3 * R * geo.replica_bytes()
     rows = R * len(checkpoints(cfg.steps, cfg.records, cfg.record_spacing))
     table = rows * (geo.n_metrics * 3 + _TABLE_COLUMNS * 2) * _F8
     return {"train": int(train), "probe": int(probe), "test": int(test), "weights": int(weights), "table": int(table)}
