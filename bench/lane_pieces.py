@@ -16,11 +16,11 @@ The pieces overlap inside a real step, so they do not add up to it; the whole st
 
 from __future__ import annotations
 
-import platform
 import time
 
 import numba
 import numpy as np
+from run_bench import cpu_name  # bench/ is the script's folder: on sys.path
 
 from fastnoise import _rng
 from fastnoise._kernels.draws import ZK, ZW, _normal_slow, next_u64, normal
@@ -117,16 +117,6 @@ def _best(f, *args, reps: int = 5) -> float:
     return min(ts)
 
 
-def _cpu() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def main() -> None:
     state = _rng.kernel_state(11, W)
     S = np.zeros(S_ROWS * W, np.uint64)
@@ -136,7 +126,7 @@ def main() -> None:
     V = np.random.default_rng(0).standard_normal(D * W)
     out, hy, go = np.zeros(W), np.full(W, 1e-3), np.array([1.0, 0.0] * (W // 2))
     n = 1_000_000
-    print(f"CPU: {_cpu()}; d = {D}, {W} lanes; ns per 8-lane step (fastest of 5 runs of {n:,} steps)")
+    print(f"CPU: {cpu_name()}; d = {D}, {W} lanes; ns per 8-lane step (fastest of 5 runs of {n:,} steps)")
     print(f"  normal draws (lane_normals):        {_best(_normals, S, X, n) / n * 1e9:7.1f}")
     no_miss = np.full_like(ZK, np.iinfo(np.int64).max)
     print(f"  vector fast path, no misses:        {_best(_fast_path, S, X, n, no_miss) / n * 1e9:7.1f}")

@@ -14,22 +14,13 @@ Usage: ``python bench/scaling_gap.py [--widths 100 1000] [--reps 5]``
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
 
+from run_bench import cpu_name  # bench/ is the script's folder: on sys.path
+
 from fastnoise import engine
 from fastnoise._kernels import layout
-
-
-def _cpu() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _wall(width: int, d: int, threads: int, steps: int) -> float:
@@ -45,7 +36,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     args = ap.parse_args()
     gap = layout.REPLICA_GAP
-    print(f"CPU: {_cpu()}; two-layer, d={args.d}, 2 replicas; speed-up = wall(1 thread) / wall(2 threads), median of {args.reps}")
+    print(f"CPU: {cpu_name()}; two-layer, d={args.d}, 2 replicas")
+    print(f"speed-up = wall(1 thread) / wall(2 threads), median of {args.reps}")
     for width in args.widths:
         steps = int(0.5e9 / (0.15 * width * args.d + 60))  # about a second per one-thread run
         ups: dict[str, list[float]] = {"gap": [], "no gap": []}

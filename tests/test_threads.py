@@ -86,7 +86,7 @@ def test_no_page_holds_two_replicas_of_a_net(params):
 
     So that two threads, each on its own replicas, never share a 4 KiB page the L2 prefetchers read
     ahead in (measured: 1.4x instead of 1.9x on two threads; bench/scaling_gap.py). The gap is the
-    array's replica stride less the bytes of the block the kernels use; the gap must stay zero.
+    array's replica stride less the bytes of the block the kernels use; packing leaves it zero.
     """
     from fastnoise._kernels.layout import Geometry
 
@@ -107,4 +107,4 @@ def test_no_page_holds_two_replicas_of_a_net(params):
         used = int(np.prod(block)) * a.itemsize
         assert a.strides[0] - used >= 2 * 4096, (name, a.strides[0], used)
         flat = a.reshape(R, -1)
-        assert not flat[:, int(np.prod(block)) :].any(), name  # the gap is zeros (the kernels never write it)
+        assert not flat[:, int(np.prod(block)) :].any(), name  # the gap is zeros

@@ -96,7 +96,7 @@ def below(n, st):
 
 @jit(inner=True)
 def _normal_slow(st, rabs, idx, x):
-    # Rare path (about 1.5% of draws: 3.6 of 240 per 8-lane step, README "Replicas in SIMD lanes"): the wedge or the tail.
+    # Rare path (about 1.5% of draws; bench/lane_pieces.py counts them): the wedge or the tail.
     while True:
         if idx == 0:
             while True:

@@ -167,8 +167,8 @@ def replica_block(block: tuple[int, ...], gap: int, dtype: Any = np.float64) -> 
 
     A vector (``(n,)``) is padded to whole cache lines, then gets at least :data:`PAD` more
     elements and at least ``gap`` bytes (whole lines); a matrix (``(rows, cols)``, ``cols`` a
-    whole number of lines) gets at least one extra row and at least ``gap`` bytes of them. The padding is zero and never
-    read, so results do not depend on it.
+    whole number of lines) gets at least one extra row, and at least ``gap`` bytes of them. The
+    padding is zero and never read, so results do not depend on it.
     """
     itemsize = np.dtype(dtype).itemsize
     per_line = ALIGN // itemsize
