@@ -18,7 +18,7 @@ import fastnoise
 from fastnoise import SimulationError, _rng, engine
 from fastnoise._kernels import driver
 from fastnoise._kernels.draws import _ZIG_R, load_state, normal, store_state
-from fastnoise._kernels.lanes import ROW_BITS, ROW_NBITS, S_ROWS, W, lane_normals, vaxpy, vdot
+from fastnoise._kernels.lanes import ROW_BITS, ROW_NBITS, S_ROWS, W, lane_normals, lane_normals_fused, vaxpy, vdot
 
 pytestmark = pytest.mark.skipif(
     bool(numba.config.DISABLE_JIT),  # type: ignore[attr-defined]
@@ -92,6 +92,48 @@ def test_vdot_and_vaxpy_are_the_scalar_loops():
                 want[i * W + lane] += hy[lane] * X[i * W + lane]
     _vaxpy(V, X, n, hy, go)
     assert np.array_equal(V.view(np.uint64), want.view(np.uint64))
+
+
+@numba.njit
+def _in_turn(S, X, V, XC, XP, acc, hy, go, d, n):
+    for _ in range(n):
+        vaxpy(V, XP, d, hy, go)
+        vdot(V, XC, d, acc)
+        lane_normals(S, X, d)
+        XC[:] = X  # the next round's dot is over these draws (and its update over the last ones)
+        hy[0] = -hy[0]
+
+
+@numba.njit
+def _fused(S, X, V, XC, XP, acc, hy, go, d, n):
+    for _ in range(n):
+        lane_normals_fused(S, X, d, V, XC, XP, acc, hy, go)
+        XC[:] = X
+        hy[0] = -hy[0]
+
+
+@pytest.mark.parametrize("d", [30, 7, 1])
+def test_fused_draws_are_the_update_the_dot_and_the_draws_in_turn(d):
+    """lane_normals_fused gives vaxpy, then vdot, then lane_normals bit for bit: V, the dot, the draws, the streams.
+
+    8,000 rounds of 8 x d draws: at d = 30 about 3,500 draws leave the fast path, so the update and
+    the dot are carried across the fast path's exits and re-entries.
+    """
+    rng = np.random.default_rng(d)
+    state = _rng.kernel_state(12, W)
+    S = np.zeros(S_ROWS * W, np.uint64)
+    for k, row in enumerate((0, 1, 2, 3, ROW_BITS, ROW_NBITS)):
+        S[row * W : (row + 1) * W] = state[:, k]
+    V, XC, XP = (rng.standard_normal(d * W) for _ in range(3))
+    hy = rng.standard_normal(W) * 1e-3
+    go = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0])
+    want = [a.copy() for a in (S, np.zeros(d * W), V, XC, XP, np.zeros(W), hy, go)]
+    got = [a.copy() for a in want]
+    _in_turn(*want, d, 8_000)
+    _fused(*got, d, 8_000)
+    for w, g, name in zip(want, got, ("S", "X", "V", "XC", "XP", "acc", "hy", "go"), strict=True):
+        assert np.array_equal(w.view(np.uint8), g.view(np.uint8)), name
+    assert np.isfinite(want[2]).all() and (want[2] != V).any()  # the updates happened
 
 
 SETTINGS = {
@@ -204,3 +246,40 @@ def test_only_eligible_specs_have_lanes():
     for params in (dict(data="basis", d=12), dict(batch=4), dict(weight_decay=1e-3), dict(model="twolayer")):
         cfg = fastnoise.RunConfig(**{"model": "neuron", **params})
         assert engine.kernels(cfg).drive_lanes is None, params
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(lr=1e308, p=1.0, record_spacing="linear"),  # non-finite outputs inside a stretch of lane steps
+        dict(lr=1e-300, init_scale=1e-300, p=1.0),  # the underflow stop at the first check
+        dict(lr=1e308, p=0.5, bias=True, record_spacing="linear"),  # the noise draws from s0..s3 (not label bits only)
+    ],
+    ids=["nonfinite", "underflow", "nonfinite-noisy"],
+)
+def test_a_failed_lane_keeps_the_scalar_replicas_state(monkeypatch, params):
+    """After every kernel call, with failed replicas left behind (the run goes on): the same streams, counters, weights.
+
+    A lane that fails while the next sample is already drawn must store its stream as it was
+    before that draw (``neuron.lane_decide``), as the scalar replica does.
+    """
+    monkeypatch.setattr(engine, "_raise_on_status", lambda status, cfg: None)
+    monkeypatch.setattr(engine, "_chunk_steps", lambda *a: 700)
+    runs = []
+    for lanes in (True, False):
+        seen = []
+
+        def keep(st, seen=seen):
+            seen.append([np.array(a) for a in (st.state, st.steps_done, st.updates, st.status, *st.arrays)])
+
+        real = engine.choose_driver
+        monkeypatch.setattr(engine, "choose_driver", (lambda k, b: real(k, b)) if lanes else (lambda k, b: k.drive))
+        cfg = fastnoise.RunConfig(model="neuron", replicas=9, steps=3_000, seed=4, **params)
+        engine.run(cfg, threads=1, on_call=keep)
+        monkeypatch.setattr(engine, "choose_driver", real)
+        runs.append(seen)
+    assert len(runs[0]) == len(runs[1]) == 5
+    for a, b in zip(*runs, strict=True):
+        for x, y in zip(a, b, strict=True):
+            assert np.array_equal(x.view(np.uint8), y.view(np.uint8))
+    assert (runs[0][-1][3][:8, 0] != 0).all()  # the lane group's replicas all failed

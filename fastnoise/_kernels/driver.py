@@ -8,6 +8,9 @@ array views, input buffer first; ``P`` a :class:`.params.Params`; ``D`` a :class
     sample(P, D, st, x) -> (j, y, st)         draw a sample into x = w[0] (j: basis index or -1)
     update(j, y, P, h, *w) -> (out, moved)    one SGD step; out = N(x) before it (non-finite: stop),
                                               moved != 0.0 iff the rule updated (a float: see below)
+    evaluate(j, P, *w) -> out                 optional, with learn: update's two halves, N(x) before
+    learn(j, y, out, P, h, *w) -> moved       the step, then the rule from it (out finite); with
+                                              them the step loop draws ahead (see "Sampling ahead")
     check(P, status, *w) -> ok                every CHECK_EVERY steps: renormalise / underflow
     lr(P, status) -> h                        the step size in stored units (renormalised runs)
     record(P, D, log2, out_row, *w) -> ok     write a checkpoint's metrics (ok: norms finite)
@@ -40,14 +43,22 @@ process, so a closure over model functions is recompiled in every process (measu
 miss on every run); a template copy is keyed on its bytecode and its own qualified name
 (``_drive__twolayer__data0__loss0__onehot0__sparse0``), so each (model, spec) compiles once and is cached on disk.
 
+**Sampling ahead.** A sample does not depend on the weights, so for a model that splits its
+update into ``evaluate`` and ``learn`` the paper's step loop draws sample t+1 between them, into a
+second input buffer: the draws then run in the shadow of step t's forward pass and of the branch
+on its rule instead of after them (measured with bench/paired.py on an Intel Xeon: the single
+neuron 0.89 to 0.95 of the plain loop's time; the two-layer net at width 100 0.956 of it, both
+loops with the same inlining). Each stream is consumed in the same order; the
+loop draws nothing beyond a periodic check or the end of a call, and a step that fails stops
+before the next draw, so states, weights and tables are the plain loop's bit for bit.
+
 **Faults stay out of production kernels.** ``build(..., replace={"UPDATE": f})`` hands the same
 driver a different step (the theorem checks' own tests use it to break the engine on purpose);
 such a build is never cached.
 
-**Room for lanes.** A lane-batched variant (several replicas per SIMD lane group, each with its
-own stream) would add a second driver template beside :func:`_drive` that pranges over blocks of
-replicas and calls a model's ``steps_lanes``; the status protocol (:func:`_fail`), the record step
-(:func:`_record`) and this builder are shared, not copied.
+**Replicas in lanes.** A model's :class:`Lanes` advance :data:`LANES` replicas together, each
+in one SIMD lane with its own stream (:mod:`.lanes`); :func:`_drive_lanes` is their driver and
+shares the status protocol (:func:`_fail`), the record step (:func:`_record`) and this builder.
 """
 
 from __future__ import annotations
@@ -76,17 +87,22 @@ class Lanes(NamedTuple):
     block(P) -> blk                            the lane block's arrays (a tuple), allocated once
     pack(blk, arrays, scratch, rs, member, P)  replica rows -> lane block (lanes with member[l])
     unpack(blk, arrays, scratch, rs, member, P)  lane block -> replica rows
-    step(P, D, h, S, blk, alive, upd, status, rs, state, t)
-                                               one step of every lane with alive[l]; a lane that
-                                               fails calls _fail, stores its state, leaves alive
+    steps(P, D, h, S, blk, alive, upd, status, rs, state, t0, m)
+                                               steps t0 ... t0+m-1 of every lane with alive[l]
+                                               (no periodic check among them); a lane that fails
+                                               calls _fail, stores its state, leaves alive
     eligible(spec) -> bool                     (plain Python) whether this spec has a lane step
+    helpers                                    templates the lane steps call, inlined into them
+                                               (as the steps are into the driver: called, each
+                                               would receive the parameters and arrays on the stack)
     """
 
     block: Callable
     pack: Callable
     unpack: Callable
-    step: Callable
+    steps: Callable
     eligible: Callable[[Spec], bool]
+    helpers: tuple[Callable, ...] = ()
 
 
 class Model(NamedTuple):
@@ -102,6 +118,9 @@ class Model(NamedTuple):
     record: Callable
     helpers: tuple[Callable, ...] = ()
     lanes: Lanes | None = None
+    evaluate: Callable | None = None
+    learn: Callable | None = None
+    inline: tuple[Callable, ...] = ()  # helpers compiled into their callers (see build())
 
 
 class Kernels(NamedTuple):
@@ -121,8 +140,8 @@ def constant_lr(P, status):
 
 # --------------------------------------------------------------------------- driver templates
 # Rebound by build(); the placeholders keep linters and readers oriented.
-VIEW = SAMPLE = UPDATE = CHECK = LR = RECORD = STEPS = None
-BLOCK = PACK = UNPACK = STEP_LANES = None
+VIEW = SAMPLE = UPDATE = EVALUATE = LEARN = CHECK = LR = RECORD = STEPS = None
+BLOCK = PACK = UNPACK = STEPS_LANES = None
 BATCH = DECAY = EPOCHS = False  # the spec's regime flags (compile-time constants)
 
 
@@ -139,7 +158,7 @@ def _fail(status, code, step):
 #: ``{sample}`` and ``{update}`` are the step's sampling and update: the paper's rule (one sample,
 #: its update) unless the spec asks for epochs, minibatches or weight decay (:data:`_REGIME`).
 _STEPS_SOURCE = """
-def _steps(P, D, n, t0, st, status, order, flats, r, buf, masks, {views}):
+def _steps(P, D, n, t0, st, status, order, flats, r, buf, masks, x2, {views}):
     h = LR(P, status)
     upd = 0
     for t in range(n):
@@ -204,14 +223,63 @@ _REGIME = (
 )
 
 
-def _steps_template(views: tuple[str, ...], regime: bool = False) -> types.FunctionType:
+#: The paper's step with the next sample drawn between ``EVALUATE`` and ``LEARN`` ("Sampling
+#: ahead" above): ``xa`` holds the sample being learned, ``xb`` receives the next one (``x2``, the
+#: spare buffer, and the model's input view take turns). Stretches end at the periodic checks.
+_STEPS_AHEAD_SOURCE = """
+def _steps(P, D, n, t0, st, status, order, flats, r, buf, masks, x2, {views}):
+    h = LR(P, status)
+    upd = 0
+    xa = {first}
+    xb = x2
+    t = 0
+    while t < n:
+        m = min(n - t, CHECK_EVERY - (t0 + t) % CHECK_EVERY)
+        ri = -1
+        if EPOCHS:
+            ri, st = next_row(order, D.Xtr.shape[0], st)
+        j, y, st = SAMPLE(P, D, st, ri, xa)
+        for k in range(m):
+            out = EVALUATE(j, P, xa, {rest})
+            if not abs(out) <= DBL_MAX:
+                _fail(status, NONFINITE, t0 + t + k)
+                return upd, st, False
+            jn = j
+            yn = y
+            if k + 1 < m:
+                ri = -1
+                if EPOCHS:
+                    ri, st = next_row(order, D.Xtr.shape[0], st)
+                jn, yn, st = SAMPLE(P, D, st, ri, xb)
+            if LEARN(j, y, out, P, h, xa, {rest}) != 0.0:
+                upd += 1
+            xa, xb = xb, xa
+            j = jn
+            y = yn
+        t += m
+        if (t0 + t) % CHECK_EVERY == 0:
+            if not CHECK(P, status, {views}):
+                _fail(status, UNDERFLOW, t0 + t)
+                return upd, st, False
+            h = LR(P, status)
+    return upd, st, True
+"""
+
+
+def _steps_template(views: tuple[str, ...], regime: bool = False, ahead: bool = False) -> types.FunctionType:
     """``n`` SGD steps from global step ``t0``, returning (updates, st, ok), for views named ``views``.
 
-    ``regime``: the minibatch / weight-decay loop (:data:`_REGIME`) instead of the paper's step.
+    ``regime``: the minibatch / weight-decay loop (:data:`_REGIME`) instead of the paper's step;
+    ``ahead``: the paper's step drawing ahead (:data:`_STEPS_AHEAD_SOURCE`; the model has
+    ``evaluate`` and ``learn``). ``x2`` is the spare input buffer (read by the latter only).
     """
     namespace: dict[str, Any] = dict(globals())
-    body = (_REGIME if regime else _ONE).format(views=", ".join(views), first=views[0])
-    source = _STEPS_SOURCE.format(views=", ".join(views), body=body.strip("\n"))
+    names = ", ".join(views)
+    if ahead:
+        source = _STEPS_AHEAD_SOURCE.format(views=names, first=views[0], rest=", ".join(views[1:]))
+    else:
+        body = (_REGIME if regime else _ONE).format(views=names, first=views[0])
+        source = _STEPS_SOURCE.format(views=names, body=body.strip("\n"))
     code = compile(source, __file__, "exec")
     exec(code, namespace)  # noqa: S102 - our own template, formatted with identifiers from a Model
     f = namespace["_steps"]
@@ -304,13 +372,16 @@ def _drive(rs, arrays, scratch, state, steps_done, updates, status, P, D, seg_st
         if status[r, S_CODE] != OK:
             continue
         w = VIEW(arrays, scratch, r, P)
+        spare = w[0].copy()  # the input buffer the loop that samples ahead fills in turn with x (bias coordinate included)
+        x2 = spare
         if COMPILED:
             w = borrowed(w)
+            x2 = borrowed((spare,))[0]  # no atomic reference counts per step; spare, its owner, lives on below
         st = load_state(state[r])
         for s in range(seg_steps.shape[0]):
             n = seg_steps[s]
             if n > 0:
-                upd, st, ok = STEPS(P, D, n, steps_done[r], st, status[r], order[r], flats, r, buf[r], masks, *w)
+                upd, st, ok = STEPS(P, D, n, steps_done[r], st, status[r], order[r], flats, r, buf[r], masks, x2, *w)
                 updates[r] += upd
                 if not ok:
                     break
@@ -322,24 +393,30 @@ def _drive(rs, arrays, scratch, state, steps_done, updates, status, P, D, seg_st
                 if not ok:
                     break
         store_state(state[r], st)
+        spare[0] = 0.0  # (the owner of x2 is alive up to here)
 
 
 def _steps_lanes(P, D, n, t0, S, blk, member, alive, upd, status, rs, state, arrays, scratch):
     """``n`` steps of every live lane from global step ``t0``: the lane twin of the step loop.
 
-    The periodic check runs per lane on the replica's own rows (the group's rows unpacked for it
-    and packed back; a lane that died earlier keeps its weights from the step it failed).
+    The model's lane steps run from one periodic check to the next (a model may pipeline the
+    steps inside such a stretch: it must leave S, the block and the counts as plain steps would).
+    The check runs per lane on the replica's own rows (the group's rows unpacked for it and packed
+    back; a lane that died earlier keeps its weights from the step it failed).
     """
     h = LR(P, status[rs[0]])  # models with lanes have a constant step (build() checks)
-    for t in range(n):
-        STEP_LANES(P, D, h, S, blk, alive, upd, status, rs, state, t0 + t)
-        if (t0 + t + 1) % CHECK_EVERY == 0:
+    t = 0
+    while t < n:
+        m = min(n - t, CHECK_EVERY - (t0 + t) % CHECK_EVERY)
+        STEPS_LANES(P, D, h, S, blk, alive, upd, status, rs, state, t0 + t, m)
+        t += m
+        if (t0 + t) % CHECK_EVERY == 0:
             UNPACK(blk, arrays, scratch, rs, member, P)
             for lane in range(LANES):
                 if alive[lane]:
                     r = rs[lane]
                     if not CHECK(P, status[r], *VIEW(arrays, scratch, r, P)):
-                        _fail(status[r], UNDERFLOW, t0 + t + 1)
+                        _fail(status[r], UNDERFLOW, t0 + t)
                         alive[lane] = False
                         store_state(state[r], lane_state(S, lane))
             PACK(blk, arrays, scratch, rs, member, P)
@@ -481,29 +558,41 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
         "CHECK": model.check,
         "LR": model.lr,
         "RECORD": model.record,
-        "STEPS": _steps_template(model.views, spec.batch or spec.decay),
     }
+    # Drawing ahead needs the model's two halves; a replaced step (a test's fault) is the update itself.
+    ahead = model.evaluate is not None and model.learn is not None and not (spec.batch or spec.decay) and not replace
+    if ahead:
+        assert model.evaluate is not None and model.learn is not None
+        roles.update(EVALUATE=model.evaluate, LEARN=model.learn)
+    roles["STEPS"] = _steps_template(model.views, spec.batch or spec.decay, ahead)
     # A replaced step (a test's fault) is not the model's lane step, and interpreted kernels
     # (NUMBA_DISABLE_JIT) have no vector intrinsics: such builds have the scalar driver only.
     lanes = model.lanes is not None and model.lanes.eligible(spec) and not replace and COMPILED
     if lanes:
         assert model.lanes is not None and model.lr is constant_lr, "lanes need a constant step size"
-        roles.update(BLOCK=model.lanes.block, PACK=model.lanes.pack, UNPACK=model.lanes.unpack, STEP_LANES=model.lanes.step)
+        roles.update(BLOCK=model.lanes.block, PACK=model.lanes.pack, UNPACK=model.lanes.unpack, STEPS_LANES=model.lanes.steps)
     shared = (label_noise, _record, _fail, _drive)  # label_noise: every sampler's noise, read by the lane steps too
     drivers = (*shared, _steps_lanes, _drive_lanes) if lanes else shared
-    templates = {f.__name__: f for f in (*roles.values(), *model.helpers, *drivers)}
+    lane_helpers = model.lanes.helpers if lanes and model.lanes is not None else ()
+    templates = {f.__name__: f for f in (*roles.values(), *model.helpers, *lane_helpers, *drivers)}
     reads = _spec_reads(templates, roles)
     cache = replace is None
     # The engine calls the drivers, VIEW and UPDATE from Python; every other template is reached
     # from compiled code only and is compiled without Numba's wrappers (_jit.jit(inner=True)).
     entry = {_drive.__name__, _drive_lanes.__name__, model.view.__name__, model.update.__name__}
     # Inlined into their callers (Numba IR), each a kernel less to compile: _record, a checkpoint's
-    # wrapper (a first two-layer run about 0.85 of the time, alternated with the code before); and
-    # the lane step, which, called, received its dozen arrays and the parameters on the stack,
-    # about 150 words copied per lane step.
+    # wrapper (a first two-layer run about 0.85 of the time, alternated with the code before).
     inline = {_record.__name__: {"inline": "always"}}
-    if lanes and model.lanes is not None:
-        inline[model.lanes.step.__name__] = {"inline": "always"}
+    # Compiled into their callers (Numba IR) rather than called: called, each receives the
+    # parameters (about 40 words) and its arrays on the stack at every step (measured at width 100:
+    # update's two halves called, 1.07 of the time of one update; the two-layer net's first-layer
+    # update called, 1.013 of the time inlined).
+    halves = (model.evaluate, model.learn) if model.evaluate is not None and model.learn is not None else ()
+    # And the lane steps with their helpers: called, they received their dozen arrays and the
+    # parameters on the stack, about 150 words copied per lane step.
+    lane_inline = (model.lanes.steps, *lane_helpers) if lanes and model.lanes is not None else ()
+    for f in (*model.inline, *halves, *lane_inline):
+        inline[f.__name__] = {"inline": "always"}
     copies = {}
     compiled = {}
     for name, f in templates.items():

@@ -16,6 +16,8 @@ Bitwise contract: every lane performs exactly the scalar kernels' operations in 
   order of i, no FMA: the package never enables fastmath), lane-wise.
 - :func:`vaxpy` is ``V[i] += hy * x[i]`` on the lanes whose rule updated (a select: lanes that did
   not update keep their bits, signed zeros included).
+- :func:`lane_normals_fused` is vaxpy, then vdot, then lane_normals, element for element in one
+  pass (:func:`normal_run_fused`): the software-pipelined lane steps (``neuron.lane_steps``) use it.
 
 Layout of a lane block (1-D, C-contiguous float64/uint64, W entries per row): coordinate i of
 every lane is the row ``[i*W, (i+1)*W)``. The lane state ``S`` (uint64) holds rows s0, s1, s2, s3,
@@ -69,32 +71,25 @@ def _gather(builder, base, idx, ety, vty):
     return builder.call(fn, [ptrs, ir.Constant(_I32, 8), _splat(_VB, 1), ir.Constant(vty, ir.Undefined)])
 
 
-@intrinsic
-def normal_run(typingctx, S, X, i0, d, zk, zw):
-    """One xoshiro256+ step and ziggurat fast path per lane for coordinates i0, i0+1, ... < d, until a lane misses.
-
-    Returns ``(i << 16) | miss``. Coordinate i of lane l goes to X[i*W + l]; bit l of ``miss`` is
-    set when lane l's draw is not accepted by the fast path (``rabs >= ZK[idx]``).
-
-    The lanes' generator state stays in registers from one coordinate to the next (stored back to
-    S once, on exit) instead of a store and a reload per coordinate, which put a store-to-load
-    forwarding delay on the xoshiro chain of every draw. On return, coordinates below ``i`` are
-    drawn; at ``i < d``, every lane has drawn (the state advanced, its output u left in row
-    :data:`ROW_U` for the slow path) and the lanes set in ``miss`` (never 0 then) need the slow
-    path; ``i == d`` means no miss. Measured against one call per coordinate (state stored and
-    reloaded each time): 0.85 of the lane step's time together with the lane driver's borrowed views.
-    """
-    sig = types.int64(S, X, i0, d, zk, zw)
+def _normal_run(fused):
+    """Codegen of :func:`normal_run` (``fused``: :func:`normal_run_fused`, with the previous steps' update and dot)."""
 
     def codegen(context, builder, signature, args):
-        s_arr, x_arr, i0_v, d_v, zk_arr, zw_arr = args
+        s_arr, x_arr, i0_v, d_v, zk_arr, zw_arr = args[:6]
         sp = data_ptr(context, builder, signature.args[0], s_arr)
         xp = data_ptr(context, builder, signature.args[1], x_arr)
         zkp = data_ptr(context, builder, signature.args[4], zk_arr)
         zwp = data_ptr(context, builder, signature.args[5], zw_arr)
+        zero = ir.Constant(_I64, 0)
+        if fused:
+            vp, xcp, xpp, accp, hyp, gop = (data_ptr(context, builder, signature.args[k], args[k]) for k in range(6, 12))
+            accp = _row(builder, accp, zero, _VF)
+            hy = builder.load(_row(builder, hyp, zero, _VF), align=8)
+            on = builder.fcmp_unordered("!=", builder.load(_row(builder, gop, zero, _VF), align=8), ir.Constant(_VF, [0.0] * W))
         rows = [_row(builder, sp, ir.Constant(_I64, k * W), _VI) for k in range(5)]
         start = [builder.load(p, align=8) for p in rows[:4]]
         u_in = builder.load(rows[4], align=8)
+        acc_in = builder.load(accp, align=8) if fused else None
         entry = builder.block
         head = builder.append_basic_block("run.head")
         body = builder.append_basic_block("run.body")
@@ -110,6 +105,9 @@ def normal_run(typingctx, S, X, i0, d, zk, zw):
         for phi, v in zip(st, start, strict=True):
             phi.add_incoming(v, entry)
         u_last.add_incoming(u_in, entry)
+        if fused:
+            acc = builder.phi(_VF)
+            acc.add_incoming(acc_in, entry)
         builder.cbranch(builder.icmp_signed("<", i, d_v), body, done)
 
         builder.position_at_end(body)
@@ -122,30 +120,41 @@ def normal_run(typingctx, S, X, i0, d, zk, zw):
         s0 = builder.xor(s0, s3)
         s2 = builder.xor(s2, t)
         s3 = builder.or_(builder.shl(s3, _splat(_VI, 45)), builder.lshr(s3, _splat(_VI, 19)))
+        off = builder.mul(i, ir.Constant(_I64, W))
+        if fused:  # vaxpy's element (the previous step's update), then vdot's term with the updated weight
+            vi = _row(builder, vp, off, _VF)
+            old = builder.load(vi, align=8)
+            moved = builder.fadd(old, builder.fmul(hy, builder.load(_row(builder, xpp, off, _VF), align=8)))
+            new = builder.select(on, moved, old)
+            builder.store(new, vi, align=8)
+            acc_next = builder.fadd(acc, builder.fmul(new, builder.load(_row(builder, xcp, off, _VF), align=8)))
         idx = builder.lshr(u, _splat(_VI, 56))  # draws.normal, line by line
         hz = builder.ashr(builder.shl(u, _splat(_VI, 8)), _splat(_VI, 11))
         neg = builder.icmp_signed("<", hz, _splat(_VI, 0))
         rabs = builder.select(neg, builder.sub(_splat(_VI, 0), hz), hz)
         x = builder.fmul(builder.sitofp(hz, _VF), _gather(builder, zwp, idx, _F64, _VF))
-        builder.store(x, _row(builder, xp, builder.mul(i, ir.Constant(_I64, W)), _VF), align=8)
+        builder.store(x, _row(builder, xp, off, _VF), align=8)
         miss = builder.zext(
             builder.bitcast(builder.icmp_signed(">=", rabs, _gather(builder, zkp, idx, _I64, _VI)), ir.IntType(W)), _I64
         )
-        builder.cbranch(builder.icmp_unsigned("!=", miss, ir.Constant(_I64, 0)), done, step)
+        builder.cbranch(builder.icmp_unsigned("!=", miss, zero), done, step)
 
         builder.position_at_end(step)
         i.add_incoming(builder.add(i, ir.Constant(_I64, 1)), step)
         for phi, v in zip(st, (s0, s1, s2, s3), strict=True):
             phi.add_incoming(v, step)
         u_last.add_incoming(u, step)
+        if fused:
+            acc.add_incoming(acc_next, step)
         builder.branch(head)
 
         builder.position_at_end(done)
         out_i = builder.phi(_I64)
         out_m = builder.phi(_I64)
         out_s = [builder.phi(_VI) for _ in range(5)]
+        out_a = builder.phi(_VF) if fused else None
         out_i.add_incoming(i, head)
-        out_m.add_incoming(ir.Constant(_I64, 0), head)
+        out_m.add_incoming(zero, head)
         for phi, v in zip(out_s, (*st, u_last), strict=True):
             phi.add_incoming(v, head)
         out_i.add_incoming(i, body)
@@ -154,9 +163,44 @@ def normal_run(typingctx, S, X, i0, d, zk, zw):
             phi.add_incoming(v, body)
         for p, v in zip(rows, out_s, strict=True):
             builder.store(v, p, align=8)
+        if fused:
+            out_a.add_incoming(acc, head)
+            out_a.add_incoming(acc_next, body)
+            builder.store(out_a, accp, align=8)
         return builder.or_(builder.shl(out_i, ir.Constant(_I64, 16)), out_m)
 
-    return sig, codegen
+    return codegen
+
+
+@intrinsic
+def normal_run(typingctx, S, X, i0, d, zk, zw):
+    """One xoshiro256+ step and ziggurat fast path per lane for coordinates i0, i0+1, ... < d, until a lane misses.
+
+    Returns ``(i << 16) | miss``. Coordinate i of lane l goes to X[i*W + l]; bit l of ``miss`` is
+    set when lane l's draw is not accepted by the fast path (``rabs >= ZK[idx]``).
+
+    The lanes' generator state stays in registers from one coordinate to the next (stored back to
+    S once, on exit) instead of a store and a reload per coordinate, which put a store-to-load
+    forwarding delay on the xoshiro chain of every draw. On return, coordinates below ``i`` are
+    drawn; at ``i < d``, every lane has drawn (the state advanced, its output u left in row
+    :data:`ROW_U` for the slow path) and the lanes set in ``miss`` (never 0 then) need the slow
+    path; ``i == d`` means no miss. Measured against one call per coordinate (state stored and
+    reloaded each time): 0.85 of the lane step's time together with the lane driver's borrowed views.
+    """
+    return types.int64(S, X, i0, d, zk, zw), _normal_run(False)
+
+
+@intrinsic
+def normal_run_fused(typingctx, S, X, i0, d, zk, zw, V, XC, XP, acc, hy, go):
+    """:func:`normal_run`, and at each coordinate i the previous step's update and this step's dot term.
+
+    Before coordinate i's draw: ``V[i] += hy * XP[i]`` on the lanes with ``go != 0.0`` (:func:`vaxpy`'s
+    element, XP the previous sample), then ``acc += V[i] * XC[i]`` (:func:`vdot`'s term, XC this
+    step's sample, with the updated weight). Coordinates are visited once each, in order, across the
+    calls of one :func:`lane_normals_fused`, so V and acc end as vaxpy then vdot would leave them;
+    acc is read from and written back to its array.
+    """
+    return types.int64(S, X, i0, d, zk, zw, V, XC, XP, acc, hy, go), _normal_run(True)
 
 
 @intrinsic
@@ -234,6 +278,22 @@ def set_lane_state(S, lane, st):
     S[lane], S[W + lane], S[2 * W + lane], S[3 * W + lane], S[ROW_BITS * W + lane], S[ROW_NBITS * W + lane] = st
 
 
+@jit(inline="always")
+def _slow_lanes(S, X, i, miss):
+    """The slow path of the lanes in ``miss`` at coordinate i, lowest first (a trailing-zero count each, no branch per lane)."""
+    while miss != 0:
+        lane = trailing_zeros(miss)
+        miss &= miss - 1
+        u = S[ROW_U * W + lane]
+        idx = np.intp(u >> _U56)
+        hz = np.int64(u << _U8) >> 11
+        rabs = hz if hz >= 0 else -hz
+        st = lane_state(S, lane)
+        x, st = _normal_slow(st, rabs, idx, X[i * W + lane])
+        X[i * W + lane] = x
+        set_lane_state(S, lane, st)
+
+
 @jit
 def lane_normals(S, X, d):
     """X[i*W + l] = lane l's next standard normal, for i < d (each lane's stream in the scalar order)."""
@@ -241,16 +301,22 @@ def lane_normals(S, X, d):
     while i < d:
         r = normal_run(S, X, i, d, ZK, ZW)
         i = r >> 16
-        miss = r & 0xFFFF
-        while miss != 0:  # the lanes that missed, lowest first: a trailing-zero count each, no branch per lane
-            lane = trailing_zeros(miss)
-            miss &= miss - 1
-            u = S[ROW_U * W + lane]
-            idx = np.intp(u >> _U56)
-            hz = np.int64(u << _U8) >> 11
-            rabs = hz if hz >= 0 else -hz
-            st = lane_state(S, lane)
-            x, st = _normal_slow(st, rabs, idx, X[i * W + lane])
-            X[i * W + lane] = x
-            set_lane_state(S, lane, st)
+        _slow_lanes(S, X, i, r & 0xFFFF)
         i += 1  # past the coordinate that missed (with no miss, i == d: past the end)
+
+
+@jit(inline="always")
+def lane_normals_fused(S, X, d, V, XC, XP, acc, hy, go):
+    """:func:`lane_normals` into X, with ``vaxpy(V, XP, d, hy, go)`` then ``vdot(V, XC, d, acc)`` done alongside.
+
+    The draws do not depend on V, so the update and the dot (a chain of d dependent additions)
+    run in the shadow of the draws instead of after them (:func:`normal_run_fused`).
+    """
+    for lane in range(W):
+        acc[lane] = 0.0
+    i = 0
+    while i < d:
+        r = normal_run_fused(S, X, i, d, ZK, ZW, V, XC, XP, acc, hy, go)
+        i = r >> 16
+        _slow_lanes(S, X, i, r & 0xFFFF)
+        i += 1

@@ -1,0 +1,86 @@
+"""Sampling ahead (``fastnoise/_kernels/driver.py``): the same runs as the plain step loop, bit for bit.
+
+For models with ``evaluate`` and ``learn`` the production step loop draws sample t+1 between
+step t's forward pass and its rule. The plain loop (one sample, then its update) is what a
+replaced step builds (``driver.build(..., replace=...)``), so the two are compared here on every
+kernel call: the tables, the weights, each replica's random stream, counters and status words,
+through kernel-call boundaries, periodic checks, and replicas failing mid-run (a failed replica's
+stored stream must be the one after its last sample, not after the sample drawn ahead).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import fastnoise
+from fastnoise import engine
+from fastnoise._kernels import driver
+from fastnoise._kernels.common import OK, S_CODE
+from fastnoise._kernels.models import MODELS
+
+CASES: dict[str, dict[str, Any]] = {
+    "neuron-pure-noise": dict(model="neuron", p=1.0),
+    "neuron-bias-logistic": dict(model="neuron", bias=True, loss="logistic", p=0.3),
+    "neuron-epochs-flip": dict(model="neuron", d=5, sampling="epochs", n_train=9, noise="flip", p=0.4),
+    "neuron-cube": dict(model="neuron", data="cube", d=6, p=0.2),
+    "twolayer": dict(model="twolayer", width=20, p=0.5),
+    "twolayer-bias-smooth": dict(model="twolayer", width=9, bias=True, loss="logistic", label_smoothing=0.1, p=0.2),
+    "twolayer-basis": dict(model="twolayer", data="basis", d=7, width=6, p=0.3),
+    "twolayer-hidden-epochs": dict(model="twolayer", train="hidden", width=6, d=4, sampling="epochs", n_train=7, p=0.3),
+    # Failures, inside a stretch of steps (linear checkpoints: not at a segment's end): a non-finite
+    # output (the step fails before the next draw) and the underflow stop.
+    "neuron-nonfinite": dict(model="neuron", lr=1e308, p=1.0, record_spacing="linear"),
+    "twolayer-nonfinite": dict(model="twolayer", width=6, lr=1e250, p=1.0, record_spacing="linear"),
+    "neuron-underflow": dict(model="neuron", lr=1e-300, init_scale=1e-300, p=1.0, record_spacing="linear"),
+}
+
+
+def _plain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make runs use the plain step loop: the model's own update as a replaced step."""
+    real = engine.kernels
+
+    def plain(cfg, spec=None):
+        kern = real(cfg, spec)
+        return driver.build(MODELS[engine.kernel_model(cfg)], kern.spec, replace={"UPDATE": kern.update})
+
+    monkeypatch.setattr(engine, "kernels", plain)
+
+
+def _calls(monkeypatch: pytest.MonkeyPatch, plain: bool, **params: Any) -> tuple[Any, list[dict[str, np.ndarray]]]:
+    """A run's table and, after every kernel call, copies of its state (failures do not stop it)."""
+    with monkeypatch.context() as m:
+        if plain:
+            _plain(m)
+        m.setattr(engine, "choose_driver", lambda kern, blocks: kern.drive)  # the scalar driver (lanes: test_lanes)
+        m.setattr(engine, "_raise_on_status", lambda status, cfg: None)  # a failed replica stays failed; the run goes on
+        m.setattr(engine, "_chunk_steps", lambda *a: 700)  # calls end between the periodic checks, and on them
+        seen: list[dict[str, np.ndarray]] = []
+
+        def keep(st: engine.RunState) -> None:
+            got = {k: np.array(getattr(st, k)) for k in ("state", "steps_done", "updates", "status")}
+            got.update({f"arrays_{i}": np.array(a) for i, a in enumerate(st.arrays)})
+            seen.append(got)
+
+        res = engine.run(fastnoise.RunConfig(**params), threads=1, on_call=keep)
+    return res, seen
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_sampling_ahead_is_the_plain_loop(monkeypatch, name):
+    params = dict(CASES[name], replicas=3, steps=4_000, records=9, seed=21)
+    model = MODELS[params["model"]]
+    assert model.evaluate is not None and model.learn is not None  # the production loop samples ahead
+    ahead, a_calls = _calls(monkeypatch, False, **params)
+    plain, p_calls = _calls(monkeypatch, True, **params)
+    assert len(a_calls) == len(p_calls) == 6  # 4000 steps in calls of 700
+    for a, p in zip(a_calls, p_calls, strict=True):
+        for k in a:
+            assert np.array_equal(a[k].view(np.uint8), p[k].view(np.uint8)), k
+    assert ahead.table.equals(plain.table)
+    if name.endswith(("nonfinite", "underflow")):
+        assert (a_calls[-1]["status"][:, S_CODE] != OK).all()  # every replica failed: the case tests what it says
+    else:
+        assert (a_calls[-1]["status"][:, S_CODE] == OK).all()
