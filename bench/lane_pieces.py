@@ -1,6 +1,6 @@
 """Where the single neuron's lane step spends its time: its pieces timed one at a time.
 
-Each piece of ``neuron.lane_step`` (d = 30, 8 lanes) runs alone in a compiled loop, a million
+Each piece of the neuron's 8-lane step (``neuron.lane_steps``, d = 30) runs alone in a compiled loop, a million
 times, and the fastest of 5 runs is quoted (a shared machine only adds time):
 
 - the 8 x 30 normal draws (``lanes.lane_normals``: vector fast path, scalar slow path on a miss);
