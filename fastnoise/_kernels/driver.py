@@ -574,7 +574,8 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
     shared = (label_noise, _record, _fail, _drive)  # label_noise: every sampler's noise, read by the lane steps too
     drivers = (*shared, _steps_lanes, _drive_lanes) if lanes else shared
     lane_helpers = model.lanes.helpers if lanes and model.lanes is not None else ()
-    templates = {f.__name__: f for f in (*roles.values(), *model.helpers, *lane_helpers, *drivers)}
+    halves = (model.evaluate, model.learn) if model.evaluate is not None and model.learn is not None else ()
+    templates = {f.__name__: f for f in (*roles.values(), *model.helpers, *halves, *lane_helpers, *drivers)}
     reads = _spec_reads(templates, roles)
     cache = replace is None
     # The engine calls the drivers, VIEW and UPDATE from Python; every other template is reached
@@ -587,7 +588,6 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
     # parameters (about 40 words) and its arrays on the stack at every step (measured at width 100:
     # update's two halves called, 1.07 of the time of one update; the two-layer net's first-layer
     # update called, 1.013 of the time inlined).
-    halves = (model.evaluate, model.learn) if model.evaluate is not None and model.learn is not None else ()
     # And the lane steps with their helpers: called, they received their dozen arrays and the
     # parameters on the stack, about 150 words copied per lane step.
     lane_inline = (model.lanes.steps, *lane_helpers) if lanes and model.lanes is not None else ()
