@@ -88,7 +88,7 @@ def save(path: str | os.PathLike[str], cfg: RunConfig, st: RunState) -> Path:
     """Write ``st`` (a run of ``cfg``) to ``path`` atomically."""
     import numpy as np
 
-    from .engine import RunState
+    from .engine import RunState, geometry
 
     header = {
         "format": FORMAT,
@@ -101,7 +101,8 @@ def save(path: str | os.PathLike[str], cfg: RunConfig, st: RunState) -> Path:
         "n_arrays": len(st.arrays),
         "saved": utc_now(),
     }
-    arrays: dict[str, Any] = {f"arrays_{i}": a for i, a in enumerate(st.arrays)}
+    kept = geometry(cfg).kept(st.arrays)  # without the never-touched spread after each weight matrix
+    arrays: dict[str, Any] = {f"arrays_{i}": a for i, a in enumerate(kept)}
     arrays.update({name: getattr(st, name) for name in RunState.ARRAYS})
     arrays[_HEADER] = np.array(json.dumps(header, sort_keys=True))
     with atomic_write(path) as f:

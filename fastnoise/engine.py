@@ -236,9 +236,16 @@ def kernel_model(cfg: RunConfig) -> str:
 
 
 def geometry(cfg: RunConfig) -> Geometry:
-    """The shapes of a run's arrays (see :mod:`fastnoise._kernels.layout`)."""
+    """The shapes of a run's arrays (see :mod:`fastnoise._kernels.layout`).
+
+    Minibatches and weight decay copy and rescale every replica's weight arrays whole at each step
+    (:func:`regime_arrays`), so their runs have no spread after the weight matrix (``layout.SPREAD``).
+    """
     widths = () if cfg.model == "neuron" else cfg.hidden_widths
-    return Geometry(kernel_model(cfg), cfg.d, cfg.bias, widths, cfg.classes, cfg.trained_layers, np.dtype(cfg.dtype))
+    spread = cfg.batch == 1 and cfg.weight_decay == 0.0
+    return Geometry(
+        kernel_model(cfg), cfg.d, cfg.bias, widths, cfg.classes, cfg.trained_layers, np.dtype(cfg.dtype), spread=spread
+    )
 
 
 def kernel_spec(cfg: RunConfig) -> Spec:
@@ -437,7 +444,7 @@ def run(
             order=initial_order(cfg, data.Xtr.shape[0]),
         )
     else:
-        st = _adopt(resume, arrays, S)
+        st = _adopt(resume, arrays, geo.kept(arrays), S)
     kern = kernels(cfg)
     reg = regime_arrays(cfg, st)
     # Replica r goes to thread r % nthreads: each thread owns its replicas' rows of every array.
@@ -530,9 +537,13 @@ def _trained_ones(cfg: RunConfig, w: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _adopt(saved: RunState, arrays: tuple[np.ndarray, ...], S: np.ndarray) -> RunState:
-    """A saved state in this run's freshly packed (aligned) arrays; shapes must agree."""
-    mine = (*arrays, S)
+def _adopt(saved: RunState, arrays: tuple[np.ndarray, ...], kept: tuple[np.ndarray, ...], S: np.ndarray) -> RunState:
+    """A saved state in this run's freshly packed (aligned) ``arrays``; shapes must agree.
+
+    The state is copied through ``kept``, the arrays' views without the spread
+    (:meth:`.layout.Geometry.kept`: what a checkpoint holds).
+    """
+    mine = (*kept, S)
     theirs = (*saved.arrays, saved.S)
     if len(mine) != len(theirs) or any(a.shape != b.shape for a, b in zip(mine, theirs, strict=True)):
         raise ValueError("the saved state's weight arrays do not have this run's shapes")

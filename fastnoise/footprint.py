@@ -69,7 +69,9 @@ def estimate(cfg: RunConfig) -> dict[str, int]:
             probe = cfg.probe_size * d * _F8
             test = cfg.n_test * (d + 1) * _F8 if cfg.errors else 0
     geo = geometry(cfg)
-    weights = 3 * R * geo.replica_bytes()
+    # three copies of the weights; the spread after each weight matrix (layout.SPREAD) only in the
+    # live arrays, where no step writes it
+    weights = 3 * R * geo.replica_bytes() - 2 * R * geo.spread_bytes()
     rows = R * len(checkpoints(cfg.steps, cfg.records, cfg.record_spacing))
     table = rows * (geo.n_metrics * 3 + _TABLE_COLUMNS * 2) * _F8
     return {"train": int(train), "probe": int(probe), "test": int(test), "weights": int(weights), "table": int(table)}

@@ -108,3 +108,53 @@ def test_no_page_holds_two_replicas_of_a_net(params):
         assert a.strides[0] - used >= 2 * 4096, (name, a.strides[0], used)
         flat = a.reshape(R, -1)
         assert not flat[:, int(np.prod(block)) :].any(), name  # the gap is zeros
+
+
+@pytest.mark.parametrize(
+    "params, spread",
+    [
+        (dict(model="twolayer", width=100), True),
+        (dict(model="twolayer", width=1000), True),
+        (dict(model="twolayer", width=1000, dtype="float32"), True),
+        (dict(model="mlp", widths=(40, 24)), True),
+        (dict(model="twolayer", width=100, batch=4), False),
+        (dict(model="twolayer", width=100, weight_decay=0.01), False),
+    ],
+    ids=["twolayer", "wide", "float32", "mlp", "batch", "decay"],
+)
+def test_weight_matrices_of_neighbouring_replicas_are_spread_apart(params, spread, tmp_path):
+    """A net's weight matrix is followed by SPREAD times its size (at most SPREAD_MAX) of zeros that
+    no step writes and no checkpoint holds; minibatch and decay runs (which copy the weights whole)
+    keep the plain gap.
+
+    Why: on an AMD EPYC two threads slowed each other down with neighbouring replicas' matrices
+    only two pages apart (layout.SPREAD; python bench/scaling_gap.py).
+    """
+    from fastnoise import checkpoint
+    from fastnoise._kernels import layout
+
+    R = 2
+    cfg = engine.RunConfig(replicas=R, steps=3000, records=3, **params)
+    geo = engine.geometry(cfg)
+    rows, cols = geo.blocks()["Wm"]
+    used = rows * cols * geo.dtype.itemsize
+    arrays, _ = geo.pack([engine.initial_weights(cfg, r) for r in range(R)])
+    free = arrays[0].strides[0] - used
+    want = max(min(layout.SPREAD * used, layout.SPREAD_MAX), 2 * 4096) if spread else 2 * 4096
+    assert want <= free < want + arrays[0].strides[1], (free, want)
+    kept = geo.kept(arrays)[0]
+    assert np.shares_memory(kept, arrays[0]) and kept.shape[1] == arrays[0].shape[1] - geo.spread_rows()
+    assert (geo.spread_rows() > 0) == spread
+
+    saved = {}
+
+    def look(st):
+        saved["Wm"] = st.arrays[0].copy()
+        checkpoint.save(tmp_path / "c.npz", cfg, st)
+
+    engine.run(cfg, threads=2, on_call=look)
+    Wm = saved["Wm"]
+    assert not Wm[:, kept.shape[1] :].any()  # the spread (and the gap before it) stays zero
+    assert Wm[:, :rows].any()
+    with np.load(tmp_path / "c.npz") as z:
+        assert z["arrays_0"].shape == kept.shape  # the checkpoint leaves the spread out

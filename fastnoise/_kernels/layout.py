@@ -10,7 +10,9 @@ Rules:
   of a shared array ends with at least :data:`PAD` more doubles, so replicas never share a cache
   line; arrays are 64-byte aligned. A net's arrays (its weights are read and written row by row at
   every step) end each replica's block with at least :data:`REPLICA_GAP` bytes of zeros, so that no
-  4 KiB page holds two replicas' data (:func:`replica_block`).
+  4 KiB page holds two replicas' data (:func:`replica_block`); the weight matrix's block is followed
+  by :data:`SPREAD` times its size (untouched address space, left out of checkpoints), except in
+  minibatch and weight-decay runs, which copy the weights whole.
 - **Weights**: the neuron's V is one row ``W[r, 0:din]``. A hidden layer is stored transposed,
   ``T[j, i] = M[i, j]`` (row j = input j, the bias row last), so every inner loop runs over hidden
   units: contiguous, vectorisable, no reductions. The output layer of a binary net is a row
@@ -43,6 +45,17 @@ PAD = 16  # doubles after each replica's row
 #: two threads at width 100: 1.3-1.4x the one-thread speed with the old padding (one zero row of
 #: Wm, two lines after the other rows), 1.9x with the gap (``python bench/scaling_gap.py``).
 REPLICA_GAP = 8192
+#: A net's weight matrix (the array its step streams through) is followed, in each replica's block,
+#: by untouched address space of SPREAD times the replica's own matrix, at most SPREAD_MAX bytes (at
+#: least REPLICA_GAP): on an AMD EPYC (Zen 5) two threads still slowed each other down with the
+#: replicas' matrices two pages apart, the less the further apart they were (two replicas on two
+#: threads at width 1000: 1.37x the one-thread speed with 8 KiB between them, 1.42x with 32 KiB,
+#: 1.68x with 128 KiB, 1.91x with 512 KiB; width 400: 1.26x, 1.70x with its own size, 1.87x with
+#: twice it). Only the weight matrix matters (a larger gap in the output row or the scratch gave
+#: nothing). The spread is never read or written, so its pages are never touched; checkpoints
+#: leave it out (:meth:`Geometry.kept`).
+SPREAD = 2
+SPREAD_MAX = 1 << 19
 
 # --------------------------------------------------------------------------- metric columns
 (
@@ -179,11 +192,6 @@ def replica_block(block: tuple[int, ...], gap: int, dtype: Any = np.float64) -> 
     return (rows + max(1, -(-gap // (cols * itemsize))), cols)
 
 
-def replica_zeros(replicas: int, block: tuple[int, ...], gap: int, dtype: Any = np.float64) -> np.ndarray:
-    """``aligned_zeros`` of ``replicas`` blocks of :func:`replica_block`'s stored shape."""
-    return aligned_zeros((replicas, *replica_block(block, gap, dtype)), pad=0, dtype=dtype)
-
-
 def aligned_zeros(shape: tuple[int, ...], pad: int = PAD, dtype: Any = np.float64) -> np.ndarray:
     """A zero array of ``shape`` (float64 unless ``dtype``), 64-byte aligned; with ``pad``, the last
     axis gets ``pad`` extra elements (rounded to whole cache lines) so that rows never share a cache line."""
@@ -205,7 +213,8 @@ class Geometry:
     model : {"neuron", "twolayer", "multiclass", "mlp"}
     d : input dimension; bias : a bias on every layer; widths : hidden widths (nets);
     classes : outputs of the C-class net; dtype : the weights' and scratch's element type
-    (float64; float32 for the two-layer net: hidden widths then pad to 16, one cache line).
+    (float64; float32 for the two-layer net: hidden widths then pad to 16, one cache line);
+    spread : a net's weight matrix is followed by :data:`SPREAD` (untouched address space).
     """
 
     def __init__(
@@ -217,8 +226,10 @@ class Geometry:
         classes: int = 2,
         trained: tuple[int, ...] = (),
         dtype: Any = np.float64,
+        spread: bool = True,
     ) -> None:
         self.dtype = np.dtype(dtype)
+        self.spread = spread
         line = ALIGN // self.dtype.itemsize  # elements per cache line (LINE for float64)
         self.model = model
         self.d = d
@@ -249,12 +260,38 @@ class Geometry:
         return {"Wm": (din, kp), "Wv": (nv,), "S": (net_scratch(din, kp, C)[-1],)}
 
     def replica_bytes(self) -> int:
-        """Bytes of one replica's weights and scratch as stored (padding included)."""
+        """Bytes of one replica's weights and scratch as stored (padding included, the spread too)."""
         item = self.dtype.itemsize
-        return sum(int(np.prod(replica_block(b, self.gap, self.dtype))) * item for b in self.blocks().values())
+        return sum(int(np.prod(self._stored(name))) * item for name in self.blocks())
+
+    def spread_rows(self) -> int:
+        """Rows of the weight matrix's spread (:data:`SPREAD`) after each replica's block; 0 for the neuron."""
+        if not (self.gap and self.spread):
+            return 0
+        rows, cols = self.blocks()["Wm"]
+        row = cols * self.dtype.itemsize
+        spread = min(SPREAD * rows * row, SPREAD_MAX) - (replica_block((rows, cols), self.gap, self.dtype)[0] - rows) * row
+        return max(0, -(-spread // row))
+
+    def _stored(self, name: str) -> tuple[int, ...]:
+        shape = replica_block(self.blocks()[name], self.gap, self.dtype)
+        if name in ("Wm",):
+            return (shape[0] + self.spread_rows(), *shape[1:])
+        return shape
+
+    def spread_bytes(self) -> int:
+        """Bytes of one replica's spread (in :meth:`replica_bytes`; address space no step touches)."""
+        return self.spread_rows() * self.blocks()["Wm"][1] * self.dtype.itemsize if self.spread_rows() else 0
+
+    def kept(self, arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        """Views of the weight arrays without the spread (what a checkpoint saves and restores)."""
+        n = self.spread_rows()
+        if not n:
+            return arrays
+        return (arrays[0][:, : arrays[0].shape[1] - n], *arrays[1:])
 
     def _zeros(self, R: int, name: str) -> np.ndarray:
-        return replica_zeros(R, self.blocks()[name], self.gap, self.dtype)
+        return aligned_zeros((R, *self._stored(name)), pad=0, dtype=self.dtype)
 
     def layer_table(self) -> np.ndarray:
         """The deep nets' layer table G (see G_DIMS ... G_TRAINED)."""
