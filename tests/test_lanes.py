@@ -17,6 +17,7 @@ import pytest
 import fastnoise
 from fastnoise import SimulationError, _rng, engine
 from fastnoise._kernels import driver
+from fastnoise._kernels import lanes as lanes_module
 from fastnoise._kernels.draws import _ZIG_R, load_state, normal, store_state
 from fastnoise._kernels.lanes import ROW_BITS, ROW_NBITS, S_ROWS, W, lane_normals, lane_normals_fused, vaxpy, vdot
 
@@ -36,17 +37,28 @@ def _scalar_normals(state, n, out):
 
 
 @numba.njit
-def _lane_normals(S, n, d, out):
+def _lane_normals(S, n, d, out, draw):
     X = np.zeros(d * W)
     for t in range(n // d):
-        lane_normals(S, X, d)
+        draw(S, X, d)
         for i in range(d):
             for lane in range(W):
                 out[lane, t * d + i] = X[i * W + lane]
 
 
+@pytest.fixture(params=[True, False], ids=["gathers", "loads"])
+def lookup(request, monkeypatch):
+    """Both forms of the ziggurat's table lookups (lanes.LOOKUP_GATHER), whatever this machine uses.
+
+    The flag is read when a kernel compiles, so the tests compile their own (uncached) copies of the
+    functions under it: ``fresh(f)``.
+    """
+    monkeypatch.setattr(lanes_module, "LOOKUP_GATHER", request.param)
+    return lambda f: numba.njit(f.py_func)
+
+
 @pytest.mark.parametrize("d", [30, 7, 1])
-def test_lane_normals_are_each_lanes_scalar_stream(d):
+def test_lane_normals_are_each_lanes_scalar_stream(d, lookup):
     n = 60_060  # 480k draws: about 7,000 slow-path draws and 40 from the tail (|x| > R); a multiple of d
     state = _rng.kernel_state(11, W)
     want = np.zeros((W, n))
@@ -55,7 +67,7 @@ def test_lane_normals_are_each_lanes_scalar_stream(d):
     for k, row in enumerate((0, 1, 2, 3, ROW_BITS, ROW_NBITS)):  # lanes.lane_state's rows
         S[row * W : (row + 1) * W] = state[:, k]
     got = np.zeros((W, n))
-    _lane_normals(S, n, d, got)
+    lookup(_lane_normals)(S, n, d, got, lookup(lane_normals))
     assert np.array_equal(got.view(np.uint64), want.view(np.uint64))
     assert (np.abs(want) > _ZIG_R).sum() > 0  # the tail branch of the slow path was taken
 
@@ -95,11 +107,11 @@ def test_vdot_and_vaxpy_are_the_scalar_loops():
 
 
 @numba.njit
-def _in_turn(S, X, V, XC, XP, acc, hy, go, d, n):
+def _in_turn(S, X, V, XC, XP, acc, hy, go, d, n, draw):
     for _ in range(n):
         vaxpy(V, XP, d, hy, go)
         vdot(V, XC, d, acc)
-        lane_normals(S, X, d)
+        draw(S, X, d)
         XC[:] = X  # the next round's dot is over these draws (and its update over the last ones)
         hy[0] = -hy[0]
 
@@ -113,7 +125,7 @@ def _fused(S, X, V, XC, XP, acc, hy, go, d, n):
 
 
 @pytest.mark.parametrize("d", [30, 7, 1])
-def test_fused_draws_are_the_update_the_dot_and_the_draws_in_turn(d):
+def test_fused_draws_are_the_update_the_dot_and_the_draws_in_turn(d, lookup):
     """lane_normals_fused gives vaxpy, then vdot, then lane_normals bit for bit: V, the dot, the draws, the streams.
 
     8,000 rounds of 8 x d draws: at d = 30 about 3,500 draws leave the fast path, so the update and
@@ -129,8 +141,8 @@ def test_fused_draws_are_the_update_the_dot_and_the_draws_in_turn(d):
     go = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0])
     want = [a.copy() for a in (S, np.zeros(d * W), V, XC, XP, np.zeros(W), hy, go)]
     got = [a.copy() for a in want]
-    _in_turn(*want, d, 8_000)
-    _fused(*got, d, 8_000)
+    lookup(_in_turn)(*want, d, 8_000, lookup(lane_normals))
+    lookup(_fused)(*got, d, 8_000)
     for w, g, name in zip(want, got, ("S", "X", "V", "XC", "XP", "acc", "hy", "go"), strict=True):
         assert np.array_equal(w.view(np.uint8), g.view(np.uint8)), name
     assert np.isfinite(want[2]).all() and (want[2] != V).any()  # the updates happened

@@ -9,9 +9,10 @@ register each, or to two AVX2 registers on machines without AVX-512: LLVM splits
 Bitwise contract: every lane performs exactly the scalar kernels' operations in the scalar order.
 
 - :func:`lane_normals` is :func:`.draws.normal` for every lane: the same xoshiro256+ update, the
-  same ziggurat fast path (integer shifts, the table lookups as gathers, ``int64 -> double`` then
-  one multiply), and a lane whose draw misses the fast path runs the scalar slow path on its own
-  state before the next coordinate, so each lane's stream is consumed in the scalar order.
+  same ziggurat fast path (integer shifts, the two table lookups, ``int64 -> double`` then one
+  multiply; the lookups are gathers or one load per lane, :data:`LOOKUP_GATHER`), and a lane
+  whose draw misses the fast path runs the scalar slow path on its own state before the next
+  coordinate, so each lane's stream is consumed in the scalar order.
 - :func:`vdot` is the scalar ``s = 0.0; s += V[i] * x[i]`` (one multiply and one add per term, in
   order of i, no FMA: the package never enables fastmath), lane-wise.
 - :func:`vaxpy` is ``V[i] += hy * x[i]`` on the lanes whose rule updated (a select: lanes that did
@@ -28,6 +29,8 @@ from __future__ import annotations
 
 import types as pytypes
 
+import llvmlite.binding as llvm
+import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
@@ -69,6 +72,39 @@ def _gather(builder, base, idx, ety, vty):
     fnty = ir.FunctionType(vty, [ptrs.type, _I32, _VB, vty])
     fn = cgutils.get_or_insert_function(builder.module, fnty, name)
     return builder.call(fn, [ptrs, ir.Constant(_I32, 8), _splat(_VB, 1), ir.Constant(vty, ir.Undefined)])
+
+
+def _gathers_pay() -> bool:
+    """Whether the ziggurat's table lookups are hardware gathers on the CPU Numba compiles for.
+
+    Not on AMD Zen (LLVM's ``znver*`` targets): there the same lookups as eight scalar loads each
+    (the index extracted per lane, the loaded values inserted back) made the vector fast path 0.37
+    of the gathers' time (100 against 276 ns per 8-lane step of d = 30 without misses, AMD EPYC,
+    Zen 5) and the whole 8-lane neuron step 0.70 (42 against 60 ns per replica-step). Elsewhere
+    the gathers stay: on the Intel Xeons they were measured on, the fast path ran at 4.2 ns per
+    coordinate with them; the loads were not measured there. The values loaded are the same
+    either way, so the draws are too (``tests/test_lanes.py`` checks both forms on any machine).
+    """
+    cpu = numba.config.CPU_NAME or llvm.get_host_cpu_name()  # type: ignore[attr-defined]
+    return not str(cpu).startswith("znver")
+
+
+#: Table lookups as gathers (True) or one scalar load per lane (False); read when a kernel using
+#: the lanes compiles (Numba's disk cache is kept per CPU name, so a cache never crosses machines).
+LOOKUP_GATHER = _gathers_pay()
+
+
+def _lookup(builder, base, idx, ety, vty):
+    """``base[idx[l]]`` for every lane: a gather, or (``LOOKUP_GATHER`` off) one scalar load per lane."""
+    if LOOKUP_GATHER:
+        return _gather(builder, base, idx, ety, vty)
+    b = builder.ptrtoint(base, _I64)
+    out = ir.Constant(vty, ir.Undefined)
+    for lane in range(W):
+        k = builder.extract_element(idx, ir.Constant(_I32, lane))
+        ptr = builder.inttoptr(builder.add(b, builder.shl(k, ir.Constant(_I64, 3))), ety.as_pointer())
+        out = builder.insert_element(out, builder.load(ptr, align=8), ir.Constant(_I32, lane))
+    return out
 
 
 def _normal_run(fused):
@@ -132,10 +168,10 @@ def _normal_run(fused):
         hz = builder.ashr(builder.shl(u, _splat(_VI, 8)), _splat(_VI, 11))
         neg = builder.icmp_signed("<", hz, _splat(_VI, 0))
         rabs = builder.select(neg, builder.sub(_splat(_VI, 0), hz), hz)
-        x = builder.fmul(builder.sitofp(hz, _VF), _gather(builder, zwp, idx, _F64, _VF))
+        x = builder.fmul(builder.sitofp(hz, _VF), _lookup(builder, zwp, idx, _F64, _VF))
         builder.store(x, _row(builder, xp, off, _VF), align=8)
         miss = builder.zext(
-            builder.bitcast(builder.icmp_signed(">=", rabs, _gather(builder, zkp, idx, _I64, _VI)), ir.IntType(W)), _I64
+            builder.bitcast(builder.icmp_signed(">=", rabs, _lookup(builder, zkp, idx, _I64, _VI)), ir.IntType(W)), _I64
         )
         builder.cbranch(builder.icmp_unsigned("!=", miss, zero), done, step)
 
