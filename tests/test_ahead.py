@@ -1,7 +1,8 @@
 """Sampling ahead (``fastnoise/_kernels/driver.py``): the same runs as the plain step loop, bit for bit.
 
 For models with ``evaluate`` and ``learn`` the production step loop draws sample t+1 between
-step t's forward pass and its rule. The plain loop (one sample, then its update) is what a
+step t's forward pass and its rule (and the two-layer net does step t's first-layer update and
+step t+1's forward pass in one pass over its weights). The plain loop (one sample, then its update) is what a
 replaced step builds (``driver.build(..., replace=...)``), so the two are compared here on every
 kernel call: the tables, the weights, each replica's random stream, counters and status words,
 through kernel-call boundaries, periodic checks, and replicas failing mid-run (a failed replica's
@@ -30,6 +31,10 @@ CASES: dict[str, dict[str, Any]] = {
     "twolayer-bias-smooth": dict(model="twolayer", width=9, bias=True, loss="logistic", label_smoothing=0.1, p=0.2),
     "twolayer-basis": dict(model="twolayer", data="basis", d=7, width=6, p=0.3),
     "twolayer-hidden-epochs": dict(model="twolayer", train="hidden", width=6, d=4, sampling="epochs", n_train=7, p=0.3),
+    # the fused update-and-forward pass in both of forward()'s row orders: rows four at a time
+    # (above, din * kp <= 4096) and one at a time (here, 31 x 200); and in float32
+    "twolayer-wide-bias": dict(model="twolayer", width=200, bias=True, p=0.5),
+    "twolayer-float32": dict(model="twolayer", width=40, dtype="float32", loss="logistic", p=0.4),
     # Failures, inside a stretch of steps (linear checkpoints: not at a segment's end): a non-finite
     # output (the step fails before the next draw) and the underflow stop.
     "neuron-nonfinite": dict(model="neuron", lr=1e308, p=1.0, record_spacing="linear"),

@@ -154,6 +154,42 @@ def test_forward_and_rank1_vec_are_the_plain_loops(lines, din, dtype):
 
 
 @numba.njit
+def _fused(rows4, W, x, g, xn, din, kp, pre):
+    if rows4:
+        vec.rank1_forward_rows4_vec(W, x, g, xn, din, kp, pre)
+    else:
+        vec.rank1_forward_rows1_vec(W, x, g, xn, din, kp, pre)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("lines", (1, 5, 13, 33))
+@pytest.mark.parametrize("din", (1, 4, 5, 31))
+def test_rank1_forward_is_rank1_then_forward(lines, din, dtype):
+    """The fused pass (the two-layer net's update, then the next sample's forward pass) is rank1_vec
+    then forward_rows4_vec / forward_rows1_vec bit for bit: the weights and the pre-activations."""
+    kp = lines * 64 // np.dtype(dtype).itemsize
+    rng = np.random.default_rng(7 + 1000 * din + kp)
+    W0 = _weights(rng, (din + 1, kp), wide=din != 31, dtype=dtype)
+    x, xn = (rng.standard_normal(din + 1).astype(dtype) for _ in range(2))
+    x[rng.random(din + 1) < 0.3] = 0.0
+    xn[0] = -0.0
+    g = _weights(rng, (kp,), dtype=dtype)
+    for rows4 in (True, False):
+        want_w = aligned_zeros(W0.shape, pad=0, dtype=dtype)
+        want_w[...] = W0
+        want = aligned_zeros((kp,), pad=0, dtype=dtype)
+        _r1(False, want_w, x, din, kp, g)
+        _fwd(0 if rows4 else 1, want_w, xn, din, kp, want)
+        got_w = aligned_zeros(W0.shape, pad=0, dtype=dtype)
+        got_w[...] = W0
+        got = aligned_zeros((kp,), pad=0, dtype=dtype)
+        _fused(rows4, got_w, x, g, xn, din, kp, got)
+        assert np.array_equal(_bits(got_w), _bits(want_w)), rows4
+        assert np.array_equal(_bits(got), _bits(want)), rows4
+        assert not np.array_equal(_bits(want_w), _bits(W0))  # the update moved weights
+
+
+@numba.njit
 def _through_borrowed(a, b):
     a2, b2 = vec.borrowed((a, b))
     for i in range(a2.shape[0]):

@@ -11,6 +11,9 @@ array views, input buffer first; ``P`` a :class:`.params.Params`; ``D`` a :class
     evaluate(j, P, *w) -> out                 optional, with learn: update's two halves, N(x) before
     learn(j, y, out, P, h, *w) -> moved       the step, then the rule from it (out finite); with
                                               them the step loop draws ahead (see "Sampling ahead")
+    learn_evaluate(j, y, out, P, h, jn, xn, *w) -> (moved, out_next)
+                                              optional, with both: learn, then evaluate on the next
+                                              sample (jn, xn) in one pass over the weights
     check(P, status, *w) -> ok                every CHECK_EVERY steps: renormalise / underflow
     lr(P, status) -> h                        the step size in stored units (renormalised runs)
     record(P, D, log2, out_row, *w) -> ok     write a checkpoint's metrics (ok: norms finite)
@@ -121,6 +124,7 @@ class Model(NamedTuple):
     evaluate: Callable | None = None
     learn: Callable | None = None
     inline: tuple[Callable, ...] = ()  # helpers compiled into their callers (see build())
+    learn_evaluate: Callable | None = None  # with evaluate and learn: both in one pass (see _STEPS_AHEAD_SOURCE)
 
 
 class Kernels(NamedTuple):
@@ -226,6 +230,9 @@ _REGIME = (
 #: The paper's step with the next sample drawn between ``EVALUATE`` and ``LEARN`` ("Sampling
 #: ahead" above): ``xa`` holds the sample being learned, ``xb`` receives the next one (``x2``, the
 #: spare buffer, and the model's input view take turns). Stretches end at the periodic checks.
+#: With ``LEARN_EVALUATE`` (a model's learn, then the next sample's evaluate, in one pass over its
+#: weights) every step of a stretch but the last learns and evaluates the next one together; the
+#: first step of a stretch is evaluated alone (:data:`_AHEAD_PLAIN`, :data:`_AHEAD_FUSED`).
 _STEPS_AHEAD_SOURCE = """
 def _steps(P, D, n, t0, st, status, order, flats, r, buf, masks, x2, {views}):
     h = LR(P, status)
@@ -239,8 +246,9 @@ def _steps(P, D, n, t0, st, status, order, flats, r, buf, masks, x2, {views}):
         if EPOCHS:
             ri, st = next_row(order, D.Xtr.shape[0], st)
         j, y, st = SAMPLE(P, D, st, ri, xa)
+{eval_first}
         for k in range(m):
-            out = EVALUATE(j, P, xa, {rest})
+{eval_step}
             if not abs(out) <= DBL_MAX:
                 _fail(status, NONFINITE, t0 + t + k)
                 return upd, st, False
@@ -251,8 +259,7 @@ def _steps(P, D, n, t0, st, status, order, flats, r, buf, masks, x2, {views}):
                 if EPOCHS:
                     ri, st = next_row(order, D.Xtr.shape[0], st)
                 jn, yn, st = SAMPLE(P, D, st, ri, xb)
-            if LEARN(j, y, out, P, h, xa, {rest}) != 0.0:
-                upd += 1
+{rule}
             xa, xb = xb, xa
             j = jn
             y = yn
@@ -266,17 +273,38 @@ def _steps(P, D, n, t0, st, status, order, flats, r, buf, masks, x2, {views}):
 """
 
 
-def _steps_template(views: tuple[str, ...], regime: bool = False, ahead: bool = False) -> types.FunctionType:
+#: The sampling-ahead loop's three variable parts: the step's evaluate before the loop or in it, and the rule.
+_AHEAD_PLAIN = dict(
+    eval_first="",
+    eval_step="            out = EVALUATE(j, P, xa, {rest})",
+    rule="""            if LEARN(j, y, out, P, h, xa, {rest}) != 0.0:
+                upd += 1""",
+)
+_AHEAD_FUSED = dict(
+    eval_first="        out = EVALUATE(j, P, xa, {rest})",
+    eval_step="",
+    rule="""                hy, out = LEARN_EVALUATE(j, y, out, P, h, jn, xb, xa, {rest})
+            else:
+                hy = LEARN(j, y, out, P, h, xa, {rest})
+            if hy != 0.0:
+                upd += 1""",
+)
+
+
+def _steps_template(views: tuple[str, ...], regime: bool = False, ahead: bool = False, fused: bool = False) -> types.FunctionType:
     """``n`` SGD steps from global step ``t0``, returning (updates, st, ok), for views named ``views``.
 
     ``regime``: the minibatch / weight-decay loop (:data:`_REGIME`) instead of the paper's step;
     ``ahead``: the paper's step drawing ahead (:data:`_STEPS_AHEAD_SOURCE`; the model has
-    ``evaluate`` and ``learn``). ``x2`` is the spare input buffer (read by the latter only).
+    ``evaluate`` and ``learn``; ``fused``: and ``learn_evaluate``). ``x2`` is the spare input
+    buffer (read by the sampling-ahead loop only).
     """
     namespace: dict[str, Any] = dict(globals())
     names = ", ".join(views)
     if ahead:
-        source = _STEPS_AHEAD_SOURCE.format(views=names, first=views[0], rest=", ".join(views[1:]))
+        rest = ", ".join(views[1:])
+        parts = {k: v.format(rest=rest) for k, v in (_AHEAD_FUSED if fused else _AHEAD_PLAIN).items()}
+        source = _STEPS_AHEAD_SOURCE.format(views=names, first=views[0], rest=rest, **parts)
     else:
         body = (_REGIME if regime else _ONE).format(views=names, first=views[0])
         source = _STEPS_SOURCE.format(views=names, body=body.strip("\n"))
@@ -561,10 +589,14 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
     }
     # Drawing ahead needs the model's two halves; a replaced step (a test's fault) is the update itself.
     ahead = model.evaluate is not None and model.learn is not None and not (spec.batch or spec.decay) and not replace
+    fused = ahead and model.learn_evaluate is not None
     if ahead:
         assert model.evaluate is not None and model.learn is not None
         roles.update(EVALUATE=model.evaluate, LEARN=model.learn)
-    roles["STEPS"] = _steps_template(model.views, spec.batch or spec.decay, ahead)
+    if fused:
+        assert model.learn_evaluate is not None
+        roles["LEARN_EVALUATE"] = model.learn_evaluate
+    roles["STEPS"] = _steps_template(model.views, spec.batch or spec.decay, ahead, fused)
     # A replaced step (a test's fault) is not the model's lane step, and interpreted kernels
     # (NUMBA_DISABLE_JIT) have no vector intrinsics: such builds have the scalar driver only.
     lanes = model.lanes is not None and model.lanes.eligible(spec) and not replace and COMPILED
@@ -574,7 +606,9 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
     shared = (label_noise, _record, _fail, _drive)  # label_noise: every sampler's noise, read by the lane steps too
     drivers = (*shared, _steps_lanes, _drive_lanes) if lanes else shared
     lane_helpers = model.lanes.helpers if lanes and model.lanes is not None else ()
-    halves = (model.evaluate, model.learn) if model.evaluate is not None and model.learn is not None else ()
+    halves: tuple[Callable, ...] = ()
+    if model.evaluate is not None and model.learn is not None:
+        halves = (model.evaluate, model.learn, *((model.learn_evaluate,) if model.learn_evaluate is not None else ()))
     templates = {f.__name__: f for f in (*roles.values(), *model.helpers, *halves, *lane_helpers, *drivers)}
     reads = _spec_reads(templates, roles)
     cache = replace is None

@@ -52,6 +52,8 @@ from .vec import (
     forward_rows4_vec,
     forward_sparse_vec,
     output_vec,
+    rank1_forward_rows1_vec,
+    rank1_forward_rows4_vec,
     rank1_sparse_vec,
     rank1_vec,
 )
@@ -236,13 +238,8 @@ def evaluate(j, P, x, W, Vb, pre, g, fired):
     return output(Vb, pre, kp, Vb[kp])  # V is Vb[0:kp], used in place: a slice costs a reference-count pair per step
 
 
-def learn(j, y, out, P, h, x, W, Vb, pre, g, fired):
-    """The rule for the sample (x, y) whose output is ``out`` (finite, ``pre`` from :func:`evaluate`): the scale h*y*s.
-
-    If it is non-zero: g = h*y*s*V on the firing units (M_i.x >= 0), V += h*y*s*ReLU(M x),
-    b2 += h*y*s (bias), M_i += g_i * x.
-    """
-    kp = P.kp
+def rule_scale(y, out, P, h):
+    """The step's scale h*y*s for the sample's label y and output ``out`` (0.0: no update)."""
     if LOSS == HINGE:
         s = 1.0 if y * out <= 0.0 else 0.0
     elif SMOOTH:  # target t (label smoothing): the step's scale is t - sigmoid(N), times y as below
@@ -250,18 +247,57 @@ def learn(j, y, out, P, h, x, W, Vb, pre, g, fired):
         s = y * ((hi if y > 0.0 else lo) - sigmoid(out))
     else:
         s = sigmoid(-y * out)
-    hy = h * y * s
-    if hy != 0.0:
+    return h * y * s
+
+
+@jit(inline="always")
+def output_layer_step(hy, P, Vb, pre, g):
+    """g = hy*V on the firing units (M_i.x >= 0), then V += hy*ReLU(M x) and b2 += hy (bias), if V is trained."""
+    kp = P.kp
+    for i in range(kp):
+        g[i] = hy * Vb[i] if pre[i] >= 0.0 else 0.0
+    if P.train_v:
         for i in range(kp):
-            g[i] = hy * Vb[i] if pre[i] >= 0.0 else 0.0
-        if P.train_v:
-            for i in range(kp):
-                pi = pre[i]
-                Vb[i] += hy * (pi if pi > 0.0 else 0.0)
-            if P.bias:
-                Vb[kp] += hy
-        first_layer_update(x, W, g, P, j, kp)
+            pi = pre[i]
+            Vb[i] += hy * (pi if pi > 0.0 else 0.0)
+        if P.bias:
+            Vb[kp] += hy
+
+
+def learn(j, y, out, P, h, x, W, Vb, pre, g, fired):
+    """The rule for the sample (x, y) whose output is ``out`` (finite, ``pre`` from :func:`evaluate`): the scale h*y*s.
+
+    If it is non-zero: g = h*y*s*V on the firing units (M_i.x >= 0), V += h*y*s*ReLU(M x),
+    b2 += h*y*s (bias), M_i += g_i * x.
+    """
+    hy = rule_scale(y, out, P, h)
+    if hy != 0.0:
+        output_layer_step(hy, P, Vb, pre, g)
+        first_layer_update(x, W, g, P, j, P.kp)
     return hy
+
+
+def learn_evaluate(j, y, out, P, h, jn, xn, x, W, Vb, pre, g, fired):
+    """:func:`learn` for (x, y), then :func:`evaluate` on the next input ``xn`` (basis index ``jn``).
+
+    Compiled, with dense inputs, an updating step's first-layer update and the next forward pass
+    are one pass over the hidden weights (:func:`.vec.rank1_forward_rows4_vec` or ``rows1``, as
+    :func:`forward` chooses): each row is updated and, still in registers, multiplied into the next
+    pre-activations, so the weights are read and written once instead of twice read. The same
+    operations in the same order as learn then evaluate: the same weights and outputs bit for bit.
+    """
+    hy = rule_scale(y, out, P, h)
+    if hy != 0.0:
+        output_layer_step(hy, P, Vb, pre, g)
+        if COMPILED and not (ONEHOT or SPARSE):
+            kp = P.kp
+            if P.din * kp <= BLOCK_ROWS_MAX:
+                rank1_forward_rows4_vec(W, x, g, xn, P.din, kp, pre)
+            else:
+                rank1_forward_rows1_vec(W, x, g, xn, P.din, kp, pre)
+            return hy, output(Vb, pre, kp, Vb[kp])
+        first_layer_update(x, W, g, P, j, P.kp)
+    return hy, evaluate(jn, P, xn, W, Vb, pre, g, fired)
 
 
 def update(j, y, P, h, x, W, Vb, pre, g, fired):
@@ -412,8 +448,9 @@ MODEL = Model(
     check=check,
     lr=constant_lr,
     record=record,
-    helpers=(first_layer_update,),
+    helpers=(first_layer_update, rule_scale),
     evaluate=evaluate,
     learn=learn,
-    inline=(first_layer_update,),
+    inline=(first_layer_update, rule_scale),
+    learn_evaluate=learn_evaluate,
 )

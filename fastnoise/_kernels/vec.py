@@ -255,6 +255,91 @@ def rank1_sparse_vec(typingctx, W, x, din, kp, g):
     return types.void(W, x, din, kp, g), _rank1(True)
 
 
+def _rank1_forward(rows4):
+    """Codegen of :func:`rank1_vec` on (x, g), then the forward pass ("rows4" or "rows1") on the next input.
+
+    Column block by column block, each row of the block is updated and, still in registers, added
+    into the next input's pre-activations: the weights are read and written once instead of
+    written, then read again. Each element's update and each pre-activation's additions are those
+    of :func:`rank1_vec` and of :func:`forward_rows4_vec` / :func:`forward_rows1_vec`, in the same
+    order, so the results are theirs bit for bit.
+    """
+
+    def codegen(context, builder, signature, args):
+        w_a, x_a, g_a, xn_a, din, kp, p_a = args
+        e = _Elt(context, signature.args[0].dtype)
+        xty, xnty = signature.args[1].dtype, signature.args[3].dtype
+        wp, rstride = _rows(context, builder, signature.args[0], w_a)
+        xp = data_ptr(context, builder, signature.args[1], x_a)
+        gp = data_ptr(context, builder, signature.args[2], g_a)
+        xnp = data_ptr(context, builder, signature.args[3], xn_a)
+        pp = data_ptr(context, builder, signature.args[6], p_a)
+        accs = [cgutils.alloca_once_value(builder, e.zero) for _ in range(NB)]  # promoted to registers
+
+        def x_at(ptr, ty, j):
+            return e.splat(builder, e.scalar(context, builder, builder.load(builder.gep(ptr, [j])), ty))
+
+        def moved(j, col, gk, xj):  # rank1_vec's element: W[j, col] + g * x[j], stored
+            off = builder.add(builder.mul(j, rstride), col)
+            w = builder.fadd(e.at(builder, wp, off), builder.fmul(gk, xj))
+            e.put(builder, w, wp, off)
+            return w
+
+        def block(col0, nvec):
+            cols = [builder.add(col0, _c(e.lanes * k)) for k in range(nvec)]
+            gs = [e.at(builder, gp, c) for c in cols]
+
+            def one_row(j, first):  # forward_rows1's (and rows4's remainder) term: acc (+)= w_j * xn_j
+                xj, xnj = x_at(xp, xty, j), x_at(xnp, xnty, j)
+                for k in range(nvec):
+                    term = builder.fmul(moved(j, cols[k], gs[k], xj), xnj)
+                    builder.store(term if first else builder.fadd(builder.load(accs[k]), term), accs[k])
+
+            if rows4:  # pre = 0; pre += ((w0 xn0 + w1 xn1) + (w2 xn2 + w3 xn3)) per 4 rows; the rest one by one
+                for k in range(nvec):
+                    builder.store(e.zero, accs[k])
+                groups = builder.sdiv(din, _c(4))
+                with cgutils.for_range(builder, groups) as grp:
+                    j = builder.mul(grp.index, _c(4))
+                    rows = [builder.add(j, _c(q)) for q in range(4)]
+                    xs = [x_at(xp, xty, r) for r in rows]
+                    xns = [x_at(xnp, xnty, r) for r in rows]
+                    for k in range(nvec):
+                        w = [moved(rows[q], cols[k], gs[k], xs[q]) for q in range(4)]
+                        a = builder.fadd(builder.fmul(w[0], xns[0]), builder.fmul(w[1], xns[1]))
+                        b = builder.fadd(builder.fmul(w[2], xns[2]), builder.fmul(w[3], xns[3]))
+                        builder.store(builder.fadd(builder.load(accs[k]), builder.fadd(a, b)), accs[k])
+                with cgutils.for_range_slice(builder, builder.mul(groups, _c(4)), din, _c(1)) as (j, _):
+                    one_row(j, False)
+            else:  # pre = w_0 xn_0; pre += w_j xn_j for j = 1 ... din-1
+                one_row(_c(0), True)
+                with cgutils.for_range_slice(builder, _c(1), din, _c(1)) as (j, _):
+                    one_row(j, False)
+            for k in range(nvec):
+                e.put(builder, builder.load(accs[k]), pp, cols[k])
+
+        e.blocks(builder, kp, block)
+        return context.get_dummy_value()
+
+    return codegen
+
+
+@intrinsic
+def rank1_forward_rows4_vec(typingctx, W, x, g, xn, din, kp, pre):
+    """:func:`rank1_vec` (W += g x^T), then :func:`forward_rows4_vec` on ``xn``, in one pass over W."""
+    if not _floats(W, g, pre):
+        return None
+    return types.void(W, x, g, xn, din, kp, pre), _rank1_forward(True)
+
+
+@intrinsic
+def rank1_forward_rows1_vec(typingctx, W, x, g, xn, din, kp, pre):
+    """:func:`rank1_vec` (W += g x^T), then :func:`forward_rows1_vec` on ``xn``, in one pass over W."""
+    if not _floats(W, g, pre):
+        return None
+    return types.void(W, x, g, xn, din, kp, pre), _rank1_forward(False)
+
+
 def _tree(builder, o):
     """The pairwise sum of the lanes ``o``: ((o0 + o1) + (o2 + o3)) + ((o4 + o5) + (o6 + o7)) for 8."""
     if len(o) == 1:
