@@ -11,9 +11,10 @@ array views, input buffer first; ``P`` a :class:`.params.Params`; ``D`` a :class
     evaluate(j, P, *w) -> out                 optional, with learn: update's two halves, N(x) before
     learn(j, y, out, P, h, *w) -> moved       the step, then the rule from it (out finite); with
                                               them the step loop draws ahead (see "Sampling ahead")
-    learn_evaluate(j, y, out, P, h, jn, xn, *w) -> (moved, out_next)
-                                              optional, with both: learn, then evaluate on the next
-                                              sample (jn, xn) in one pass over the weights
+    learn_evaluate(j, y, out, P, h, nxt, jn, xn, *w) -> (moved, evaluated, out_next)
+                                              optional, with both: learn and, if nxt and it can,
+                                              evaluate the next sample (jn, xn) in the same pass
+                                              over the weights (evaluated: out_next is its N)
     check(P, status, *w) -> ok                every CHECK_EVERY steps: renormalise / underflow
     lr(P, status) -> h                        the step size in stored units (renormalised runs)
     record(P, D, log2, out_row, *w) -> ok     write a checkpoint's metrics (ok: norms finite)
@@ -124,7 +125,7 @@ class Model(NamedTuple):
     evaluate: Callable | None = None
     learn: Callable | None = None
     inline: tuple[Callable, ...] = ()  # helpers compiled into their callers (see build())
-    learn_evaluate: Callable | None = None  # with evaluate and learn: both in one pass (see _STEPS_AHEAD_SOURCE)
+    learn_evaluate: Callable | None = None  # with evaluate and learn: learn and the next evaluate in one pass
 
 
 class Kernels(NamedTuple):
@@ -230,9 +231,9 @@ _REGIME = (
 #: The paper's step with the next sample drawn between ``EVALUATE`` and ``LEARN`` ("Sampling
 #: ahead" above): ``xa`` holds the sample being learned, ``xb`` receives the next one (``x2``, the
 #: spare buffer, and the model's input view take turns). Stretches end at the periodic checks.
-#: With ``LEARN_EVALUATE`` (a model's learn, then the next sample's evaluate, in one pass over its
-#: weights) every step of a stretch but the last learns and evaluates the next one together; the
-#: first step of a stretch is evaluated alone (:data:`_AHEAD_PLAIN`, :data:`_AHEAD_FUSED`).
+#: With ``LEARN_EVALUATE`` (a model's learn, and when it can the next sample's evaluate in the same
+#: pass over its weights; never past the stretch's last step) the loop evaluates a step only if the
+#: step before did not (:data:`_AHEAD_PLAIN`, :data:`_AHEAD_FUSED`).
 _STEPS_AHEAD_SOURCE = """
 def _steps(P, D, n, t0, st, status, order, flats, r, buf, masks, x2, {views}):
     h = LR(P, status)
@@ -281,11 +282,10 @@ _AHEAD_PLAIN = dict(
                 upd += 1""",
 )
 _AHEAD_FUSED = dict(
-    eval_first="        out = EVALUATE(j, P, xa, {rest})",
-    eval_step="",
-    rule="""                hy, out = LEARN_EVALUATE(j, y, out, P, h, jn, xb, xa, {rest})
-            else:
-                hy = LEARN(j, y, out, P, h, xa, {rest})
+    eval_first="        have = False",
+    eval_step="""            if not have:
+                out = EVALUATE(j, P, xa, {rest})""",
+    rule="""            hy, have, out = LEARN_EVALUATE(j, y, out, P, h, k + 1 < m, jn, xb, xa, {rest})
             if hy != 0.0:
                 upd += 1""",
 )

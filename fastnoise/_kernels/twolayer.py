@@ -277,27 +277,29 @@ def learn(j, y, out, P, h, x, W, Vb, pre, g, fired):
     return hy
 
 
-def learn_evaluate(j, y, out, P, h, jn, xn, x, W, Vb, pre, g, fired):
-    """:func:`learn` for (x, y), then :func:`evaluate` on the next input ``xn`` (basis index ``jn``).
+def learn_evaluate(j, y, out, P, h, nxt, jn, xn, x, W, Vb, pre, g, fired):
+    """:func:`learn` for (x, y) and, if ``nxt`` and the step updates, :func:`evaluate` on the next input ``xn``.
 
+    Returns (h*y*s, whether the next input was evaluated, its N(xn) if so, else ``out``).
     Compiled, with dense inputs, an updating step's first-layer update and the next forward pass
     are one pass over the hidden weights (:func:`.vec.rank1_forward_rows4_vec` or ``rows1``, as
     :func:`forward` chooses): each row is updated and, still in registers, multiplied into the next
     pre-activations, so the weights are read and written once instead of twice read. The same
     operations in the same order as learn then evaluate: the same weights and outputs bit for bit.
+    A step that does not update leaves the next evaluate to the step loop (``jn`` is unused here).
     """
     hy = rule_scale(y, out, P, h)
     if hy != 0.0:
         output_layer_step(hy, P, Vb, pre, g)
-        if COMPILED and not (ONEHOT or SPARSE):
+        if nxt and COMPILED and not (ONEHOT or SPARSE):
             kp = P.kp
             if P.din * kp <= BLOCK_ROWS_MAX:
                 rank1_forward_rows4_vec(W, x, g, xn, P.din, kp, pre)
             else:
                 rank1_forward_rows1_vec(W, x, g, xn, P.din, kp, pre)
-            return hy, output(Vb, pre, kp, Vb[kp])
+            return hy, True, output(Vb, pre, kp, Vb[kp])
         first_layer_update(x, W, g, P, j, P.kp)
-    return hy, evaluate(jn, P, xn, W, Vb, pre, g, fired)
+    return hy, False, out
 
 
 def update(j, y, P, h, x, W, Vb, pre, g, fired):
