@@ -48,7 +48,7 @@ REPLICA_GAP = 8192
 #: A net's weight matrix (the array its step streams through) is followed, in each replica's block,
 #: by untouched address space of SPREAD times the replica's own matrix, at most SPREAD_MAX bytes (at
 #: least REPLICA_GAP): on an AMD EPYC (Zen 5) two threads still slowed each other down with the
-#: replicas' matrices two pages apart, the less the further apart they were (two replicas on two
+#: replicas' matrices two pages apart, and less the further apart they were (two replicas on two
 #: threads at width 1000: 1.37x the one-thread speed with 8 KiB between them, 1.42x with 32 KiB,
 #: 1.68x with 128 KiB, 1.91x with 512 KiB; width 400: 1.26x, 1.70x with its own size, 1.87x with
 #: twice it). Only the weight matrix matters (a larger gap in the output row or the scratch gave
@@ -275,13 +275,14 @@ class Geometry:
 
     def _stored(self, name: str) -> tuple[int, ...]:
         shape = replica_block(self.blocks()[name], self.gap, self.dtype)
-        if name in ("Wm",):
+        if name == "Wm":
             return (shape[0] + self.spread_rows(), *shape[1:])
         return shape
 
     def spread_bytes(self) -> int:
         """Bytes of one replica's spread (in :meth:`replica_bytes`; address space no step touches)."""
-        return self.spread_rows() * self.blocks()["Wm"][1] * self.dtype.itemsize if self.spread_rows() else 0
+        rows = self.spread_rows()
+        return rows * self.blocks()["Wm"][1] * self.dtype.itemsize if rows else 0
 
     def kept(self, arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
         """Views of the weight arrays without the spread (what a checkpoint saves and restores)."""
