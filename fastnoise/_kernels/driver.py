@@ -11,9 +11,9 @@ array views, input buffer first; ``P`` a :class:`.params.Params`; ``D`` a :class
     evaluate(j, P, *w) -> out                 optional, with learn: update's two halves, N(x) before
     learn(j, y, out, P, h, *w) -> moved       the step, then the rule from it (out finite); with
                                               them the step loop draws ahead (see "Sampling ahead")
-    learn_evaluate(j, y, out, P, h, nxt, jn, xn, *w) -> (moved, evaluated, out_next)
+    learn_evaluate(j, y, out, P, h, nxt, xn, *w) -> (moved, evaluated, out_next)
                                               optional, with both: learn and, if nxt and it can,
-                                              evaluate the next sample (jn, xn) in the same pass
+                                              evaluate the next input xn in the same pass
                                               over the weights (evaluated: out_next is its N)
     check(P, status, *w) -> ok                every CHECK_EVERY steps: renormalise / underflow
     lr(P, status) -> h                        the step size in stored units (renormalised runs)
@@ -285,7 +285,7 @@ _AHEAD_FUSED = dict(
     eval_first="        have = False",
     eval_step="""            if not have:
                 out = EVALUATE(j, P, xa, {rest})""",
-    rule="""            hy, have, out = LEARN_EVALUATE(j, y, out, P, h, k + 1 < m, jn, xb, xa, {rest})
+    rule="""            hy, have, out = LEARN_EVALUATE(j, y, out, P, h, k + 1 < m, xb, xa, {rest})
             if hy != 0.0:
                 upd += 1""",
 )

@@ -80,10 +80,11 @@ def _gathers_pay() -> bool:
     Not on AMD Zen (LLVM's ``znver*`` targets): there the same lookups as eight scalar loads each
     (the index extracted per lane, the loaded values inserted back) made the vector fast path 0.37
     of the gathers' time (100 against 276 ns per 8-lane step of d = 30 without misses, AMD EPYC,
-    Zen 5) and the whole 8-lane neuron step 0.70 (42 against 60 ns per replica-step). Elsewhere
-    the gathers stay: on the Intel Xeons they were measured on, the fast path ran at 4.2 ns per
-    coordinate with them; the loads were not measured there. The values loaded are the same
-    either way, so the draws are too (``tests/test_lanes.py`` checks both forms on any machine).
+    Zen 5) and the whole 8-lane neuron step 0.72 (43.6 against 60.5 ns per replica-step,
+    bench/paired.py, 7 pairs). Elsewhere the gathers stay: on the Intel Xeons they were measured
+    on, the fast path ran at 4.2 ns per coordinate with them; the loads were not measured there.
+    The values loaded are the same either way, so the draws are too (``tests/test_lanes.py``
+    checks both forms on any machine).
     """
     cpu = numba.config.CPU_NAME or llvm.get_host_cpu_name()  # type: ignore[attr-defined]
     return not str(cpu).startswith("znver")

@@ -277,7 +277,7 @@ def learn(j, y, out, P, h, x, W, Vb, pre, g, fired):
     return hy
 
 
-def learn_evaluate(j, y, out, P, h, nxt, jn, xn, x, W, Vb, pre, g, fired):
+def learn_evaluate(j, y, out, P, h, nxt, xn, x, W, Vb, pre, g, fired):
     """:func:`learn` for (x, y) and, if ``nxt`` and the step updates, :func:`evaluate` on the next input ``xn``.
 
     Returns (h*y*s, whether the next input was evaluated, its N(xn) if so, else ``out``).
@@ -286,7 +286,7 @@ def learn_evaluate(j, y, out, P, h, nxt, jn, xn, x, W, Vb, pre, g, fired):
     :func:`forward` chooses): each row is updated and, still in registers, multiplied into the next
     pre-activations, so the weights are read and written once instead of twice read. The same
     operations in the same order as learn then evaluate: the same weights and outputs bit for bit.
-    A step that does not update leaves the next evaluate to the step loop (``jn`` is unused here).
+    A step that does not update leaves the next evaluate to the step loop.
     """
     hy = rule_scale(y, out, P, h)
     if hy != 0.0:
