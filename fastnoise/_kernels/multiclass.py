@@ -34,15 +34,15 @@ from .layout import (
     M_NORM2,
     net_scratch,
 )
-from .twolayer import _load_x, forward, forward_sparse, output, record_active
+from .twolayer import _load_x, forward_sparse, output, record_active, record_forward, sparse_records
 
 LOSS = HINGE  # rebound per Spec by the driver builder
 
 
 @jit
-def scores(W, Vb, x, din, kp, C, pre, s):
-    """pre = M x, then s[c] = V[c] . ReLU(pre) + b[c] for every class."""
-    forward(W, x, din, kp, pre)
+def scores(W, Vb, x, din, kp, C, pre, s, sparse):
+    """pre = M x (``sparse``: :func:`.twolayer.record_forward`'s), then s[c] = V[c] . ReLU(pre) + b[c] for every class."""
+    record_forward(W, x, din, kp, pre, sparse)
     for c in range(C):
         s[c] = output(Vb[c * kp : (c + 1) * kp], pre, kp, Vb[C * kp + c])
 
@@ -132,15 +132,15 @@ def check(P, status, x, W, Vb, pre, g, fired, s, e):
 
 
 @jit(inner=True)
-def multiclass_error(W, Vb, x, pre, s, Xs, Ys, din, kp, C):
-    """Fraction of (Xs, Ys) whose first highest-scoring class is not the label."""
+def multiclass_error(W, Vb, x, pre, s, Xs, Ys, din, kp, C, sparse):
+    """Fraction of (Xs, Ys) whose first highest-scoring class is not the label (``sparse``: as :func:`scores`)."""
     n = Xs.shape[0]
     if n == 0:
         return np.nan
     wrong = 0
     for r in range(n):
         _load_x(x, Xs, r, Xs.shape[1])
-        scores(W, Vb, x, din, kp, C, pre, s)
+        scores(W, Vb, x, din, kp, C, pre, s, sparse)
         best = 0
         for c in range(1, C):
             if s[c] > s[best]:
@@ -162,10 +162,11 @@ def record(P, D, log2, out_row, x, W, Vb, pre, g, fired, s, e):
     if P.bias:
         out_row[M_BIAS1] = block_norm(flat, d * kp, k, 0, 1)[0]
         out_row[M_BIAS2] = block_norm(Vb, C * kp, C, 0, 1)[0]
-    record_active(W, x, pre, fired, d, din, k, kp, D.Xpr, out_row, M_ACT_MEAN)
+    sparse = sparse_records(din, kp, out_row[M_NORM1])  # image inputs: always sparse
+    record_active(W, x, pre, fired, d, din, k, kp, D.Xpr, out_row, M_ACT_MEAN, sparse)
     if P.errors:
-        out_row[M_ERR_TRAIN] = multiclass_error(W, Vb, x, pre, s, D.Xev, D.Yev, din, kp, C)
-        out_row[M_ERR_TEST] = multiclass_error(W, Vb, x, pre, s, D.Xte, D.Yte, din, kp, C)
+        out_row[M_ERR_TRAIN] = multiclass_error(W, Vb, x, pre, s, D.Xev, D.Yev, din, kp, C, sparse)
+        out_row[M_ERR_TEST] = multiclass_error(W, Vb, x, pre, s, D.Xte, D.Yte, din, kp, C, sparse)
     return math.isfinite(out_row[M_NORM1]) and math.isfinite(out_row[M_NORM2])
 
 

