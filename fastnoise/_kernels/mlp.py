@@ -65,7 +65,17 @@ from .layout import (
     col_norm,
     mlp_row,
 )
-from .twolayer import _load_x, first_layer_update, forward, forward_onehot, forward_sparse, output, output_norm
+from .twolayer import (
+    _load_x,
+    first_layer_update,
+    forward,
+    forward_onehot,
+    forward_sparse,
+    output,
+    output_norm,
+    record_forward,
+    sparse_records,
+)
 from .vec import COMPILED, output_leaky_vec
 
 # Rebound per Spec by the driver builder (see driver.py): decided when the loop compiles.
@@ -144,9 +154,13 @@ def net_output(Vb, S, G, P):
     return output(Vb, pre, kp, Vb[kp])
 
 
-def dense_forward(x, W, Vb, S, G, P):
-    """N(x) of a dense input (records, errors, probes)."""
-    forward(W, x, P.din, G[G_KPS, 0], S[mlp_row(1, R_PRE)])
+def record_net(x, W, Vb, S, G, P, sparse):
+    """N(x) for the records (errors, probes); ``sparse``: the first layer skips zero inputs (:func:`.twolayer.sparse_records`).
+
+    The deeper layers see the same activations up to the sign of a zero either way, so they
+    give the same outputs and unit counts.
+    """
+    record_forward(W, x, P.din, G[G_KPS, 0], S[mlp_row(1, R_PRE)], sparse)
     for l in range(2, P.depth):
         hidden_forward(W, S, G, P, l)
     return net_output(Vb, S, G, P)
@@ -314,8 +328,8 @@ def check(P, status, x, W, Vb, S, G):
 # --------------------------------------------------------------------------- records
 
 
-def active_counts(x, W, Vb, S, G, P, Xpr, out_row):
-    """Per hidden layer, active units on the probe set (pre-activation > 0), into its columns."""
+def active_counts(x, W, Vb, S, G, P, Xpr, out_row, sparse):
+    """Per hidden layer, active units on the probe set (pre-activation > 0), into its columns (``sparse``: see record_net)."""
     L = P.depth
     npr = Xpr.shape[0]
     for l in range(1, L):
@@ -327,7 +341,7 @@ def active_counts(x, W, Vb, S, G, P, Xpr, out_row):
         out_row[c0 + 1] = G[G_DIMS, l]
     for s in range(npr):
         _load_x(x, Xpr, s, P.d)
-        dense_forward(x, W, Vb, S, G, P)
+        record_net(x, W, Vb, S, G, P, sparse)
         for l in range(1, L):
             pre = S[mlp_row(l, R_PRE)]
             fired = S[mlp_row(l, R_FIRED)]
@@ -355,15 +369,15 @@ def active_counts(x, W, Vb, S, G, P, Xpr, out_row):
     out_row[M_ACT_MEAN + 2] = out_row[c0 + 2]
 
 
-def error_rate(x, W, Vb, S, G, P, Xs, Ys):
-    """Fraction of (Xs, Ys) with y * N(x) <= 0 (ties count as errors)."""
+def error_rate(x, W, Vb, S, G, P, Xs, Ys, sparse):
+    """Fraction of (Xs, Ys) with y * N(x) <= 0 (ties count as errors; ``sparse``: :func:`record_net`'s)."""
     n = Xs.shape[0]
     if n == 0:
         return np.nan
     wrong = 0
     for s in range(n):
         _load_x(x, Xs, s, Xs.shape[1])
-        if Ys[s] * dense_forward(x, W, Vb, S, G, P) <= 0.0:
+        if Ys[s] * record_net(x, W, Vb, S, G, P, sparse) <= 0.0:
             wrong += 1
     return wrong / n
 
@@ -373,12 +387,15 @@ def record(P, D, log2, out_row, x, W, Vb, S, G):
     flat = W.reshape(W.size)
     kpmax = W.shape[1]
     finite = True
+    sparse = False
     for l in range(1, L):
         n_in = G[G_DIMS, l - 1]
         rows = n_in + (1 if P.bias else 0)
         o = G[G_ROFF, l - 1] * kpmax
         nrm, lg = block_norm(flat, o, G[G_DIMS, l], kpmax, rows)
         finite = finite and math.isfinite(nrm)
+        if l == 1:
+            sparse = SPARSE and sparse_records(P.din, G[G_KPS, 0], nrm)
         out_row[col_norm(l)], out_row[col_log(l)] = scaled(nrm, lg, log2)
         if P.bias:
             out_row[col_bias(l)] = scaled(block_norm(flat, o + n_in * kpmax, G[G_DIMS, l], 0, 1)[0], 0.0, log2)[0]
@@ -387,10 +404,10 @@ def record(P, D, log2, out_row, x, W, Vb, S, G):
     out_row[col_norm(L)], out_row[col_log(L)] = scaled(n2, l2, log2)
     if P.bias:
         out_row[col_bias(L)] = scaled(b, 0.0, log2)[0]
-    active_counts(x, W, Vb, S, G, P, D.Xpr, out_row)
+    active_counts(x, W, Vb, S, G, P, D.Xpr, out_row, sparse)
     if P.errors:
-        out_row[M_ERR_TRAIN] = error_rate(x, W, Vb, S, G, P, D.Xev, D.Yev)
-        out_row[M_ERR_TEST] = error_rate(x, W, Vb, S, G, P, D.Xte, D.Yte)
+        out_row[M_ERR_TRAIN] = error_rate(x, W, Vb, S, G, P, D.Xev, D.Yev, sparse)
+        out_row[M_ERR_TEST] = error_rate(x, W, Vb, S, G, P, D.Xte, D.Yte, sparse)
     return finite
 
 
@@ -407,7 +424,7 @@ MODEL = Model(
         activate,
         hidden_forward,
         net_output,
-        dense_forward,
+        record_net,
         backward,
         hidden_backward,
         first_layer_update,
