@@ -15,12 +15,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from golden import tiny_images
 
 import fastnoise
 from fastnoise import engine
 from fastnoise._kernels import driver
 from fastnoise._kernels.common import OK, S_CODE
 from fastnoise._kernels.models import MODELS
+
+IMAGES = "<tiny images>"  # replaced by the folder of tests/golden.py's tiny image set
 
 CASES: dict[str, dict[str, Any]] = {
     "neuron-pure-noise": dict(model="neuron", p=1.0),
@@ -35,6 +38,9 @@ CASES: dict[str, dict[str, Any]] = {
     # (above, din * kp <= 4096) and one at a time (here, 31 x 200); and in float32
     "twolayer-wide-bias": dict(model="twolayer", width=200, bias=True, p=0.5),
     "twolayer-float32": dict(model="twolayer", width=40, dtype="float32", loss="logistic", p=0.4),
+    # sparse inputs (images, a quarter of the pixels lit: tests/golden.py's set): the fused pass over
+    # the rows either sample lights, and the records' sparse forward pass
+    "twolayer-images": dict(model="twolayer", data="mnist", data_path=IMAGES, width=24, bias=True, p=0.3, lr=0.05),
     # Failures, inside a stretch of steps (linear checkpoints: not at a segment's end): a non-finite
     # output (the step fails before the next draw) and the underflow stop.
     "neuron-nonfinite": dict(model="neuron", lr=1e308, p=1.0, record_spacing="linear"),
@@ -74,8 +80,10 @@ def _calls(monkeypatch: pytest.MonkeyPatch, plain: bool, **params: Any) -> tuple
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_sampling_ahead_is_the_plain_loop(monkeypatch, name):
+def test_sampling_ahead_is_the_plain_loop(monkeypatch, tmp_path, name):
     params = dict(CASES[name], replicas=3, steps=4_000, records=9, seed=21)
+    if params.get("data_path") == IMAGES:
+        params["data_path"] = tiny_images(tmp_path / "images")
     model = MODELS[params["model"]]
     assert model.evaluate is not None and model.learn is not None  # the production loop samples ahead
     ahead, a_calls = _calls(monkeypatch, False, **params)

@@ -123,7 +123,7 @@ def _r1(sparse, W, x, din, kp, g):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("lines", (1, 5, 13, 33))
-@pytest.mark.parametrize("din", (1, 5, 31))
+@pytest.mark.parametrize("din", (1, 5, 31, vec.LIT_MAX + 3))
 def test_forward_and_rank1_vec_are_the_plain_loops(lines, din, dtype):
     """Widths of 1, 5, 13 and 33 vectors (8 doubles or 16 floats); the plain loops, compiled,
     compute float32 arrays in float32 too, so both precisions compare bit for bit."""
@@ -154,38 +154,47 @@ def test_forward_and_rank1_vec_are_the_plain_loops(lines, din, dtype):
 
 
 @numba.njit
-def _fused(rows4, W, x, g, xn, din, kp, pre):
-    if rows4:
+def _fused(mode, W, x, g, xn, din, kp, pre):
+    if mode == 0:
         vec.rank1_forward_rows4_vec(W, x, g, xn, din, kp, pre)
-    else:
+    elif mode == 1:
         vec.rank1_forward_rows1_vec(W, x, g, xn, din, kp, pre)
+    else:
+        vec.rank1_forward_sparse_vec(W, x, g, xn, din, kp, pre)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("lines", (1, 5, 13, 33))
-@pytest.mark.parametrize("din", (1, 4, 5, 31))
+@pytest.mark.parametrize("din", (1, 4, 5, 31, vec.LIT_MAX + 3))
 def test_rank1_forward_is_rank1_then_forward(lines, din, dtype):
     """The fused pass (the two-layer net's update, then the next sample's forward pass) is rank1_vec
-    then forward_rows4_vec / forward_rows1_vec bit for bit: the weights and the pre-activations."""
+    then forward_rows4_vec / forward_rows1_vec bit for bit, and the sparse one rank1_sparse_vec then
+    forward_sparse_vec: the weights and the pre-activations. Zeros in both inputs, rows where
+    either, both or neither is 0, and a -0.0 (kept by the sparse update, made +0.0 by the dense one)."""
     kp = lines * 64 // np.dtype(dtype).itemsize
     rng = np.random.default_rng(7 + 1000 * din + kp)
     W0 = _weights(rng, (din + 1, kp), wide=din != 31, dtype=dtype)
     x, xn = (rng.standard_normal(din + 1).astype(dtype) for _ in range(2))
     x[rng.random(din + 1) < 0.3] = 0.0
+    xn[rng.random(din + 1) < 0.3] = 0.0
     xn[0] = -0.0
+    if din > 1:  # a row the sparse update skips: its -0.0 stays (the dense one makes it +0.0)
+        x[1] = 0.0
+        W0[1, 0] = -0.0
+    x[0] = x[0] or 0.75  # at least one row the sparse update moves
     g = _weights(rng, (kp,), dtype=dtype)
-    for rows4 in (True, False):
+    for mode in (0, 1, 2):
         want_w = aligned_zeros(W0.shape, pad=0, dtype=dtype)
         want_w[...] = W0
         want = aligned_zeros((kp,), pad=0, dtype=dtype)
-        _r1(False, want_w, x, din, kp, g)
-        _fwd(0 if rows4 else 1, want_w, xn, din, kp, want)
+        _r1(mode == 2, want_w, x, din, kp, g)
+        _fwd(mode, want_w, xn, din, kp, want)
         got_w = aligned_zeros(W0.shape, pad=0, dtype=dtype)
         got_w[...] = W0
         got = aligned_zeros((kp,), pad=0, dtype=dtype)
-        _fused(rows4, got_w, x, g, xn, din, kp, got)
-        assert np.array_equal(_bits(got_w), _bits(want_w)), rows4
-        assert np.array_equal(_bits(got), _bits(want)), rows4
+        _fused(mode, got_w, x, g, xn, din, kp, got)
+        assert np.array_equal(_bits(got_w), _bits(want_w)), mode
+        assert np.array_equal(_bits(got), _bits(want)), mode
         assert not np.array_equal(_bits(want_w), _bits(W0))  # the update moved weights
 
 

@@ -54,6 +54,7 @@ from .vec import (
     output_vec,
     rank1_forward_rows1_vec,
     rank1_forward_rows4_vec,
+    rank1_forward_sparse_vec,
     rank1_sparse_vec,
     rank1_vec,
 )
@@ -281,9 +282,10 @@ def learn_evaluate(j, y, out, P, h, nxt, xn, x, W, Vb, pre, g, fired):
     """:func:`learn` for (x, y) and, if ``nxt`` and the step updates, :func:`evaluate` on the next input ``xn``.
 
     Returns (h*y*s, whether the next input was evaluated, its N(xn) if so, else ``out``).
-    Compiled, with dense inputs, an updating step's first-layer update and the next forward pass
-    are one pass over the hidden weights (:func:`.vec.rank1_forward_rows4_vec` or ``rows1``, as
-    :func:`forward` chooses): each row is updated and, still in registers, multiplied into the next
+    Compiled, with dense or sparse inputs, an updating step's first-layer update and the next
+    forward pass are one pass over the hidden weights (:func:`.vec.rank1_forward_rows4_vec` or
+    ``rows1``, as :func:`forward` chooses; ``sparse``, on the rows either input lights, for
+    :func:`forward_sparse`): each row is updated and, still in registers, multiplied into the next
     pre-activations, so the weights are read and written once instead of twice read. The same
     operations in the same order as learn then evaluate: the same weights and outputs bit for bit.
     A step that does not update leaves the next evaluate to the step loop.
@@ -291,9 +293,11 @@ def learn_evaluate(j, y, out, P, h, nxt, xn, x, W, Vb, pre, g, fired):
     hy = rule_scale(y, out, P, h)
     if hy != 0.0:
         output_layer_step(hy, P, Vb, pre, g)
-        if nxt and COMPILED and not (ONEHOT or SPARSE):
+        if nxt and COMPILED and not ONEHOT:
             kp = P.kp
-            if P.din * kp <= BLOCK_ROWS_MAX:
+            if SPARSE:
+                rank1_forward_sparse_vec(W, x, g, xn, P.din, kp, pre)
+            elif P.din * kp <= BLOCK_ROWS_MAX:
                 rank1_forward_rows4_vec(W, x, g, xn, P.din, kp, pre)
             else:
                 rank1_forward_rows1_vec(W, x, g, xn, P.din, kp, pre)

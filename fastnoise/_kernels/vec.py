@@ -19,6 +19,8 @@ the output sum, whose 16 lanes are 16 partial sums (see :func:`_output`). ``test
 - :func:`forward_sparse_vec`: :func:`.twolayer.forward_sparse` (rows with ``x_j = 0`` skipped), the same way.
 - :func:`rank1_vec` / :func:`rank1_sparse_vec`: ``W[j, i] += g[i] * x[j]`` (on every row / on the
   rows with ``x_j != 0``) with a block of ``g`` kept in registers.
+- :func:`rank1_forward_rows4_vec` / ``rows1`` / ``sparse``: an update, then the next input's
+  forward pass, in one pass over the weights (:func:`.twolayer.learn_evaluate`).
 - :func:`output_vec` / :func:`output_leaky_vec`: :func:`.twolayer.output` / :func:`.mlp.output_leaky`,
   their 8 interleaved partial sums as the 8 lanes of one vector (the plain loop stays scalar:
   Numba's wraparound checks on ``pre[i + 1]`` ... cost a compare and a cmov per element;
@@ -122,6 +124,52 @@ def _rows(context, builder, aryty, ary):
     return st.data, builder.sdiv(builder.extract_value(st.strides, 0), _c(aryty.dtype.bitwidth // 8))
 
 
+#: The largest input (rows) whose lit rows the sparse kernels list first (an int32 list of this
+#: many entries on the stack); wider inputs test each row inside every block instead.
+LIT_MAX = 2048
+_I32P = ir.IntType(32)
+
+
+def _lit_rows(context, builder, e, inputs, din):
+    """(list, count): the rows j < din, in order, where any of ``inputs`` (``(pointer, numba type)``) is non-zero.
+
+    Each input is tested as the kernels use it: cast to the weights' element type ``e``.
+
+    Why a list: the sparse kernels visit the rows once per register block (width 256: 8 blocks);
+    a test of x_j inside each block is a branch the predictor cannot learn (about a fifth of an
+    image's pixels are lit, at random to it), paid 8 times per row. The list is built once, without
+    branches (each j is written, the count moves on when the row is lit), and the blocks loop over it.
+    """
+    buf = cgutils.alloca_once(builder, ir.ArrayType(_I32P, LIT_MAX))
+    n = cgutils.alloca_once_value(builder, _c(0))
+    with cgutils.for_range(builder, din) as row:
+        j = row.index
+        lit = None
+        for ptr, ty in inputs:
+            v = e.scalar(context, builder, builder.load(builder.gep(ptr, [j])), ty)
+            nz = builder.fcmp_unordered("!=", v, ir.Constant(e.ty, 0.0))
+            lit = nz if lit is None else builder.or_(lit, nz)
+        k = builder.load(n)
+        builder.store(builder.trunc(j, _I32P), builder.gep(buf, [_c(0), k]))
+        builder.store(builder.add(k, builder.zext(lit, I64)), n)
+    return buf, builder.load(n)
+
+
+def _each_lit(builder, buf, n, body):
+    """``body(j)`` for the rows of a :func:`_lit_rows` list, in order."""
+    with cgutils.for_range(builder, n) as t:
+        body(builder.sext(builder.load(builder.gep(buf, [_c(0), t.index])), I64))
+
+
+def _listed(builder, din, listed, tested):
+    """``listed()`` if the input fits a lit-row list (din <= LIT_MAX), else ``tested()``: the same sums either way."""
+    with builder.if_else(builder.icmp_signed("<=", din, _c(LIT_MAX))) as (then, otherwise):
+        with then:
+            listed()
+        with otherwise:
+            tested()
+
+
 def _forward(mode):
     """Codegen of the forward pass: mode "rows4", "rows1" or "sparse" (the plain loop it reproduces)."""
     rows4 = mode == "rows4"
@@ -173,7 +221,17 @@ def _forward(mode):
             elif sparse:  # forward_sparse: pre = 0; pre += w_j x_j for the j with x_j != 0, in order
                 for k in range(nvec):
                     builder.store(zero, accs[k])
-                add_rows(_c(0), col0, nvec)
+                if lit is None:
+                    add_rows(_c(0), col0, nvec)
+                else:
+
+                    def term(j):
+                        xj = x_at(j)
+                        for k in range(nvec):
+                            col = builder.add(col0, _c(e.lanes * k))
+                            builder.store(builder.fadd(builder.load(accs[k]), builder.fmul(w_at(j, col), xj)), accs[k])
+
+                    _each_lit(builder, *lit, term)
             else:  # forward_rows1: pre = w_0 x_0; pre += w_j x_j for j = 1 ... din-1
                 x0 = x_at(_c(0))
                 for k in range(nvec):
@@ -182,7 +240,22 @@ def _forward(mode):
             for k in range(nvec):
                 e.put(builder, builder.load(accs[k]), pp, builder.add(col0, _c(e.lanes * k)))
 
-        e.blocks(builder, kp, block)
+        lit = None
+        if sparse:
+
+            def listed():
+                nonlocal lit
+                lit = _lit_rows(context, builder, e, [(xp, xty)], din)
+                e.blocks(builder, kp, block)
+
+            def tested():
+                nonlocal lit
+                lit = None
+                e.blocks(builder, kp, block)
+
+            _listed(builder, din, listed, tested)
+        else:
+            e.blocks(builder, kp, block)
         return context.get_dummy_value()
 
     return codegen
@@ -224,16 +297,38 @@ def _rank1(sparse):
 
         def block(col0, nvec):
             gs = [e.at(builder, gp, builder.add(col0, _c(e.lanes * k))) for k in range(nvec)]
+
+            def row(j):
+                xj = e.splat(builder, e.scalar(context, builder, builder.load(builder.gep(xp, [j])), xty))
+                base = builder.mul(j, rstride)
+                for k in range(nvec):
+                    off = builder.add(base, builder.add(col0, _c(e.lanes * k)))
+                    e.put(builder, builder.fadd(e.at(builder, wp, off), builder.fmul(gs[k], xj)), wp, off)
+
+            if lit is not None:
+                _each_lit(builder, *lit, row)
+                return
             with cgutils.for_range(builder, din_v) as j:
                 xs = e.scalar(context, builder, builder.load(builder.gep(xp, [j.index])), xty)
                 with builder.if_then(builder.fcmp_unordered("!=", xs, ir.Constant(e.ty, 0.0)) if sparse else cgutils.true_bit):
-                    xj = e.splat(builder, xs)
-                    base = builder.mul(j.index, rstride)
-                    for k in range(nvec):
-                        off = builder.add(base, builder.add(col0, _c(e.lanes * k)))
-                        e.put(builder, builder.fadd(e.at(builder, wp, off), builder.fmul(gs[k], xj)), wp, off)
+                    row(j.index)
 
-        e.blocks(builder, kp_v, block)
+        lit = None
+        if sparse:
+
+            def listed():
+                nonlocal lit
+                lit = _lit_rows(context, builder, e, [(xp, xty)], din_v)
+                e.blocks(builder, kp_v, block)
+
+            def tested():
+                nonlocal lit
+                lit = None
+                e.blocks(builder, kp_v, block)
+
+            _listed(builder, din_v, listed, tested)
+        else:
+            e.blocks(builder, kp_v, block)
         return context.get_dummy_value()
 
     return codegen
@@ -255,15 +350,19 @@ def rank1_sparse_vec(typingctx, W, x, din, kp, g):
     return types.void(W, x, din, kp, g), _rank1(True)
 
 
-def _rank1_forward(rows4):
-    """Codegen of :func:`rank1_vec` on (x, g), then the forward pass ("rows4" or "rows1") on the next input.
+def _rank1_forward(mode):
+    """Codegen of :func:`rank1_vec` on (x, g), then the forward pass ("rows4", "rows1" or "sparse") on the next input.
 
     Column block by column block, each row of the block is updated and, still in registers, added
     into the next input's pre-activations: the weights are read and written once instead of
     written, then read again. Each element's update and each pre-activation's additions are those
     of :func:`rank1_vec` and of :func:`forward_rows4_vec` / :func:`forward_rows1_vec`, in the same
-    order, so the results are theirs bit for bit.
+    order, so the results are theirs bit for bit. "sparse": :func:`rank1_sparse_vec` then
+    :func:`forward_sparse_vec`; a row is updated if x_j != 0, then added if xn_j != 0, and the
+    rows where both are 0 are not touched.
     """
+    rows4 = mode == "rows4"
+    sparse = mode == "sparse"
 
     def codegen(context, builder, signature, args):
         w_a, x_a, g_a, xn_a, din, kp, p_a = args
@@ -295,7 +394,45 @@ def _rank1_forward(rows4):
                     term = builder.fmul(moved(j, cols[k], gs[k], xj), xnj)
                     builder.store(term if first else builder.fadd(builder.load(accs[k]), term), accs[k])
 
-            if rows4:  # pre = 0; pre += ((w0 xn0 + w1 xn1) + (w2 xn2 + w3 xn3)) per 4 rows; the rest one by one
+            if sparse:  # pre = 0; rank1_sparse_vec's row if x_j != 0, then forward_sparse_vec's term if xn_j != 0
+                for k in range(nvec):
+                    builder.store(e.zero, accs[k])
+                zero = ir.Constant(e.ty, 0.0)
+
+                def sparse_row(j):
+                    xs = e.scalar(context, builder, builder.load(builder.gep(xp, [j])), xty)
+                    xns = e.scalar(context, builder, builder.load(builder.gep(xnp, [j])), xnty)
+                    if lit is None:  # branches on each row
+                        with builder.if_then(builder.fcmp_unordered("!=", xs, zero)):
+                            xj = e.splat(builder, xs)
+                            for k in range(nvec):
+                                moved(j, cols[k], gs[k], xj)
+                        with builder.if_then(builder.fcmp_unordered("!=", xns, zero)):
+                            xnj = e.splat(builder, xns)
+                            base = builder.mul(j, rstride)
+                            for k in range(nvec):
+                                w = e.at(builder, wp, builder.add(base, cols[k]))
+                                builder.store(builder.fadd(builder.load(accs[k]), builder.fmul(w, xnj)), accs[k])
+                        return
+                    # a listed row (x_j or xn_j lit): selects, not branches; a row x leaves dark is
+                    # stored back unchanged, a term of a dark xn_j is computed and not kept
+                    on, onn = builder.fcmp_unordered("!=", xs, zero), builder.fcmp_unordered("!=", xns, zero)
+                    xj, xnj = e.splat(builder, xs), e.splat(builder, xns)
+                    base = builder.mul(j, rstride)
+                    for k in range(nvec):
+                        off = builder.add(base, cols[k])
+                        old = e.at(builder, wp, off)
+                        w = builder.select(on, builder.fadd(old, builder.fmul(gs[k], xj)), old)
+                        e.put(builder, w, wp, off)
+                        acc = builder.load(accs[k])
+                        builder.store(builder.select(onn, builder.fadd(acc, builder.fmul(w, xnj)), acc), accs[k])
+
+                if lit is None:
+                    with cgutils.for_range(builder, din) as row:
+                        sparse_row(row.index)
+                else:
+                    _each_lit(builder, *lit, sparse_row)
+            elif rows4:  # pre = 0; pre += ((w0 xn0 + w1 xn1) + (w2 xn2 + w3 xn3)) per 4 rows; the rest one by one
                 for k in range(nvec):
                     builder.store(e.zero, accs[k])
                 groups = builder.sdiv(din, _c(4))
@@ -318,7 +455,22 @@ def _rank1_forward(rows4):
             for k in range(nvec):
                 e.put(builder, builder.load(accs[k]), pp, cols[k])
 
-        e.blocks(builder, kp, block)
+        lit = None
+        if sparse:
+
+            def listed():
+                nonlocal lit
+                lit = _lit_rows(context, builder, e, [(xp, xty), (xnp, xnty)], din)
+                e.blocks(builder, kp, block)
+
+            def tested():
+                nonlocal lit
+                lit = None
+                e.blocks(builder, kp, block)
+
+            _listed(builder, din, listed, tested)
+        else:
+            e.blocks(builder, kp, block)
         return context.get_dummy_value()
 
     return codegen
@@ -329,7 +481,7 @@ def rank1_forward_rows4_vec(typingctx, W, x, g, xn, din, kp, pre):
     """:func:`rank1_vec` (W += g x^T), then :func:`forward_rows4_vec` on ``xn``, in one pass over W."""
     if not _floats(W, g, pre):
         return None
-    return types.void(W, x, g, xn, din, kp, pre), _rank1_forward(True)
+    return types.void(W, x, g, xn, din, kp, pre), _rank1_forward("rows4")
 
 
 @intrinsic
@@ -337,7 +489,15 @@ def rank1_forward_rows1_vec(typingctx, W, x, g, xn, din, kp, pre):
     """:func:`rank1_vec` (W += g x^T), then :func:`forward_rows1_vec` on ``xn``, in one pass over W."""
     if not _floats(W, g, pre):
         return None
-    return types.void(W, x, g, xn, din, kp, pre), _rank1_forward(False)
+    return types.void(W, x, g, xn, din, kp, pre), _rank1_forward("rows1")
+
+
+@intrinsic
+def rank1_forward_sparse_vec(typingctx, W, x, g, xn, din, kp, pre):
+    """:func:`rank1_sparse_vec` (W += g x^T on the rows with x_j != 0), then :func:`forward_sparse_vec` on ``xn``, in one pass."""
+    if not _floats(W, g, pre):
+        return None
+    return types.void(W, x, g, xn, din, kp, pre), _rank1_forward("sparse")
 
 
 def _tree(builder, o):
