@@ -81,8 +81,9 @@ def _gathers_pay() -> bool:
     (the index extracted per lane, the loaded values inserted back) made the vector fast path 0.37
     of the gathers' time (100 against 276 ns per 8-lane step of d = 30 without misses, AMD EPYC,
     Zen 5) and the whole 8-lane neuron step 0.72 (43.6 against 60.5 ns per replica-step,
-    bench/paired.py, 7 pairs). Elsewhere the gathers stay: on the Intel Xeons they were measured
-    on, the fast path ran at 4.2 ns per coordinate with them; the loads were not measured there.
+    bench/paired.py, 7 pairs). Elsewhere the gathers stay: on an Intel Xeon (AVX-512, CPUID model
+    167) the loads made the 8-lane step 1.24 times slower (54.4 against 43.8 ns per replica-step,
+    bench/paired.py against a checkout with LOOKUP_GATHER = False, 9 pairs).
     The values loaded are the same either way, so the draws are too (``tests/test_lanes.py``
     checks both forms on any machine).
     """
