@@ -30,6 +30,7 @@ from pathlib import Path
 SETTINGS = [
     ("single neuron d=30", dict(model="neuron", lr=1 / 30), 2_000_000),
     ("single neuron d=30, 8 replicas (lanes)", dict(model="neuron", lr=1 / 30, replicas=8), 300_000),
+    ("single neuron d=30, 8 replicas (lanes), p=0.3", dict(model="neuron", lr=1 / 30, replicas=8, p=0.3), 300_000),
     ("two-layer K=100", dict(model="twolayer", width=100), 400_000),
     ("two-layer K=1000", dict(model="twolayer", width=1000), 40_000),
     ("two-layer K=100 bias", dict(model="twolayer", width=100, bias=True), 400_000),

@@ -316,6 +316,27 @@ def set_lane_state(S, lane, st):
     S[lane], S[W + lane], S[2 * W + lane], S[3 * W + lane], S[ROW_BITS * W + lane], S[ROW_NBITS * W + lane] = st
 
 
+@intrinsic
+def put_lane_words(typingctx, S, lane, s0, s1, s2, s3):
+    """Rows s0..s3 of S at ``lane`` set to the four words, each row as a vector: loaded, the lane inserted, stored.
+
+    The same words as four scalar stores (:func:`set_lane_state`), but the next vector load of a
+    row (:func:`normal_run` on entry) then finds a whole vector store to forward from instead of
+    waiting for a scalar store inside it to reach the cache.
+    """
+    sig = types.void(S, lane, s0, s1, s2, s3)
+
+    def codegen(context, builder, signature, args):
+        sp = data_ptr(context, builder, signature.args[0], args[0])
+        ln = builder.trunc(args[1], _I32)
+        for k in range(4):
+            p = _row(builder, sp, ir.Constant(_I64, k * W), _VI)
+            builder.store(builder.insert_element(builder.load(p, align=8), args[2 + k], ln), p, align=8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @jit(inline="always")
 def _slow_lanes(S, X, i, miss):
     """The slow path of the lanes in ``miss`` at coordinate i, lowest first (a trailing-zero count each, no branch per lane)."""
@@ -329,7 +350,7 @@ def _slow_lanes(S, X, i, miss):
         st = lane_state(S, lane)
         x, st = _normal_slow(st, rabs, idx, X[i * W + lane])
         X[i * W + lane] = x
-        set_lane_state(S, lane, st)
+        put_lane_words(S, lane, st[0], st[1], st[2], st[3])  # the slow path leaves the label bits alone
 
 
 @jit

@@ -17,7 +17,7 @@ from .._jit import jit
 from .common import DBL_MAX, HINGE, NONFINITE, UNDERFLOW_PRODUCT, block_max_abs, block_norm, sigmoid, targets
 from .draws import GAUSSIAN, label_noise, sample_binary, store_state
 from .driver import Lanes, Model, _fail, constant_lr
-from .lanes import ROW_BITS, ROW_NBITS, W, lane_normals, lane_normals_fused, lane_state, set_lane_state, vaxpy, vdot
+from .lanes import ROW_BITS, ROW_NBITS, W, lane_normals, lane_normals_fused, lane_state, put_lane_words, vaxpy, vdot
 from .layout import M_BIAS1, M_ERR_TEST, M_ERR_TRAIN, M_LOG1, M_NORM1
 
 LOSS = HINGE  # rebound per Spec by the driver builder
@@ -152,10 +152,9 @@ def lane_label(P, S, lane, clean):
     st0 = lane_state(S, lane)
     y, st = label_noise(P, clean, st0)
     if st[0] != st0[0] or st[1] != st0[1] or st[2] != st0[2] or st[3] != st0[3]:
-        set_lane_state(S, lane, st)
-    else:
-        S[ROW_BITS * W + lane] = st[4]
-        S[ROW_NBITS * W + lane] = st[5]
+        put_lane_words(S, lane, st[0], st[1], st[2], st[3])  # as vectors: see put_lane_words
+    S[ROW_BITS * W + lane] = st[4]
+    S[ROW_NBITS * W + lane] = st[5]
     return y
 
 
