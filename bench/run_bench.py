@@ -14,6 +14,10 @@ on one thread, on two, C on one, on two; median of the rounds' ratios). One resu
 SIMD flags in the header) is kept under ``bench/results/``: a run on another machine adds a file
 and leaves the others.
 
+Rows without a C figure (bias, logistic, the MNIST-shaped and dense 784-input nets) are timed as
+the steps' marginal cost: a run of N steps minus one of N/10, alternated, so that what a run
+costs apart from its steps (loading a data set, the records) does not count as steps.
+
 It times fastnoise's kernels (compile excluded: every setting is run once before it is timed)
 and the plain-C comparator in ``bench/c`` (built there with ``make`` on first use, and again
 whenever a source is newer than the binary) on the same settings, on this machine, in this run,
