@@ -35,6 +35,7 @@ SETTINGS = [
     ("two-layer K=1000", dict(model="twolayer", width=1000), 40_000),
     ("two-layer K=100 bias", dict(model="twolayer", width=100, bias=True), 400_000),
     ("two-layer K=100 logistic", dict(model="twolayer", width=100, loss="logistic"), 400_000),
+    ("mlp (100,100), depth 3, fan-in init", dict(model="mlp", widths=(100, 100), init="fanin"), 150_000),
     # MNIST's sparse inputs (needs `fastnoise data fetch mnist`, else skipped), timed as the steps'
     # marginal cost (see ns_per_step): loading the set and the records would otherwise dominate
     (
