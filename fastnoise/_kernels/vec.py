@@ -161,13 +161,23 @@ def _each_lit(builder, buf, n, body):
         body(builder.sext(builder.load(builder.gep(buf, [_c(0), t.index])), I64))
 
 
-def _listed(builder, din, listed, tested):
-    """``listed()`` if the input fits a lit-row list (din <= LIT_MAX), else ``tested()``: the same sums either way."""
+def _run_blocks(context, builder, e, kp, din, block, lit, inputs=None):
+    """``e.blocks(builder, kp, block)``; for a sparse kernel (``inputs``: those whose lit rows it visits), twice over.
+
+    ``block`` reads ``lit[0]``: the :func:`_lit_rows` list where the input fits one (din <= LIT_MAX),
+    else None (the rows tested one by one in each block); the same sums either way.
+    """
+    if inputs is None:
+        lit[0] = None
+        e.blocks(builder, kp, block)
+        return
     with builder.if_else(builder.icmp_signed("<=", din, _c(LIT_MAX))) as (then, otherwise):
         with then:
-            listed()
+            lit[0] = _lit_rows(context, builder, e, inputs, din)
+            e.blocks(builder, kp, block)
         with otherwise:
-            tested()
+            lit[0] = None
+            e.blocks(builder, kp, block)
 
 
 def _forward(mode):
@@ -221,7 +231,7 @@ def _forward(mode):
             elif sparse:  # forward_sparse: pre = 0; pre += w_j x_j for the j with x_j != 0, in order
                 for k in range(nvec):
                     builder.store(zero, accs[k])
-                if lit is None:
+                if lit[0] is None:
                     add_rows(_c(0), col0, nvec)
                 else:
 
@@ -231,7 +241,7 @@ def _forward(mode):
                             col = builder.add(col0, _c(e.lanes * k))
                             builder.store(builder.fadd(builder.load(accs[k]), builder.fmul(w_at(j, col), xj)), accs[k])
 
-                    _each_lit(builder, *lit, term)
+                    _each_lit(builder, *lit[0], term)
             else:  # forward_rows1: pre = w_0 x_0; pre += w_j x_j for j = 1 ... din-1
                 x0 = x_at(_c(0))
                 for k in range(nvec):
@@ -240,22 +250,8 @@ def _forward(mode):
             for k in range(nvec):
                 e.put(builder, builder.load(accs[k]), pp, builder.add(col0, _c(e.lanes * k)))
 
-        lit = None
-        if sparse:
-
-            def listed():
-                nonlocal lit
-                lit = _lit_rows(context, builder, e, [(xp, xty)], din)
-                e.blocks(builder, kp, block)
-
-            def tested():
-                nonlocal lit
-                lit = None
-                e.blocks(builder, kp, block)
-
-            _listed(builder, din, listed, tested)
-        else:
-            e.blocks(builder, kp, block)
+        lit = [None]  # what block reads: set by _run_blocks
+        _run_blocks(context, builder, e, kp, din, block, lit, [(xp, xty)] if sparse else None)
         return context.get_dummy_value()
 
     return codegen
@@ -305,30 +301,16 @@ def _rank1(sparse):
                     off = builder.add(base, builder.add(col0, _c(e.lanes * k)))
                     e.put(builder, builder.fadd(e.at(builder, wp, off), builder.fmul(gs[k], xj)), wp, off)
 
-            if lit is not None:
-                _each_lit(builder, *lit, row)
+            if lit[0] is not None:
+                _each_lit(builder, *lit[0], row)
                 return
             with cgutils.for_range(builder, din_v) as j:
                 xs = e.scalar(context, builder, builder.load(builder.gep(xp, [j.index])), xty)
                 with builder.if_then(builder.fcmp_unordered("!=", xs, ir.Constant(e.ty, 0.0)) if sparse else cgutils.true_bit):
                     row(j.index)
 
-        lit = None
-        if sparse:
-
-            def listed():
-                nonlocal lit
-                lit = _lit_rows(context, builder, e, [(xp, xty)], din_v)
-                e.blocks(builder, kp_v, block)
-
-            def tested():
-                nonlocal lit
-                lit = None
-                e.blocks(builder, kp_v, block)
-
-            _listed(builder, din_v, listed, tested)
-        else:
-            e.blocks(builder, kp_v, block)
+        lit = [None]  # what block reads: set by _run_blocks
+        _run_blocks(context, builder, e, kp_v, din_v, block, lit, [(xp, xty)] if sparse else None)
         return context.get_dummy_value()
 
     return codegen
@@ -402,7 +384,7 @@ def _rank1_forward(mode):
                 def sparse_row(j):
                     xs = e.scalar(context, builder, builder.load(builder.gep(xp, [j])), xty)
                     xns = e.scalar(context, builder, builder.load(builder.gep(xnp, [j])), xnty)
-                    if lit is None:  # branches on each row
+                    if lit[0] is None:  # branches on each row
                         with builder.if_then(builder.fcmp_unordered("!=", xs, zero)):
                             xj = e.splat(builder, xs)
                             for k in range(nvec):
@@ -427,11 +409,11 @@ def _rank1_forward(mode):
                         acc = builder.load(accs[k])
                         builder.store(builder.select(onn, builder.fadd(acc, builder.fmul(w, xnj)), acc), accs[k])
 
-                if lit is None:
+                if lit[0] is None:
                     with cgutils.for_range(builder, din) as row:
                         sparse_row(row.index)
                 else:
-                    _each_lit(builder, *lit, sparse_row)
+                    _each_lit(builder, *lit[0], sparse_row)
             elif rows4:  # pre = 0; pre += ((w0 xn0 + w1 xn1) + (w2 xn2 + w3 xn3)) per 4 rows; the rest one by one
                 for k in range(nvec):
                     builder.store(e.zero, accs[k])
@@ -455,22 +437,8 @@ def _rank1_forward(mode):
             for k in range(nvec):
                 e.put(builder, builder.load(accs[k]), pp, cols[k])
 
-        lit = None
-        if sparse:
-
-            def listed():
-                nonlocal lit
-                lit = _lit_rows(context, builder, e, [(xp, xty), (xnp, xnty)], din)
-                e.blocks(builder, kp, block)
-
-            def tested():
-                nonlocal lit
-                lit = None
-                e.blocks(builder, kp, block)
-
-            _listed(builder, din, listed, tested)
-        else:
-            e.blocks(builder, kp, block)
+        lit = [None]  # what block reads: set by _run_blocks
+        _run_blocks(context, builder, e, kp, din, block, lit, [(xp, xty), (xnp, xnty)] if sparse else None)
         return context.get_dummy_value()
 
     return codegen
