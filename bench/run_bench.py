@@ -67,7 +67,7 @@ SETTINGS = [
     # image run measures error_test on the whole 10,000-image test split at each record.
     (
         "MNIST two-layer d=784 K=256 (sparse inputs)",
-        dict(model="twolayer", width=256, data="mnist", lr=0.01, eval_size=1, n_test=1),
+        dict(model="twolayer", width=256, data="mnist", lr=0.01, eval_size=1),  # (n_test: not read by image runs)
         None,
         20_000,
     ),

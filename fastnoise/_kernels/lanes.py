@@ -328,7 +328,7 @@ def put_lane_words(typingctx, S, lane, s0, s1, s2, s3):
 
     def codegen(context, builder, signature, args):
         sp = data_ptr(context, builder, signature.args[0], args[0])
-        ln = builder.trunc(args[1], _I32)
+        ln = builder.trunc(context.cast(builder, args[1], signature.args[1], types.int64), _I32)  # any integer lane index
         for k in range(4):
             p = _row(builder, sp, ir.Constant(_I64, k * W), _VI)
             builder.store(builder.insert_element(builder.load(p, align=8), args[2 + k], ln), p, align=8)
