@@ -145,6 +145,7 @@ def main() -> None:
                 continue  # written before a change: kept (pass --all to rewrite every table)
             df = simulate(config(name, images))
             df.attrs = {}
+            df = df.drop(columns=["data_path"], errors="ignore")  # a temporary folder, not a result
             df.to_parquet(HERE / f"{name}.parquet", index=False)
 
 
