@@ -145,7 +145,8 @@ def main() -> None:
                 continue  # written before a change: kept (pass --all to rewrite every table)
             df = simulate(config(name, images))
             df.attrs = {}
-            df = df.drop(columns=["data_path"], errors="ignore")  # a temporary folder, not a result
+            if CASES[name].get("data_path"):  # a temporary folder (and the id that hashes it), not a result
+                df = df.drop(columns=["data_path", "config_id"])
             df.to_parquet(HERE / f"{name}.parquet", index=False)
 
 
