@@ -4,7 +4,9 @@ Reproduces and stress-tests "Regularization by Misclassification in ReLU Neural 
 (Cornacchia, Hazla, Nachum, Yehudayoff, arXiv 2111.02154).
 
 Public API: :func:`simulate`, :func:`run`, :class:`RunConfig`, :func:`read_results`,
-:func:`write_results`.
+:func:`write_results`; the open vocabulary: :func:`register_model`, :func:`register_task`,
+:func:`register_loss` (with the bases :class:`~fastnoise.models.Model`, :class:`~fastnoise.tasks.Task`,
+:class:`~fastnoise.losses.Loss`; see docs/extending.md).
 
 The names are imported on first use (PEP 562 ``__getattr__``): ``import fastnoise`` and the
 command line's start-up load neither Numba nor pandas nor pyarrow until a name that needs them
@@ -35,12 +37,21 @@ _LAZY = {
     "read_config": "io",
     "read_results": "io",
     "write_results": "io",
+    "Model": "models",
+    "register_model": "models",
+    "Task": "tasks",
+    "register_task": "tasks",
+    "Loss": "losses",
+    "register_loss": "losses",
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the names as if imported eagerly
     from .config import ConfigError, RunConfig
     from .engine import RunResult, SimulationError, run, simulate
     from .io import ResultsFileError, read_config, read_results, write_results
+    from .losses import Loss, register_loss
+    from .models import Model, register_model
+    from .tasks import Task, register_task
 
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
@@ -48,6 +59,12 @@ __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
 
 __all__ = [
     "ConfigError",
+    "Loss",
+    "Model",
+    "Task",
+    "register_loss",
+    "register_model",
+    "register_task",
     "ResultsFileError",
     "RunConfig",
     "RunResult",

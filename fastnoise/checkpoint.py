@@ -1,7 +1,7 @@
 """Checkpoints: a run's full state on disk, so that an interrupted run resumes bitwise exactly.
 
 A checkpoint is one ``.npz`` file (numpy's zip of arrays) holding the engine's
-:class:`~fastnoise.engine.RunState` (weights, scratch, random streams, step and update counters,
+:class:`~fastnoise.state.RunState` (weights, scratch, random streams, step and update counters,
 status words with the renormalisation scale, the metrics recorded so far, the call schedule)
 and a JSON header: the format, the run's configuration, the stamp of the code that wrote it
 (:func:`fastnoise.provenance.code_stamp`), the steps done and when it was saved. It is written
@@ -30,7 +30,7 @@ from .files import atomic_write
 from .provenance import code_stamp, utc_now
 
 if TYPE_CHECKING:
-    from .engine import RunState
+    from .state import RunState
 
 # numpy and the engine (Numba) are imported by the functions that need them: the command line
 # parses --checkpoint-every (parse_duration) and names a run's checkpoint before any of them.
@@ -88,7 +88,8 @@ def save(path: str | os.PathLike[str], cfg: RunConfig, st: RunState) -> Path:
     """Write ``st`` (a run of ``cfg``) to ``path`` atomically."""
     import numpy as np
 
-    from .engine import RunState, geometry
+    from .plan import geometry
+    from .state import RunState
 
     header = {
         "format": FORMAT,
@@ -146,7 +147,7 @@ def load(path: str | os.PathLike[str], cfg: RunConfig) -> RunState:
     """
     import numpy as np
 
-    from .engine import RunState
+    from .state import RunState
 
     header = peek(path)
     if header.get("config") != cfg.to_dict():

@@ -14,45 +14,31 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import ConfigError
+from .losses import get_loss
+from .models import get_model
 from .options import (  # noqa: F401  (MAX_STEPS: re-exported)
     ACTIVATIONS,
-    DATA,
     DEFAULT_LEAK,
     DTYPES,
     INITS,
-    LOSSES,
     MAX_STEPS,
-    MODELS,
     NOISE_MODES,
     NOISES,
     OPTION,
     OPTIONS,
     SAMPLINGS,
     SPACINGS,
-    TRAINS,
     coerce,
     parameters_doc,
 )
+from .tasks import get_task
 
-NETWORKS = ("twolayer", "mlp")
-IMAGE_DATA = ("mnist", "fashion-mnist")
-IMAGE_PIXELS = 784
+__all__ = ["ConfigError", "RunConfig"]
+
 _D = {o.name: o.default for o in OPTIONS}
 #: Options added after ids were defined: absent from :meth:`RunConfig.identity` at their defaults.
 REGIME_FIELDS = ("noise", "noise_mode", "label_smoothing", "batch", "weight_decay", "sampling", "dtype")
-
-
-class ConfigError(ValueError):
-    """A configuration value outside its allowed range; ``option`` names the parameter."""
-
-    def __init__(self, option: str, message: str) -> None:
-        super().__init__(f"{option} {message}")
-        self.option = option
-        self.message = message
-
-    def cli_message(self) -> str:
-        """The same message with the CLI spelling of the option (``--n-train``)."""
-        return f"--{self.option.replace('_', '-')} {self.message}"
 
 
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
@@ -122,27 +108,6 @@ def _parse_widths(value: Any) -> tuple[int, ...] | None:
     return tuple(int(n) for n in items)
 
 
-def _parse_train(value: Any, model: str, depth: int) -> str:
-    """``all``, ``hidden``, or (mlp) a list of 1-based layers, normalised to ``"1,3"``.
-
-    ``"1+3"`` is the same list (for sweep grids, where commas separate values); every layer is ``all``.
-    """
-    if value in TRAINS:
-        return str(value)
-    allowed = f"all, hidden{' or a list of layers 1..' + str(depth) + ' such as 1,3' if model == 'mlp' else ''}"
-    if model != "mlp" or not isinstance(value, str):
-        raise ConfigError("train", f"must be one of {allowed}; got {value!r}")
-    try:
-        layers = sorted({int(t) for t in value.replace("+", ",").split(",")})
-    except ValueError:
-        raise ConfigError("train", f"must be one of {allowed}; got {value!r}") from None
-    if not layers or layers[0] < 1 or layers[-1] > depth:
-        raise ConfigError("train", f"must be one of {allowed}; got {value!r}")
-    if layers == list(range(1, depth + 1)):
-        return "all"
-    return ",".join(str(t) for t in layers)
-
-
 @dataclass(frozen=True)
 class RunConfig:
     """One simulation: model, loss, data, label noise, schedule and seed.
@@ -194,58 +159,33 @@ class RunConfig:
             fixed = coerce(opt.name, value)
             if fixed is not value:
                 object.__setattr__(self, opt.name, fixed)
-        _check_choice("model", self.model, MODELS)
-        _check_choice("loss", self.loss, LOSSES)
+        model = get_model(self.model)
+        get_loss(self.loss)
         if not isinstance(self.bias, bool):
             raise ConfigError("bias", f"must be true or false, got {self.bias!r}")
         _check_choice("activation", self.activation, ACTIVATIONS)
-        _check_choice("data", self.data, DATA)
+        task = get_task(self.data)
         _check_choice("init", self.init, INITS)
         _check_choice("record_spacing", self.record_spacing, SPACINGS)
-        image = self.data in IMAGE_DATA
-        d = self.d if self.d is not None else (IMAGE_PIXELS if image else 30)
+        d = self.d if self.d is not None else task.default_d()
         _check_count("d", d)
-        if image and d != IMAGE_PIXELS:
-            raise ConfigError("d", f"must be {IMAGE_PIXELS} (28 x 28 pixels) with --data {self.data}, got {d}")
-        if self.data_path is not None and not image:
-            raise ConfigError("data_path", f"applies only to image data (mnist, fashion-mnist), got --data {self.data}")
+        task.check(self, d)
         object.__setattr__(self, "d", d)
         if isinstance(self.classes, bool) or self.classes not in OPTION["classes"].choices:
             raise ConfigError("classes", f"must be {' or '.join(map(str, OPTION['classes'].choices))}, got {self.classes!r}")
-        if self.classes == 10:
-            if not image:
-                raise ConfigError("classes", f"10 needs image data (--data mnist or fashion-mnist), got --data {self.data}")
-            if self.model != "twolayer" or self.train != "all":
-                raise ConfigError(
-                    "classes", f"10 needs --model twolayer --train all, got --model {self.model} --train {self.train}"
-                )
+        model.check_classes(self, task.dataset)
         _check_count("width", self.width)
-        widths = _parse_widths(self.widths)
-        if widths is not None and self.model != "mlp":
-            raise ConfigError("widths", f"applies only to --model mlp, got model {self.model!r}")
-        object.__setattr__(self, "widths", widths)
-        if self.activation != "relu" and self.model != "mlp":
-            raise ConfigError(
-                "activation", f"{self.activation} needs --model mlp (the two-layer net is ReLU), got model {self.model!r}"
-            )
+        object.__setattr__(self, "widths", _parse_widths(self.widths))
+        model.check_shape(self)
         if self.activation == "leaky":
             leak = _check_float("leak", DEFAULT_LEAK if self.leak is None else self.leak)
             _check_range("leak", leak)
             object.__setattr__(self, "leak", leak)
         elif self.leak is not None:
             raise ConfigError("leak", f"applies only with --activation leaky, got --activation {self.activation}")
-        object.__setattr__(self, "train", _parse_train(self.train, self.model, self.depth))
-        if self.train == "hidden":
-            last = self.hidden_widths[-1] if self.model != "neuron" else 0
-            if self.model == "neuron":
-                raise ConfigError("train", f"hidden needs --model twolayer or mlp, got model {self.model!r}")
-            if last % 2:
-                name = "width" if self.model == "twolayer" or self.widths is None else "widths"
-                raise ConfigError(
-                    name, f"must be even in the last hidden layer with --train hidden (half +1, half -1), got {last}"
-                )
-        lr = 1.0 / d**2 if (self.lr is None and self.model == "neuron") else self.lr
-        lr = 1.0 / d if lr is None else lr
+        object.__setattr__(self, "train", model.parse_train(self.train, self.depth))
+        model.check_train(self)
+        lr = model.default_lr(d) if self.lr is None else self.lr
         lr = _check_float("lr", lr)
         _check_range("lr", lr)
         p = _check_float("p", self.p)
@@ -255,7 +195,7 @@ class RunConfig:
         _check_count("n_test", self.n_test)
         _check_count("eval_size", self.eval_size)
         _check_count("probe_size", self.probe_size)
-        _check_count("cube_dims", self.cube_dims, self.d if self.data == "cube" else None)
+        _check_count("cube_dims", self.cube_dims, task.max_cube_dims(d))
         a = self.init_scale
         if a is None:
             a = 1.0 if self.init == "gaussian" else math.sqrt(3.0)
@@ -269,7 +209,7 @@ class RunConfig:
         _check_count("records", self.records)
         _check_count("replicas", self.replicas)
         _check_count("seed", self.seed)
-        self._check_regime(image)
+        self._check_regime(task.dataset)
         object.__setattr__(self, "lr", lr)
         object.__setattr__(self, "p", p)
         object.__setattr__(self, "init_scale", a)
@@ -289,8 +229,7 @@ class RunConfig:
             raise ConfigError("sampling", "epochs needs a training set (--n-train N, or image data)")
         e = _check_float("label_smoothing", self.label_smoothing)
         _check_range("label_smoothing", e)
-        if e > 0.0 and self.loss != "logistic":
-            raise ConfigError("label_smoothing", f"{e:g} applies only to --loss logistic (cross-entropy), got --loss {self.loss}")
+        get_loss(self.loss).check(self)
         if e >= 1.0:
             raise ConfigError("label_smoothing", f"must be below 1 (e = 1 leaves no label), got {e:g}")
         object.__setattr__(self, "label_smoothing", e)
@@ -299,9 +238,7 @@ class RunConfig:
         _check_range("weight_decay", lam)
         object.__setattr__(self, "weight_decay", lam)
         _check_choice("dtype", self.dtype, DTYPES)
-        if self.dtype == "float32" and (self.model != "twolayer" or self.classes != 2):
-            what = f"--model {self.model}" + (f" --classes {self.classes}" if self.classes != 2 else "")
-            raise ConfigError("dtype", f"float32 needs --model twolayer with two classes (wide layers), got {what}")
+        get_model(self.model).check_dtype(self)
 
     def identity(self) -> dict[str, Any]:
         """:meth:`to_dict` without the training-regime fields at their defaults: what names a run.
@@ -323,12 +260,8 @@ class RunConfig:
 
     @property
     def hidden_widths(self) -> tuple[int, ...]:
-        """Widths of the hidden layers: ``(width,)`` for the two-layer net, ``()`` for the neuron."""
-        if self.model == "neuron":
-            return ()
-        if self.model == "mlp" and self.widths is not None:
-            return self.widths
-        return (self.width,)
+        """Widths of the hidden layers: ``(width,)`` for the two-layer net, ``()`` for the neuron (the model's)."""
+        return get_model(self.model).hidden_widths(self)
 
     @property
     def depth(self) -> int:
@@ -347,7 +280,7 @@ class RunConfig:
     @property
     def errors(self) -> bool:
         """Whether error columns are computed: labelled data (p < 1), a training set, or images."""
-        return self.p < 1.0 or self.n_train is not None or self.data in IMAGE_DATA
+        return self.p < 1.0 or self.n_train is not None or get_task(self.data).dataset
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of every parameter (JSON-ready: ``widths`` as a list)."""
@@ -371,12 +304,7 @@ class RunConfig:
 
     def default_filename(self) -> str:
         """A file name that spells the run's parameters."""
-        parts = [self.model, self.loss, "bias" if self.bias else "nobias"]
-        if self.model == "twolayer":
-            parts += [f"w{self.width}", f"train-{self.train}"]
-        elif self.model == "mlp":
-            act = "relu" if self.activation == "relu" else f"leaky{self.leak:g}"
-            parts += ["w" + "x".join(str(n) for n in self.hidden_widths), act, f"train-{self.train.replace(',', '.')}"]
+        parts = [self.model, self.loss, "bias" if self.bias else "nobias", *get_model(self.model).filename_parts(self)]
         parts += [self.data, f"d{self.d}", f"lr{self.lr:.4g}", f"p{self.p:g}"]
         if self.n_train is not None:
             parts.append(f"n{self.n_train}")

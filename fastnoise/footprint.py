@@ -14,14 +14,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .config import IMAGE_DATA, ConfigError, RunConfig
+from ._kernels.layout import Geometry
+from .config import ConfigError, RunConfig
+from .models import model_of
+from .plan import geometry
+from .schedule import checkpoints
+from .tasks import get_task
 
 __all__ = ["MemoryLimitError", "available", "check", "estimate", "human"]
 
 _F8 = 8
 #: Columns of a table besides the metrics (replica, step, the parameters, config_id), for the estimate.
 _TABLE_COLUMNS = 45
-_IMAGE_TRAIN, _IMAGE_TEST, _PIXELS = 60_000, 10_000, 784
 
 
 class MemoryLimitError(ConfigError):
@@ -38,43 +42,30 @@ def human(nbytes: float) -> str:
     raise AssertionError("unreachable")
 
 
-def estimate(cfg: RunConfig) -> dict[str, int]:
+def estimate(cfg: RunConfig, geo: Geometry | None = None) -> dict[str, int]:
     """Bytes a run needs, by part: ``train``, ``probe``, ``test``, ``weights``, ``table``.
 
     Parameters
     ----------
     cfg : RunConfig
         The run.
+    geo : Geometry, optional
+        Its arrays' geometry (:attr:`fastnoise.plan.RunPlan.geometry`), if already built.
 
     Returns
     -------
     dict
         Bytes per part (an upper estimate; see the module docstring).
     """
-    from .engine import checkpoints, geometry  # the engine imports this module
-
-    assert cfg.d is not None
-    d, R = cfg.d, cfg.replicas
-    if cfg.data in IMAGE_DATA:
-        n_train = min(cfg.n_train or _IMAGE_TRAIN, _IMAGE_TRAIN)
-        # the split is read whole (uint8) then the used part converted to float64
-        train = _IMAGE_TRAIN * _PIXELS + n_train * (_PIXELS + 1) * _F8
-        probe = cfg.probe_size * _PIXELS * _F8
-        test = _IMAGE_TEST * (_PIXELS + 1) * _F8
-    else:
-        train = (cfg.n_train or 0) * (d + 1) * _F8
-        if cfg.data == "basis":
-            probe = test = d * (d + 1) * _F8
-        else:
-            probe = cfg.probe_size * d * _F8
-            test = cfg.n_test * (d + 1) * _F8 if cfg.errors else 0
-    geo = geometry(cfg)
+    geo = geometry(cfg) if geo is None else geo
+    sets = get_task(cfg.data).footprint(cfg)
+    R = cfg.replicas
     # three copies of the weights; the spread after each weight matrix (layout.SPREAD) only in the
     # live arrays, where no step writes it
     weights = 3 * R * geo.replica_bytes() - 2 * R * geo.spread_bytes()
     rows = R * len(checkpoints(cfg.steps, cfg.records, cfg.record_spacing))
     table = rows * (geo.n_metrics * 3 + _TABLE_COLUMNS * 2) * _F8
-    return {"train": int(train), "probe": int(probe), "test": int(test), "weights": int(weights), "table": int(table)}
+    return {**{k: int(v) for k, v in sets.items()}, "weights": int(weights), "table": int(table)}
 
 
 def _read_int(path: Path) -> int | None:
@@ -108,7 +99,7 @@ def available() -> int | None:
     return free
 
 
-def check(cfg: RunConfig, free: int | None = None) -> int:
+def check(cfg: RunConfig, free: int | None = None, geo: Geometry | None = None) -> int:
     """Refuse a run that would not fit in memory; return its estimate in bytes.
 
     Raises
@@ -116,7 +107,7 @@ def check(cfg: RunConfig, free: int | None = None) -> int:
     MemoryLimitError
         The estimate exceeds the available memory (named after the largest part's option).
     """
-    parts = estimate(cfg)
+    parts = estimate(cfg, geo)
     total = sum(parts.values())
     free = available() if free is None else free
     if free is None or total <= free:
@@ -125,10 +116,10 @@ def check(cfg: RunConfig, free: int | None = None) -> int:
     big = max(parts, key=lambda k: parts[k])
     name = option[big]
     counts = {"train": cfg.n_train or 0, "probe": cfg.probe_size, "test": cfg.n_test}
-    if big in counts and cfg.data not in IMAGE_DATA and (cfg.d or 0) >= counts[big]:
+    if big in counts and not get_task(cfg.data).dataset and (cfg.d or 0) >= counts[big]:
         name = "d"  # d x count inputs: name the larger factor
-    elif big == "weights" and cfg.model != "neuron" and max(cfg.hidden_widths) >= (cfg.d or 0):
-        name = "widths" if cfg.model == "mlp" else "width"
+    elif big == "weights" and cfg.hidden_widths and max(cfg.hidden_widths) >= (cfg.d or 0):
+        name = model_of(cfg).width_option(cfg)
     detail = ", ".join(f"{k} {human(v)}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1]) if v >= 1 << 20)
     raise MemoryLimitError(
         name,

@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._kernels.layout import BASE_NAMES
-from ._kernels.layout import metric_names as _layout_names
+from ._kernels.columns import BASE_NAMES
+from ._kernels.columns import metric_names as _layout_names
 from .config import RunConfig
+from .models import model_of
 
 SCHEMA_VERSION = 4
 
@@ -118,7 +119,7 @@ def _is_count(name: str) -> bool:
 
 def metric_names(cfg: RunConfig) -> list[str]:
     """The metric columns of a run's table, in the kernels' order."""
-    return _layout_names(cfg.depth, cfg.model == "mlp")
+    return _layout_names(cfg.depth, model_of(cfg).deep)
 
 
 def frame_from_arrays(cfg: RunConfig, points: np.ndarray, out: np.ndarray) -> pd.DataFrame:
@@ -138,7 +139,7 @@ def frame_from_arrays(cfg: RunConfig, points: np.ndarray, out: np.ndarray) -> pd
         else:
             cols[name] = v
     n = R * C
-    net = cfg.model != "neuron"
+    net = model_of(cfg).hidden
     cols.update(
         model=np.full(n, cfg.model, dtype=object),
         loss=np.full(n, cfg.loss, dtype=object),

@@ -1,8 +1,8 @@
 """Deliberate engine faults, for the tests that show the theorem checks can fail.
 
-Nothing in the package knows about faults: :func:`inject` makes :func:`fastnoise.engine.kernels`
+Nothing in the package knows about faults: :func:`inject` makes :func:`fastnoise.plan.kernels`
 return the same driver built with a faulty step (``driver.build(..., replace=...)``), so
-:func:`fastnoise.engine.run` and :func:`fastnoise.engine.apply_step` run the broken rule.
+:func:`fastnoise.engine.run` and :func:`fastnoise.probes.apply_step` run the broken rule.
 
 - ``flip_sign``: every update taken the wrong way (the step size negated);
 - ``ignore_noise``: the label noise ignored (every sample keeps its clean label);
@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import numba
 
-from fastnoise import engine
+from fastnoise import engine, plan
 from fastnoise._kernels import driver
 from fastnoise._kernels.draws import draw_sample
 from fastnoise._kernels.models import MODELS
+from fastnoise.models import model_of
 
 FAULTS = ("flip_sign", "ignore_noise", "drop_bias_step")
 # One faulty build per (fault, model, spec) for the whole session: faulty builds are never cached on
@@ -60,11 +61,11 @@ def inject(monkeypatch, fault: str) -> None:
     """Make every run in this test use the faulty rule (undone by pytest's ``monkeypatch``)."""
     if fault not in FAULTS:
         raise ValueError(f"unknown fault {fault!r}; allowed: {', '.join(FAULTS)}")
-    real_kernels = engine.kernels
+    real_kernels = plan.kernels
 
     def faulty(cfg, spec=None):
         kern = real_kernels(cfg, spec)
-        model = MODELS[engine.kernel_model(cfg)]
+        model = MODELS[model_of(cfg).name]
         key = (fault, model.name, kern.spec)
         if key not in _BUILT:
             _BUILT[key] = _faulty_build(fault, model, kern)

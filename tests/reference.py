@@ -5,8 +5,8 @@ Written from the update rules of ``docs/model.md`` section 1 and the metric defi
 at a time, whole-array NumPy expressions, no scratch buffers, no padding, no rescaling.
 
 The randomness is not re-implemented: the caller passes the samples the kernels train on
-(``fastnoise.engine.sample_stream``), the initial weights (``fastnoise.engine.initial_weights``)
-and the data sets drawn once per run (``fastnoise.engine.datasets``). Everything computed from
+(``fastnoise.probes.sample_stream``), the initial weights (``fastnoise.weights.initial_weights``)
+and the data sets drawn once per run (``fastnoise.sets.datasets``). Everything computed from
 them (forward pass, decisions, updates, norms, active counts, errors) is done here.
 
 Rules (docs/model.md section 1), labels y in {-1, +1}, learning rate h, inputs x extended by a constant
@@ -42,7 +42,7 @@ Training regimes (``RunConfig`` options; each default is the rule above):
   weight, biases included, with W0 the weights before the step: ``W0 + mean_i u_i(W0) - h*l*W0``;
   untrained layers do not move;
 - noise convention, fixed noise, epochs: only the labels and the order of the samples change, and
-  those come from ``engine.sample_stream`` (with fixed noise ``data.Ytr`` holds the corrupted
+  those come from ``probes.sample_stream`` (with fixed noise ``data.Ytr`` holds the corrupted
   labels, ``data.Yev`` the clean ones on which ``error_train`` is measured).
 """
 

@@ -18,10 +18,11 @@ import pytest
 from golden import tiny_images
 
 import fastnoise
-from fastnoise import engine
+from fastnoise import engine, plan, state
 from fastnoise._kernels import driver
 from fastnoise._kernels.common import OK, S_CODE
 from fastnoise._kernels.models import MODELS
+from fastnoise.models import model_of
 
 IMAGES = "<tiny images>"  # replaced by the folder of tests/golden.py's tiny image set
 
@@ -51,11 +52,11 @@ CASES: dict[str, dict[str, Any]] = {
 
 def _plain(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make runs use the plain step loop: the model's own update as a replaced step."""
-    real = engine.kernels
+    real = plan.kernels
 
     def plain(cfg, spec=None):
         kern = real(cfg, spec)
-        return driver.build(MODELS[engine.kernel_model(cfg)], kern.spec, replace={"UPDATE": kern.update})
+        return driver.build(MODELS[model_of(cfg).name], kern.spec, replace={"UPDATE": kern.update})
 
     monkeypatch.setattr(engine, "kernels", plain)
 
@@ -70,7 +71,7 @@ def _calls(monkeypatch: pytest.MonkeyPatch, plain: bool, **params: Any) -> tuple
         m.setattr(engine, "_chunk_steps", lambda *a: 700)  # calls end between the periodic checks, and on them
         seen: list[dict[str, np.ndarray]] = []
 
-        def keep(st: engine.RunState) -> None:
+        def keep(st: state.RunState) -> None:
             got = {k: np.array(getattr(st, k)) for k in ("state", "steps_done", "updates", "status")}
             got.update({f"arrays_{i}": np.array(a) for i, a in enumerate(st.arrays)})
             seen.append(got)

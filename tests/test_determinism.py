@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastnoise
-from fastnoise import engine
+from fastnoise import engine, schedule
 from fastnoise.cli import main
 from fastnoise.config import MAX_STEPS
 
@@ -157,7 +157,7 @@ def _check_points(pts: np.ndarray, steps: int, records: int) -> None:
 @pytest.mark.parametrize("steps", [1, 2, 3, 10, 99, 1000, 12345, 10**9, MAX_STEPS])
 def test_checkpoints_grid(steps, records, spacing):
     """Checkpoints include 0 and steps, strictly increase, and number at most records."""
-    _check_points(engine.checkpoints(steps, records, spacing), steps, records)
+    _check_points(schedule.checkpoints(steps, records, spacing), steps, records)
 
 
 @settings(max_examples=300, deadline=None)
@@ -168,7 +168,7 @@ def test_checkpoints_grid(steps, records, spacing):
 )
 def test_checkpoints_property(steps, records, spacing):
     """For any steps/records/spacing: 0 and steps included, strictly increasing, at most records."""
-    _check_points(engine.checkpoints(steps, records, spacing), steps, records)
+    _check_points(schedule.checkpoints(steps, records, spacing), steps, records)
 
 
 @pytest.mark.parametrize("spacing", ["log", "linear"])
@@ -176,7 +176,7 @@ def test_table_steps_are_the_checkpoints(spacing):
     """Every replica's rows are exactly the checkpoint steps, in order."""
     cfg = fastnoise.RunConfig(steps=2500, records=17, replicas=3, record_spacing=spacing)
     df = fastnoise.simulate(cfg)
-    pts = engine.checkpoints(cfg.steps, cfg.records, spacing)
+    pts = schedule.checkpoints(cfg.steps, cfg.records, spacing)
     _check_points(pts, cfg.steps, cfg.records)
     for r in range(cfg.replicas):
         assert np.array_equal(df[df.replica == r].step.to_numpy(), pts)

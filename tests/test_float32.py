@@ -114,9 +114,9 @@ def test_dtype_is_part_of_the_config_but_not_of_old_ids():
 
 @pytest.mark.skipif(bool(numba.config.DISABLE_JIT), reason="compiled kernels only")  # type: ignore[attr-defined]
 def test_float32_layout_pads_hidden_units_to_a_cache_line():
-    from fastnoise.engine import geometry
+    from fastnoise.plan import geometry
 
     geo = geometry(RunConfig(model="twolayer", width=40, dtype="float32"))
-    (Wm, Wv), S = geo.pack([fastnoise.engine.initial_weights(RunConfig(model="twolayer", width=40), 0)])
+    (Wm, Wv), S = geo.pack([fastnoise.weights.initial_weights(RunConfig(model="twolayer", width=40), 0)])
     assert geo.kp == 48 and Wm.dtype == np.float32 and S.dtype == np.float32
     assert Wm.ctypes.data % 64 == 0 and Wm.strides[1] % 64 == 0

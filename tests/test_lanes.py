@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import fastnoise
-from fastnoise import SimulationError, _rng, engine
+from fastnoise import SimulationError, _rng, engine, plan, threads
 from fastnoise._kernels import driver
 from fastnoise._kernels import lanes as lanes_module
 from fastnoise._kernels.draws import _ZIG_R, load_state, normal, store_state
@@ -164,11 +164,11 @@ SETTINGS = {
 def _run(monkeypatch, lanes: bool, threads: int, chunk: int | None = None, **params):
     """A run through the engine's lane drive (groups below driver.MIN_LANES: the scalar driver) or the scalar one."""
     chosen = []
-    real = engine.choose_driver
+    real = threads.choose_driver
 
     def choose(kern, blocks):
         d = real(kern, blocks) if lanes else kern.drive
-        chosen.append(isinstance(d, engine.LaneDrive))
+        chosen.append(isinstance(d, threads.LaneDrive))
         return d
 
     monkeypatch.setattr(engine, "choose_driver", choose)
@@ -204,28 +204,29 @@ def test_lane_split():
     assert driver.MIN_LANES == 5 and driver.LANES == 8  # the cases below are written for these
     rs = np.arange(3, 23, dtype=np.int64)  # 20 replicas: groups of 8, 8 and 4
     steps = np.zeros(30, np.int64)
-    lane, other = engine.LaneDrive.split(rs, steps)
+    lane, other = threads.LaneDrive.split(rs, steps)
     assert lane.tolist() == list(range(3, 19)) and other.tolist() == list(range(19, 23))
     steps[12] = 5  # the second group (11..18) is no longer at one step
-    lane, other = engine.LaneDrive.split(rs, steps)
+    lane, other = threads.LaneDrive.split(rs, steps)
     assert lane.tolist() == list(range(3, 11)) and other.tolist() == list(range(11, 23))
-    lane, other = engine.LaneDrive.split(rs[:5], steps)  # one group of MIN_LANES
+    lane, other = threads.LaneDrive.split(rs[:5], steps)  # one group of MIN_LANES
     assert lane.tolist() == list(range(3, 8)) and other.size == 0
 
 
 def test_a_lane_only_run_compiles_no_scalar_driver(monkeypatch):
     """Eight replicas on one thread need the lane driver only (the scalar one is not compiled for them)."""
     compiled = []
-    real = engine._compile
+    real = threads.compile_driver
 
-    def spy(drive, cfg, args, blocks=None):
-        if not isinstance(drive, engine.LaneDrive):
+    def spy(drive, what, rs, args, blocks=None):
+        if not isinstance(drive, threads.LaneDrive):
             compiled.append(drive)
-        return real(drive, cfg, args, blocks)
+        return real(drive, what, rs, args, blocks)
 
-    monkeypatch.setattr(engine, "_compile", spy)
+    monkeypatch.setattr(threads, "compile_driver", spy)
+    monkeypatch.setattr(engine, "compile_driver", spy)
     cfg = fastnoise.RunConfig(model="neuron", replicas=8, steps=100, seed=3)
-    kern = engine.kernels(cfg)
+    kern = plan.kernels(cfg)
     engine.run(cfg, threads=1)
     assert compiled == [kern.drive_lanes]
 
@@ -254,10 +255,10 @@ def test_a_failing_lane_fails_as_the_scalar_replica(monkeypatch, params):
 
 def test_only_eligible_specs_have_lanes():
     """Gaussian inputs and the paper's step: other input laws and regimes keep the scalar driver."""
-    assert engine.kernels(fastnoise.RunConfig(model="neuron")).drive_lanes is not None
+    assert plan.kernels(fastnoise.RunConfig(model="neuron")).drive_lanes is not None
     for params in (dict(data="basis", d=12), dict(batch=4), dict(weight_decay=1e-3), dict(model="twolayer")):
         cfg = fastnoise.RunConfig(**{"model": "neuron", **params})
-        assert engine.kernels(cfg).drive_lanes is None, params
+        assert plan.kernels(cfg).drive_lanes is None, params
 
 
 @pytest.mark.parametrize(
@@ -284,7 +285,7 @@ def test_a_failed_lane_keeps_the_scalar_replicas_state(monkeypatch, params):
         def keep(st, seen=seen):
             seen.append([np.array(a) for a in (st.state, st.steps_done, st.updates, st.status, *st.arrays)])
 
-        real = engine.choose_driver
+        real = threads.choose_driver
         monkeypatch.setattr(engine, "choose_driver", (lambda k, b: real(k, b)) if lanes else (lambda k, b: k.drive))
         cfg = fastnoise.RunConfig(model="neuron", replicas=9, steps=3_000, seed=4, **params)
         engine.run(cfg, threads=1, on_call=keep)

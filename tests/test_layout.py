@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import fastnoise
-from fastnoise import _jit
+from fastnoise import _jit, plan
 
 PKG = Path(fastnoise.__file__).resolve().parent
 # Kernels may use the standard library's typing helpers; never pandas, pyarrow, click or logging.
@@ -70,7 +70,7 @@ def test_the_cli_is_inside_the_package():
 
 def test_every_kernel_is_cached_with_one_stamp_for_all_kernel_sources():
     """Each kernel's cache stamp hashes every kernel file, so editing draws.py recompiles run_neuron."""
-    from fastnoise import RunConfig, engine
+    from fastnoise import RunConfig
 
     h = hashlib.sha256()
     for path in sorted((PKG / "_kernels").glob("*.py")) + [PKG / "_jit.py"]:
@@ -79,7 +79,7 @@ def test_every_kernel_is_cached_with_one_stamp_for_all_kernel_sources():
     h.update(_jit._code_flags())
     assert _jit.KERNEL_SOURCES_STAMP == h.hexdigest()
     for model in ("neuron", "twolayer", "mlp"):
-        kernel = engine.kernels(RunConfig(model=model)).drive
+        kernel = plan.kernels(RunConfig(model=model)).drive
         locator = kernel._cache._impl.locator
         assert locator.get_source_stamp() == _jit.KERNEL_SOURCES_STAMP
         assert _jit.stamped(kernel)
@@ -104,7 +104,7 @@ def test_without_locators_kernels_compile_uncached(tmp_path):
         "import numba; numba.__version__ = '0.99.0'\n"
         "from fastnoise import _jit, engine\n"
         "from fastnoise.config import RunConfig\n"
-        "k = engine.kernels(RunConfig(model='neuron'))\n"
+        "k = plan.kernels(RunConfig(model='neuron'))\n"
         "print(_jit.CACHING, type(k.drive._cache).__name__)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
@@ -136,7 +136,7 @@ def test_specialised_kernels_load_from_the_disk_cache_in_a_new_process(tmp_path)
         "from fastnoise import engine, simulate\n"
         "simulate(model='neuron', loss='logistic', data='cube', steps=2000, replicas=2)\n"
         "from fastnoise import RunConfig\n"
-        "k = engine.kernels(RunConfig(model='neuron', loss='logistic', data='cube')).drive\n"
+        "k = plan.kernels(RunConfig(model='neuron', loss='logistic', data='cube')).drive\n"
         "print(sum(k.stats.cache_hits.values()), sum(k.stats.cache_misses.values()))\n"
     )
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
@@ -194,7 +194,7 @@ def test_inner_kernels_refuse_a_python_call():
     import numpy as np
     import pytest
 
-    from fastnoise import RunConfig, engine
+    from fastnoise import RunConfig
     from fastnoise._kernels import draws
     from fastnoise._kernels.vec import COMPILED
 
@@ -203,7 +203,7 @@ def test_inner_kernels_refuse_a_python_call():
     assert isinstance(draws.next_u64, _jit.InnerDispatcher)
     with pytest.raises(TypeError, match="inner=True"):
         draws.next_u64(np.zeros(4, np.uint64))
-    kern = engine.kernels(RunConfig(model="neuron"))
+    kern = plan.kernels(RunConfig(model="neuron"))
     for entry in (kern.drive, kern.drive_lanes, kern.view, kern.update):
         assert not isinstance(entry, _jit.InnerDispatcher)
     # the step loop the driver calls is one of the inner templates

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from fastnoise.config import RunConfig
-from fastnoise.engine import SimulationError, rescaling_exact, run
+from fastnoise.engine import SimulationError, run
+from fastnoise.plan import rescaling_exact
 
 # Two-layer hinge net without bias under pure noise: it shrinks by ~5.6e-5 decades per step at
 # width 20, d = 30, h = 1/d, so every weight is below 2^-64 (the renormalisation threshold) after

@@ -2,7 +2,7 @@
 
 Tolerances, each stated where it is used:
 
-- an expectation against a Monte Carlo mean of the engine's steps (``fastnoise.engine.apply_step``
+- an expectation against a Monte Carlo mean of the engine's steps (``fastnoise.probes.apply_step``
   on seeded draws): within 5 standard errors of the mean (SE = sample s.d. / sqrt(n)); with the
   quasi-Monte Carlo rule of the two-layer net, 5 times the combined error sqrt(SE_MC^2 + SE_QMC^2),
   SE_QMC from 4 independent scramblings;
@@ -25,15 +25,17 @@ from click.testing import CliRunner
 
 from fastnoise import RunConfig, analysis, checks, theory
 from fastnoise.cli import main
-from fastnoise.engine import apply_step, initial_weights, run
+from fastnoise.engine import run
 from fastnoise.io import concat_results, read_results, write_results
 from fastnoise.meanfield import SOURCE
 from fastnoise.meanfield import neuron as nm
 from fastnoise.meanfield import theory as mean_field
 from fastnoise.meanfield.flow import neuron_flow, twolayer_flow
 from fastnoise.meanfield.twolayer import TwoLayerField, active_mean
+from fastnoise.probes import apply_step
 from fastnoise.provenance import MEANFIELD_SOURCES, kernel_hash
 from fastnoise.reproduce.dying import half_time
+from fastnoise.weights import initial_weights
 
 SEED = 20261201
 

@@ -1,8 +1,8 @@
 """The compiled deep net (``model="mlp"``) against the plain-NumPy reference, step by step.
 
 As in test_reference.py, both sides see identical random draws: the reference (tests/reference.py,
-``mlp_step`` / ``mlp_metrics``) trains on ``engine.sample_stream`` from ``engine.initial_weights``
-and evaluates on ``engine.datasets``; the engine records a checkpoint after every step, so a wrong
+``mlp_step`` / ``mlp_metrics``) trains on ``probes.sample_stream`` from ``weights.initial_weights``
+and evaluates on ``sets.datasets``; the engine records a checkpoint after every step, so a wrong
 rule shows up at the step where it first bites. Runs are tiny (d <= 5, widths <= 9, 40 steps,
 2 replicas) and cover 1-4 hidden layers, ReLU and leaky ReLU, both losses, with and without bias,
 and every form of ``train`` (all, hidden, explicit layer lists with and without the output layer).
@@ -37,8 +37,12 @@ from reference import (
 )
 
 from fastnoise import RunConfig
-from fastnoise.engine import checkpoints, datasets, initial_weights, run, sample_stream
+from fastnoise.engine import run
+from fastnoise.probes import sample_stream
+from fastnoise.schedule import checkpoints
 from fastnoise.schema import metric_names
+from fastnoise.sets import datasets
+from fastnoise.weights import initial_weights
 
 RTOL = 1e-9
 ATOL = 1e-12

@@ -10,7 +10,11 @@ import pytest
 from reference import extend, multiclass_errors, multiclass_step
 
 from fastnoise.config import ConfigError, RunConfig
-from fastnoise.engine import checkpoints, datasets, initial_weights, run, sample_stream
+from fastnoise.engine import run
+from fastnoise.probes import sample_stream
+from fastnoise.schedule import checkpoints
+from fastnoise.sets import datasets
+from fastnoise.weights import initial_weights
 
 
 def _write_idx(path, arr):

@@ -1,4 +1,4 @@
-"""Statistical sanity of the kernels' sample stream (``engine.sample_stream``): inputs, clean labels, noise.
+"""Statistical sanity of the kernels' sample stream (``probes.sample_stream``): inputs, clean labels, noise.
 
 Tolerance: every frequency/mean check allows 5 standard errors. The seeds are fixed, so each test
 is deterministic; 5 SE is chosen so that a correct generator would fail a given check for a new seed
@@ -14,14 +14,15 @@ import numpy as np
 import pytest
 
 import fastnoise
-from fastnoise import engine
+from fastnoise import probes, sets
+from fastnoise.tasks import cube as cube_task
 
 N = 200_000
 Z = 5.0  # tolerance in standard errors (see the module docstring)
 
 
 def _stream(replica: int = 0, n: int = N, **params):
-    return engine.sample_stream(fastnoise.RunConfig(**params), replica, n)
+    return probes.sample_stream(fastnoise.RunConfig(**params), replica, n)
 
 
 def _assert_freq(count: int, n: int, q: float, what: str) -> None:
@@ -144,7 +145,7 @@ def test_cube_range_and_balanced_label(cube_dims):
     assert xs.max() < 1.0
     # seed 707, n = 200_000, 5 SE: the centred cube of half-width (1/2)^(1/K) holds half of [-1, 1]^K.
     _assert_freq(int(np.count_nonzero(clean == 1.0)), N, 0.5, f"P(clean = +1), cube K={cube_dims}")
-    c = engine.cube_halfwidth(cube_dims)
+    c = cube_task.cube_halfwidth(cube_dims)
     inside = np.all(np.abs(xs[:, :cube_dims]) <= c, axis=1)
     assert np.array_equal(clean, np.where(inside, 1.0, -1.0))
 
@@ -164,12 +165,12 @@ def test_trainset_samples_uniform_rows():
     """With n_train, every sample is a training row with its stored clean label; rows are uniform within 5 SE."""
     n_train = 7
     cfg = fastnoise.RunConfig(seed=909, p=0.0, d=3, n_train=n_train)
-    xs, clean, ys = engine.sample_stream(cfg, 0, N)
-    sets = engine.datasets(cfg)
-    match = np.all(xs[:, None, :] == sets.Xtr[None, :, :], axis=2)  # (N, n_train)
+    xs, clean, ys = probes.sample_stream(cfg, 0, N)
+    data = sets.datasets(cfg)
+    match = np.all(xs[:, None, :] == data.Xtr[None, :, :], axis=2)  # (N, n_train)
     assert np.all(match.sum(axis=1) >= 1), "a sample is not a training row"
     row = np.argmax(match, axis=1)
-    assert np.array_equal(clean, sets.Ytr[row])
+    assert np.array_equal(clean, data.Ytr[row])
     assert np.array_equal(ys, clean)
     counts = np.bincount(row, minlength=n_train)
     # seed 909, n = 200_000, 5 SE per row: SE = sqrt((1/7)(6/7)/n).

@@ -7,11 +7,12 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 import fastnoise
-from fastnoise import footprint, io, provenance, schema
+from fastnoise import footprint, io, plan, provenance, schema, threads
 from fastnoise.cli import main
 from fastnoise.config import RunConfig
 
@@ -163,10 +164,10 @@ def test_compile_notice_is_logged(monkeypatch, caplog):
 
             time.sleep(0.2)
 
-    kern = engine.kernels(RunConfig(steps=10))
+    kern = plan.kernels(RunConfig(steps=10))
     fake = kern._replace(drive=SlowDrive())
     with caplog.at_level(logging.INFO, logger="fastnoise.engine"):
-        seconds = engine._compile(fake.drive, RunConfig(steps=10), ())
+        seconds = threads.compile_driver(fake.drive, "neuron/hinge", np.zeros(1, np.int64), ())
     assert seconds >= 0.2 and calls
     assert "compiling kernels for neuron/hinge (first run only)" in caplog.text
 

@@ -1,7 +1,7 @@
 """The compiled engine against the plain-NumPy reference (tests/reference.py), step by step.
 
-Both sides see identical random draws: the reference trains on ``engine.sample_stream`` from
-``engine.initial_weights`` and evaluates on ``engine.datasets``; every update, decision and metric
+Both sides see identical random draws: the reference trains on ``probes.sample_stream`` from
+``weights.initial_weights`` and evaluates on ``sets.datasets``; every update, decision and metric
 is recomputed in NumPy. Runs are tiny (d <= 5, width <= 13, 50 steps, 2 replicas) and record a
 checkpoint after every step, so a wrong rule shows up at the step where it first bites.
 
@@ -23,8 +23,11 @@ import pytest
 from reference import NETWORK_ONLY, simulate_replica
 
 from fastnoise import RunConfig
-from fastnoise.engine import datasets, initial_weights, run, sample_stream
+from fastnoise.engine import run
+from fastnoise.probes import sample_stream
 from fastnoise.schema import METRICS
+from fastnoise.sets import datasets
+from fastnoise.weights import initial_weights
 
 RTOL = 1e-9
 ATOL = 1e-12

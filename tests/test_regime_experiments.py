@@ -16,10 +16,11 @@ import numba
 import pandas as pd
 import pytest
 
-from fastnoise import checks, engine, theory
+from fastnoise import checks, engine, plan, theory
 from fastnoise._kernels import driver
 from fastnoise._kernels.models import MODELS
 from fastnoise.io import read_configs, read_results
+from fastnoise.models import model_of
 from fastnoise.reproduce import EXPERIMENTS
 from fastnoise.reproduce.conventions_task import CONV_CELLS, conventions
 from fastnoise.reproduce.l2_noise import _findings, l2_vs_noise
@@ -151,13 +152,13 @@ _SUM_BUILT: dict = {}
 
 def _inject_sum_not_mean(monkeypatch):
     """Give the hinge neuron's minibatch kernel the fault (the only build compiled for it: faulty builds are not cached)."""
-    real_kernels = engine.kernels
+    real_kernels = plan.kernels
 
     def faulty(cfg, spec=None):
         kern = real_kernels(cfg, spec)
         if cfg.loss != "hinge" or cfg.batch == 1:
             return kern
-        model = MODELS[engine.kernel_model(cfg)]
+        model = MODELS[model_of(cfg).name]
         key = (model.name, kern.spec)
         if key not in _SUM_BUILT:
             _SUM_BUILT[key] = driver.build(model, kern.spec, replace=_sum_not_mean(kern.update))

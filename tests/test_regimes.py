@@ -1,7 +1,7 @@
 """Training regimes: label smoothing, minibatches, weight decay, noise conventions, fixed noise, epochs.
 
 - The engine against the plain-NumPy reference (tests/reference.py), step by step on identical
-  draws (``engine.sample_stream``, ``engine.initial_weights``, ``engine.datasets``), for every
+  draws (``probes.sample_stream``, ``weights.initial_weights``, ``sets.datasets``), for every
   option alone and in combinations, on every model: the neuron, the two-layer net (both layers
   trained, and ``train="hidden"``), an mlp training a subset of its layers, and the ten-class net;
   every metric at every checkpoint and the final weights. Untrained weights must come back bitwise.
@@ -41,10 +41,14 @@ import fastnoise.sweep as sw
 from fastnoise import RunConfig
 from fastnoise.cli import main
 from fastnoise.config import REGIME_FIELDS
-from fastnoise.engine import checkpoints, datasets, flip_rate, initial_weights, run, sample_stream
+from fastnoise.engine import run
 from fastnoise.io import read_results
+from fastnoise.probes import sample_stream
+from fastnoise.schedule import checkpoints
 from fastnoise.schema import config_id
+from fastnoise.sets import datasets, flip_rate
 from fastnoise.sweep import spec_from_dict
+from fastnoise.weights import initial_weights
 
 STEPS = 40
 REPLICAS = 2
@@ -278,7 +282,7 @@ def test_fresh_noise_flip_rate(noise: str, classes: int, images: str) -> None:
     """Fresh noise, from sample_stream's (clean, label) pairs: the label differs from the clean one at
     rate p/2 (uniform, 2 classes), p (flip), p*9/10 (uniform, 10 classes), within 5 standard errors
     (n = 40000 labels, p = 0.4: SE = sqrt(q(1-q)/n) <= 0.0025); flip never relabels to the clean
-    class; engine.flip_rate is the formula."""
+    class; sets.flip_rate is the formula."""
     p = 0.4
     if classes == 2:
         cfg = RunConfig(model="neuron", d=4, p=p, noise=noise, replicas=1, seed=21)
@@ -300,9 +304,9 @@ def test_fresh_noise_flip_rate(noise: str, classes: int, images: str) -> None:
 @pytest.mark.parametrize("noise", ("uniform", "flip"))
 @pytest.mark.parametrize("classes", (2, 10))
 def test_fixed_noise_flip_rate(noise: str, classes: int, many_images: str) -> None:
-    """Fixed noise: the training labels of engine.datasets differ from the clean ones (the same run
+    """Fixed noise: the training labels of sets.datasets differ from the clean ones (the same run
     with fresh noise) at rate p/2, p, p*9/10, p, within 5 standard errors (n = 4000 examples, p = 0.5:
-    SE <= 0.0079); engine.flip_rate is that realised fraction; the evaluation labels stay clean;
+    SE <= 0.0079); sets.flip_rate is that realised fraction; the evaluation labels stay clean;
     SGD sees p = 0 (sample_stream's labels are the stored ones)."""
     p, n = 0.5, 4000
     if classes == 2:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from fastnoise import theory
 from fastnoise.config import RunConfig
-from fastnoise.engine import apply_step
+from fastnoise.probes import apply_step
 
 EPS = np.finfo(float).eps
 

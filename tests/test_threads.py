@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 
 import fastnoise
-from fastnoise import _jit, engine
+from fastnoise import _jit, engine, plan, threads, weights
 from fastnoise.config import ConfigError
+from fastnoise.models import tenclass
 
 KERNELS = Path(fastnoise.__file__).resolve().parent / "_kernels"
 
@@ -61,13 +62,13 @@ print("layer", numba.config.THREADING_LAYER, "ok")
 
 
 def test_thread_count_is_the_one_rule():
-    nmax = engine.max_threads()
-    assert engine.thread_count(None) == nmax
-    assert engine.thread_count(1) == 1
-    assert engine.thread_count(nmax + 5, cap=True) == nmax
+    nmax = threads.max_threads()
+    assert threads.thread_count(None) == nmax
+    assert threads.thread_count(1) == 1
+    assert threads.thread_count(nmax + 5, cap=True) == nmax
     for bad in (0, -1, nmax + 1, 1.5, True, "2"):
         with pytest.raises(ConfigError, match="threads must be between 1 and"):
-            engine.thread_count(bad)
+            threads.thread_count(bad)
 
 
 @pytest.mark.parametrize(
@@ -92,13 +93,13 @@ def test_no_page_holds_two_replicas_of_a_net(params):
 
     R = 3
     if params.get("classes"):  # the ten-class net (image data: its weights made up here)
-        geo = Geometry("multiclass", 784, False, (64,), classes=10)
+        geo = Geometry(tenclass.MODEL, 784, False, (64,), classes=10)
         rng = np.random.default_rng(0)
         weights = [{"M": rng.standard_normal((64, 784)), "V": rng.standard_normal((10, 64)), "b": np.ones(10)}] * R
     else:
         cfg = engine.RunConfig(replicas=R, **params)
-        geo = engine.geometry(cfg)
-        weights = [engine.initial_weights(cfg, r) for r in range(R)]
+        geo = plan.geometry(cfg)
+        weights = [weights.initial_weights(cfg, r) for r in range(R)]
     arrays, S = geo.pack(weights)
     named = dict(zip(("Wm", "Wv"), arrays[:2], strict=True)) | {"S": S}
     for name, block in geo.blocks().items():
@@ -135,10 +136,10 @@ def test_weight_matrices_of_neighbouring_replicas_are_spread_apart(params, sprea
 
     R = 2
     cfg = engine.RunConfig(replicas=R, steps=3000, records=3, **params)
-    geo = engine.geometry(cfg)
+    geo = plan.geometry(cfg)
     rows, cols = geo.blocks()["Wm"]
     used = rows * cols * geo.dtype.itemsize
-    arrays, _ = geo.pack([engine.initial_weights(cfg, r) for r in range(R)])
+    arrays, _ = geo.pack([weights.initial_weights(cfg, r) for r in range(R)])
     free = arrays[0].strides[0] - used
     want = max(min(layout.SPREAD * used, layout.SPREAD_MAX), 2 * 4096) if spread else 2 * 4096
     assert want <= free < want + arrays[0].strides[1], (free, want)

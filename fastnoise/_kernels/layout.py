@@ -58,34 +58,24 @@ SPREAD = 2
 SPREAD_MAX = 1 << 19
 
 # --------------------------------------------------------------------------- metric columns
-(
-    M_NORM1,
-    M_NORM2,
-    M_LOG1,
-    M_LOG2,
-    M_BIAS1,
-    M_BIAS2,
-    M_UPDATES,
+# (declared in .columns, which imports nothing: the table's schema and the mean field read them without Numba)
+from . import columns as _columns  # noqa: E402
+from .columns import (  # noqa: E402, F401  (the kernels' column indices)
+    BASE_NAMES,
     M_ACT_MEAN,
     M_ACT_MIN,
+    M_BIAS1,
+    M_BIAS2,
     M_DEAD,
-    M_ERR_TRAIN,
     M_ERR_TEST,
-) = range(12)
-N_BASE = 12
-BASE_NAMES = (
-    "norm_1",
-    "norm_2",
-    "log10_norm_1",
-    "log10_norm_2",
-    "bias_norm_1",
-    "bias_norm_2",
-    "updates",
-    "active_mean",
-    "active_min",
-    "dead",
-    "error_train",
-    "error_test",
+    M_ERR_TRAIN,
+    M_LOG1,
+    M_LOG2,
+    M_NORM1,
+    M_NORM2,
+    M_UPDATES,
+    N_BASE,
+    metric_names,
 )
 
 
@@ -95,48 +85,11 @@ def padded(n):
     return (n + LINE - 1) // LINE * LINE
 
 
-@jit
-def col_norm(l):
-    """Column of ``norm_l`` (layers count from 1)."""
-    if l <= 2:
-        return M_NORM1 if l == 1 else M_NORM2
-    return N_BASE + 3 * (l - 3)
-
-
-@jit
-def col_log(l):
-    """Column of ``log10_norm_l``."""
-    if l <= 2:
-        return M_LOG1 if l == 1 else M_LOG2
-    return N_BASE + 3 * (l - 3) + 1
-
-
-@jit
-def col_bias(l):
-    """Column of ``bias_norm_l``."""
-    if l <= 2:
-        return M_BIAS1 if l == 1 else M_BIAS2
-    return N_BASE + 3 * (l - 3) + 2
-
-
-@jit
-def col_active(depth, l):
-    """Column of ``active_mean_l`` of an mlp with ``depth`` weight layers (min: +1, dead: +2)."""
-    return N_BASE + 3 * max(depth - 2, 0) + 3 * (l - 1)
-
-
-def metric_names(depth: int, per_layer_active: bool) -> list[str]:
-    """Metric column names, in the kernels' order, of a model with ``depth`` weight layers."""
-    names = list(BASE_NAMES)
-    for l in range(3, depth + 1):
-        names += [f"norm_{l}", f"log10_norm_{l}", f"bias_norm_{l}"]
-    if per_layer_active:
-        for l in range(1, depth):
-            names += [f"active_mean_{l}", f"active_min_{l}", f"dead_{l}"]
-    assert names[col_norm(depth)] == f"norm_{depth}" and names[col_bias(depth)] == f"bias_norm_{depth}"
-    if per_layer_active:
-        assert names[col_active(depth, depth - 1) + 2] == f"dead_{depth - 1}"
-    return names
+# The column of a layer's metrics, for the kernels (compiled from the plain functions in .columns).
+col_norm = jit(_columns.col_norm)
+col_log = jit(_columns.col_log)
+col_bias = jit(_columns.col_bias)
+col_active = jit(_columns.col_active)
 
 
 # --------------------------------------------------------------------------- scratch rows
@@ -210,7 +163,9 @@ class Geometry:
 
     Parameters
     ----------
-    model : {"neuron", "twolayer", "multiclass", "mlp"}
+    model : the model (:class:`fastnoise.models.Model`), asked for what is its own: its depth, its
+    per-replica blocks, how its weights are packed and unpacked, whether its tables are deep and its
+    weights stream (``depth``, ``blocks``, ``pack``, ``unpack``, ``deep``, ``streams``).
     d : input dimension; bias : a bias on every layer; widths : hidden widths (nets);
     classes : outputs of the C-class net; dtype : the weights' and scratch's element type
     (float64; float32 for the two-layer net: hidden widths then pad to 16, one cache line);
@@ -219,7 +174,7 @@ class Geometry:
 
     def __init__(
         self,
-        model: str,
+        model: Any,
         d: int,
         bias: bool,
         widths: tuple[int, ...] = (),
@@ -237,7 +192,7 @@ class Geometry:
         self.din = d + int(bias)
         self.widths = tuple(widths)
         self.classes = classes
-        self.depth = 1 if model == "neuron" else len(self.widths) + 1
+        self.depth = model.depth(self.widths)
         self.dims = np.array([d, *self.widths, 1], dtype=np.int64)
         self.kps = np.array([-(-n // line) * line for n in self.widths] + [LINE], dtype=np.int64)
         rows = [int(self.dims[l - 1]) + int(bias) for l in range(1, self.depth)]
@@ -245,19 +200,12 @@ class Geometry:
         self.rows_total = int(sum(rows))
         self.kpmax = int(self.kps[:-1].max()) if self.widths else LINE
         self.trained = tuple(trained)
-        self.gap = 0 if model == "neuron" else REPLICA_GAP  # the neuron's rows stay in L1: no streaming
+        self.gap = REPLICA_GAP if model.streams else 0  # the neuron's rows stay in L1: no streaming
 
     def blocks(self) -> dict[str, tuple[int, ...]]:
         """One replica's block of each per-replica array (weights ``W`` or ``Wm``, ``Wv``; scratch ``S``),
-        before :func:`replica_block`'s padding."""
-        din, kp, C = self.din, self.kp, self.classes
-        if self.model == "neuron":
-            return {"W": (din,), "S": (padded(din),)}
-        if self.model == "mlp":
-            cols = max(padded(din), self.kpmax + LINE)
-            return {"Wm": (self.rows_total, self.kpmax), "Wv": (kp + 1,), "S": (1 + MLP_ROWS * (self.depth - 1), cols)}
-        nv = C * kp + C if self.model == "multiclass" else kp + 1
-        return {"Wm": (din, kp), "Wv": (nv,), "S": (net_scratch(din, kp, C)[-1],)}
+        before :func:`replica_block`'s padding (the model's own)."""
+        return self.model.blocks(self)
 
     def replica_bytes(self) -> int:
         """Bytes of one replica's weights and scratch as stored (padding included, the spread too)."""
@@ -291,8 +239,14 @@ class Geometry:
             return arrays
         return (arrays[0][:, : arrays[0].shape[1] - n], *arrays[1:])
 
-    def _zeros(self, R: int, name: str) -> np.ndarray:
+    def zeros(self, R: int, name: str) -> np.ndarray:
+        """``R`` replicas' blocks of the array ``name``, zero, aligned, padded, the spread included."""
         return aligned_zeros((R, *self._stored(name)), pad=0, dtype=self.dtype)
+
+    @staticmethod
+    def scale(log2: Any) -> float:
+        """The factor from stored weights to true ones for a replica renormalised by ``2**log2``."""
+        return math.ldexp(1.0, -int(log2))
 
     def layer_table(self) -> np.ndarray:
         """The deep nets' layer table G (see G_DIMS ... G_TRAINED)."""
@@ -311,87 +265,12 @@ class Geometry:
 
     @property
     def n_metrics(self) -> int:
-        return len(metric_names(self.depth, self.model == "mlp"))
+        return len(metric_names(self.depth, self.model.deep))
 
-    # ------------------------------------------------------------------ pack
     def pack(self, weights: list[dict[str, Any]]) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-        """Weight arrays and the scratch buffer of every replica, in the kernels' layout."""
-        R, d, din = len(weights), self.d, self.din
-        if self.model == "neuron":
-            W = self._zeros(R, "W")
-            for r, w in enumerate(weights):
-                W[r, :din] = w["V"]
-            S = self._zeros(R, "S")
-            if self.bias:
-                S[:, d] = 1.0
-            return (W,), S
-        if self.model == "mlp":
-            return self._pack_mlp(weights)
-        k, kp, C = self.widths[0], self.kp, self.classes
-        Wm, Wv = self._zeros(R, "Wm"), self._zeros(R, "Wv")  # rows din...: the gap between replicas
-        if self.model == "multiclass":
-            for r, w in enumerate(weights):
-                Wm[r, :din, :k] = w["M"].T
-                Wv[r, : C * kp].reshape(C, kp)[:, :k] = w["V"]
-                Wv[r, C * kp : C * kp + C] = w["b"]
-        else:
-            for r, w in enumerate(weights):
-                Wm[r, :din, :k] = w["M"].T
-                Wv[r, :k] = w["V"]
-                Wv[r, kp] = w["b2"]
-        S = self._zeros(R, "S")
-        if self.bias:
-            S[:, d] = 1.0
-        return (Wm, Wv), S
+        """Weight arrays and the scratch buffer of every replica, in the kernels' layout (the model's)."""
+        return self.model.pack(self, weights)
 
-    def _pack_mlp(self, weights: list[dict[str, Any]]) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-        R, L, b = len(weights), self.depth, int(self.bias)
-        Wm, Wv = self._zeros(R, "Wm"), self._zeros(R, "Wv")  # last rows of Wm: the gap
-        kpo = self.kp
-        for r, w in enumerate(weights):
-            for l in range(1, L):
-                n_in, n_out, o = int(self.dims[l - 1]), int(self.dims[l]), int(self.roff[l - 1])
-                Wm[r, o : o + n_in + b, :n_out] = w[f"W{l}"].T
-            out = w[f"W{L}"]
-            Wv[r, : out.shape[1] - b] = out[0, : out.shape[1] - b]
-            Wv[r, kpo] = out[0, -1] if b else 0.0
-        S = self._zeros(R, "S")
-        if self.bias:
-            S[:, 0, self.d] = 1.0
-            for l in range(1, L):
-                S[:, mlp_row(l, R_ACT), int(self.dims[l])] = 1.0  # the constant input of layer l + 1
-        return (Wm, Wv, self.layer_table()), S
-
-    # ------------------------------------------------------------------ unpack
     def unpack(self, arrays: tuple[np.ndarray, ...], log2: np.ndarray) -> list[dict[str, Any]]:
         """Each replica's weights at true scale (stored weights are 2**log2 times larger)."""
-        out: list[dict[str, Any]] = []
-        din = self.din
-        for r in range(arrays[0].shape[0]):
-            s = math.ldexp(1.0, -int(log2[r]))
-            if self.model == "neuron":
-                out.append({"V": arrays[0][r, :din] * s})
-                continue
-            Wm, Wv = arrays[:2]
-            if self.model == "mlp":
-                out.append(self._unpack_mlp(Wm[r], Wv[r], s))
-                continue
-            k, kp, C = self.widths[0], self.kp, self.classes
-            if self.model == "multiclass":
-                V = Wv[r, : C * kp].reshape(C, kp)[:, :k] * s
-                out.append({"M": Wm[r, :din, :k].T * s, "V": V, "b": Wv[r, C * kp : C * kp + C] * s})
-                continue
-            M, V = (np.asarray(a, dtype=np.float64) for a in (Wm[r, :din, :k].T, Wv[r, :k]))  # float32 nets too
-            out.append({"M": M * s, "V": V * s, "b2": float(Wv[r, kp]) * s})
-        return out
-
-    def _unpack_mlp(self, Wm: np.ndarray, Wv: np.ndarray, s: float) -> dict[str, np.ndarray]:
-        L, b = self.depth, int(self.bias)
-        w: dict[str, np.ndarray] = {}
-        for l in range(1, L):
-            n_in, n_out, o = int(self.dims[l - 1]), int(self.dims[l]), int(self.roff[l - 1])
-            w[f"W{l}"] = Wm[o : o + n_in + b, :n_out].T * s
-        n = int(self.dims[L - 1])
-        last = Wv[:n] if not b else np.append(Wv[:n], Wv[self.kp])
-        w[f"W{L}"] = last[None, :] * s
-        return w
+        return self.model.unpack(self, arrays, log2)

@@ -1,7 +1,7 @@
 """Theorem checks: every claim of the paper (docs/model.md section 2), measured through the public engine.
 
 Each check runs simulations with :func:`fastnoise.engine.run` (or one SGD step with
-:func:`fastnoise.engine.apply_step`), compares them with a prediction from
+:func:`fastnoise.probes.apply_step`), compares them with a prediction from
 :mod:`fastnoise.theory` (which shares no code with the engine), and returns a
 :class:`CheckResult`: rows of (check, setting, prediction, measured, tolerance, verdict), the
 measurements as a DataFrame, and a plot. ``fastnoise check`` and ``tests/test_checks.py`` call

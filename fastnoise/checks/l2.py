@@ -13,7 +13,7 @@ import pandas as pd
 
 from .. import theory
 from ..config import RunConfig
-from ..engine import apply_step
+from ..probes import apply_step
 from . import plots
 from .result import EPS, CheckResult
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..config import ConfigError, RunConfig
+from ..models import get_model
 from . import COUNT, DEFAULT_RESULTS, check_out, command_line, fail, main, verbosity
 from .options import checkpoint_every_option, config_options, progress_options
 from .progress import Progress, duration
@@ -67,12 +68,13 @@ def run_cmd(
         fail(exc.cli_message())
     from ..checkpoint import Checkpointer, CheckpointError, Stopped, checkpoint_path, load, peek
     from ..data import DatasetError
-    from ..engine import SimulationError, run, thread_count
+    from ..engine import SimulationError, run
     from ..files import remove_stale_temporaries
     from ..footprint import MemoryLimitError
     from ..footprint import check as check_memory
     from ..io import check_writable, write_results
     from ..provenance import code_stamp, run_record, utc_now
+    from ..threads import thread_count
 
     try:
         thread_count(threads)
@@ -191,20 +193,10 @@ def _summary(result: Any, path: Path, resumed: int) -> None:
     last = df[df.step == cfg.steps]
     work = max(result.seconds - result.compile_seconds, 1e-9)
     rate = (cfg.steps - resumed) * cfg.replicas / work
-    desc = f"{cfg.model}/{cfg.loss}/{'bias' if cfg.bias else 'no bias'}"
-    if cfg.model == "twolayer":
-        desc += f", width {cfg.width}, train {cfg.train}"
-    elif cfg.model == "mlp":
-        act = cfg.activation if cfg.activation == "relu" else f"leaky {cfg.leak:g}"
-        desc += f", widths {','.join(map(str, cfg.hidden_widths))}, {act}, train {cfg.train}"
+    model = get_model(cfg.model)
+    desc = f"{cfg.model}/{cfg.loss}/{'bias' if cfg.bias else 'no bias'}{model.describe(cfg)}"
     click.echo(f"{desc}, {cfg.data} d={cfg.d}, lr={cfg.lr:.4g}, p={cfg.p:g}: {cfg.replicas} replicas x {cfg.steps:,} steps")
-    if cfg.model == "neuron":
-        cols = ["norm_1", "error_test"]
-    else:
-        cols = [f"norm_{l}" for l in range(1, cfg.depth + 1)] + ["active_mean", "error_test"]
-        if cfg.model == "mlp":
-            cols += [f"active_mean_{l}" for l in range(2, cfg.depth)]
-    for col in cols:
+    for col in model.summary_columns(cfg):
         a, b = first[col].mean(), last[col].mean()
         if a == a:  # not NaN
             click.echo(f"  {col:<12} mean {a:.4g} at step 0 -> {b:.4g} at step {cfg.steps:,}")

@@ -207,9 +207,9 @@ def sweep_cmd(
       fastnoise sweep examples/sweep.toml --scheduler tcp://10.0.0.5:8786
       fastnoise sweep --status examples/sweep.toml
     """
-    from ..engine import max_threads
     from ..sweep import FAILED_DIR, SpecError, SweepError, execute, prepare
     from ..sweep.store import SweepWriteError
+    from ..threads import max_threads
 
     try:
         the_spec = _build_spec(spec, grids, sets, name)

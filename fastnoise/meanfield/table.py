@@ -2,7 +2,7 @@
 
 :func:`theory` takes a :class:`~fastnoise.config.RunConfig` (the same options as ``fastnoise run``),
 starts one flow from each of the first ``flows`` replicas' initial weights (drawn by
-:func:`fastnoise.engine.initial_weights`, so a flow and a simulation of the same configuration start
+:func:`fastnoise.weights.initial_weights`, so a flow and a simulation of the same configuration start
 from the same weights), integrates it to every checkpoint step t at tau = h t, and returns a table
 with exactly the run's columns (:mod:`fastnoise.schema`, the same ``config_id``) plus ``source``. A
 metric the flow does not give is null: ``updates``, ``active_min``, ``dead`` (counts over the probe
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,9 +24,11 @@ import numpy as np
 import pandas as pd
 
 from ..config import RunConfig
-from ..engine import checkpoints, initial_weights
+from ..models import get_model
 from ..provenance import MEANFIELD_SOURCES, kernel_hash
+from ..schedule import checkpoints
 from ..schema import frame_from_arrays, metric_names
+from ..weights import initial_weights
 from .flow import neuron_flow, twolayer_flow
 from .twolayer import TwoLayerField
 
@@ -44,7 +47,7 @@ def unsupported(cfg: RunConfig) -> tuple[str, str] | None:
     both layers trained and two classes, d >= 2, one sample per step, no weight decay and no label
     smoothing.
     """
-    if cfg.model not in ("neuron", "twolayer"):
+    if cfg.model not in _FLOWS:
         return "model", f"the mean-field flow covers the neuron and the two-layer net, got {cfg.model}"
     if cfg.data != "gaussian":
         return "data", f"the mean-field flow is for Gaussian inputs, got {cfg.data}"
@@ -52,7 +55,7 @@ def unsupported(cfg: RunConfig) -> tuple[str, str] | None:
         return "n-train", "the mean-field flow is for fresh samples at every step (no training set)"
     if cfg.classes != 2:
         return "classes", f"the mean-field flow is for two classes, got {cfg.classes}"
-    if cfg.model == "twolayer" and cfg.train != "all":
+    if get_model(cfg.model).hidden and cfg.train != "all":
         return "train", f"the mean-field flow trains both layers (train all), got {cfg.train}"
     if cfg.d is not None and cfg.d < 2:
         return "d", f"the mean-field flow needs d >= 2, got {cfg.d}"
@@ -131,7 +134,8 @@ def theory(
     why = unsupported(cfg)
     if why is not None:
         raise ValueError(f"--{why[0]}: {why[1]}")
-    n_flows = flows if flows is not None else (cfg.replicas if cfg.model == "neuron" else 1)
+    rows_of, default_method, default_rtol, one_per_replica = _FLOWS[cfg.model]
+    n_flows = flows if flows is not None else (cfg.replicas if one_per_replica else 1)
     if not 1 <= n_flows <= cfg.replicas:
         raise ValueError(f"--flows must be between 1 and --replicas ({cfg.replicas}), got {n_flows}")
     steps, taus = _schedule(cfg, horizon)
@@ -144,18 +148,26 @@ def theory(
         "horizon_step": int(steps[-1]),
         "code": kernel_hash(patterns=MEANFIELD_SOURCES),  # the flow's own sources (the kernels' are in fastnoise.code)
     }
-    if cfg.model == "neuron":
-        rows, extra = _neuron_rows(cfg, taus, n_flows, h, second_moment, method or "Radau", rtol or 1e-8)
-    else:
-        rows, extra = _net_rows(cfg, taus, n_flows, h, second_moment, method or "RK45", rtol or 1e-5, points, scramblings)
+    rows, extra = rows_of(
+        cfg, taus, n_flows, h, second_moment, method or default_method, rtol or default_rtol, points, scramblings
+    )
     info.update(extra)
     info["seconds"] = time.perf_counter() - t0
     return TheoryResult(_table(cfg, steps, rows), info)
 
 
 def _neuron_rows(
-    cfg: RunConfig, taus: np.ndarray, n: int, h: float, second_moment: bool, method: str, rtol: float
+    cfg: RunConfig,
+    taus: np.ndarray,
+    n: int,
+    h: float,
+    second_moment: bool,
+    method: str,
+    rtol: float,
+    m: int = 0,
+    scramblings: int = 0,
 ) -> tuple[list[dict[str, np.ndarray]], dict[str, Any]]:
+    """The neuron's flow from each of the first ``n`` replicas' weights (``m``, ``scramblings``: unused, the nets' rule)."""
     V0 = np.stack([np.asarray(initial_weights(cfg, r)["V"], float) for r in range(n)])
     path = neuron_flow(
         V0, taus, loss=cfg.loss, p=flip_parameter(cfg), h=h, bias=cfg.bias, second_moment=second_moment, method=method, rtol=rtol
@@ -240,3 +252,10 @@ def _table(cfg: RunConfig, steps: np.ndarray, rows: list[dict[str, np.ndarray]])
     df = frame_from_arrays(cfg, steps, out)
     df["source"] = SOURCE
     return df
+
+
+#: The models the mean field has a flow for: (rows of the table, default solver, its rtol, one flow per replica by default).
+_FLOWS: dict[str, tuple[Callable[..., tuple[list[dict[str, np.ndarray]], dict[str, Any]]], str, float, bool]] = {
+    "neuron": (_neuron_rows, "Radau", 1e-8, True),
+    "twolayer": (_net_rows, "RK45", 1e-5, False),
+}

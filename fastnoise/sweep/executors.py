@@ -106,7 +106,8 @@ def compute_cell(
         With ``table`` set, or ``error`` and ``traceback`` when the run raised an exception; ``code``
         is this process's :func:`~fastnoise.provenance.code_stamp` (the code that computed the table).
     """
-    from ..engine import max_threads, run, thread_count
+    from ..engine import run
+    from ..threads import max_threads, thread_count
 
     t0 = time.perf_counter()
     nmax = max_threads()
@@ -154,13 +155,15 @@ def _warm_up(configs: Iterable[RunConfig]) -> None:
     """Compile (or load from the on-disk cache) the kernels the cells need, once each, in this process.
 
     Kernels are specialised per model and per loss, input law, activation and sparse inputs
-    (``engine.kernel_spec``); one tiny run per distinct pair compiles each.
+    (``plan.kernel_spec``); one tiny run per distinct pair compiles each.
     """
-    from ..engine import kernel_model, kernel_spec, run
+    from ..engine import run
+    from ..models import model_of
+    from ..plan import kernel_spec
 
     seen = set()
     for cfg in configs:
-        key = (kernel_model(cfg), kernel_spec(cfg))
+        key = (model_of(cfg).name, kernel_spec(cfg))
         if key in seen:
             continue
         seen.add(key)

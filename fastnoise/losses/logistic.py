@@ -1,0 +1,18 @@
+"""The logistic loss (cross-entropy): every step moves by h y sigmoid(-y N(x)).
+
+With label smoothing e, the step's scale is t - sigmoid(N(x)) for the smoothed target t. Ten
+classes: softmax cross-entropy, e = onehot(y) - softmax(s) (smoothed targets likewise).
+"""
+
+from __future__ import annotations
+
+from . import Loss
+
+LOSS = Loss(
+    name="logistic",
+    kernel_module=".losses",
+    kernel_name="LOGISTIC",
+    help="Cross-entropy: every step, scaled by sigmoid(-y N(x))",
+    smoothing=True,
+    multiclass=True,
+)

@@ -1,0 +1,134 @@
+"""What a task answers: the base class of every task (see :mod:`fastnoise.tasks`)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..config import RunConfig
+
+__all__ = ["Task"]
+
+_F8 = 8
+
+
+class Task:
+    """An input law with its clean target; subclasses override :meth:`inputs` and :meth:`target`.
+
+    Attributes
+    ----------
+    name : str
+        ``--data``.
+    sampler_module, sampler_name : str
+        Where the task's compiled sampler lives (a :class:`~fastnoise._kernels.parts.SamplerKernel`:
+        the module, absolute or relative to ``fastnoise._kernels``, and the name in it), imported on
+        first use. Runs with a training set draw its rows instead (the built-in ``rows`` sampler).
+    dataset : bool
+        The task is a fixed data set (images): it always has a training set, its own input size, and
+        a test set to measure errors on.
+    sparse : bool
+        Inputs are mostly zeros (images): the kernels skip the zero coordinates.
+    fixed_sets : bool
+        The probe and test sets are fixed inputs (:meth:`fixed_inputs`: the basis), not draws.
+    help : str
+        One line for documentation.
+    """
+
+    name: str = ""
+    sampler_module: str = ""
+    sampler_name: str = ""
+    dataset: bool = False
+    sparse: bool = False
+    fixed_sets: bool = False
+    help: str = ""
+
+    def __repr__(self) -> str:
+        """``<model name>``."""
+        return f"<task {self.name}>"
+
+    # ------------------------------------------------------------------ configuration
+    def default_d(self) -> int:
+        """The input dimension when ``--d`` is not given."""
+        return 30
+
+    def check(self, cfg: RunConfig, d: int) -> None:
+        """The rules the task adds, given the resolved input dimension ``d`` (``data_path`` needs a data set)."""
+        if cfg.data_path is not None and not self.dataset:
+            from . import registered_tasks
+
+            able = ", ".join(t.name for t in registered_tasks() if t.dataset)
+            raise ConfigError("data_path", f"applies only to image data ({able}), got --data {self.name}")
+
+    def max_cube_dims(self, d: int) -> int | None:
+        """The largest ``--cube-dims`` the task allows (None: the option's own bound)."""
+        return None
+
+    def kernel_params(self, cfg: RunConfig) -> dict[str, Any]:
+        """Fields of the kernels' :class:`~fastnoise._kernels.params.Params` this task sets (read by its sampler)."""
+        return {}
+
+    # ------------------------------------------------------------------ kernels
+    def sampler(self) -> Any:
+        """The compiled sampler of fresh samples (:class:`~fastnoise._kernels.parts.SamplerKernel`)."""
+        if not self.sampler_module:
+            raise ValueError(f"task {self.name} has no sampler of fresh samples: it trains on its data set")
+        return getattr(importlib.import_module(self.sampler_module, "fastnoise._kernels"), self.sampler_name)
+
+    # ------------------------------------------------------------------ numpy sets
+    def inputs(self, n: int, d: int, rng: np.random.Generator, cfg: RunConfig) -> np.ndarray:
+        """``n`` inputs from the law, drawn in numpy from ``rng`` (the run's data stream)."""
+        raise NotImplementedError
+
+    def target(self, X: np.ndarray, cfg: RunConfig) -> np.ndarray:
+        """The clean labels (+1.0 or -1.0) of the inputs ``X``."""
+        raise NotImplementedError
+
+    def fixed_inputs(self, cfg: RunConfig) -> np.ndarray | None:
+        """Inputs that are the probe and test sets themselves (the basis), or None to draw them."""
+        return None
+
+    def sets(self, cfg: RunConfig, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """A run's sets: training (only with ``n_train``), probe and test, with clean labels.
+
+        Probe and test sets are :meth:`fixed_inputs` if the task has them, otherwise ``probe_size``
+        and ``n_test`` draws from the input law, drawn in the order probe, train, test. Without
+        ``n_train`` the training set is empty (the kernels draw fresh samples); without ``errors``
+        so is the test set.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(Xtr, Ytr, Xpr, Xte, Yte)``.
+        """
+        d = cfg.d
+        assert d is not None, "RunConfig resolves d on construction"
+        fixed = self.fixed_inputs(cfg) if self.fixed_sets else None
+        Xpr = fixed if fixed is not None else self.inputs(cfg.probe_size, d, rng, cfg)
+        if cfg.n_train is not None:
+            Xtr = self.inputs(cfg.n_train, d, rng, cfg)
+            Ytr = self.target(Xtr, cfg)
+        else:
+            Xtr, Ytr = np.zeros((0, d)), np.zeros(0)
+        if not cfg.errors:
+            Xte, Yte = np.zeros((0, d)), np.zeros(0)
+        else:
+            Xte = fixed if fixed is not None else self.inputs(cfg.n_test, d, rng, cfg)
+            Yte = self.target(Xte, cfg)
+        return Xtr, Ytr, Xpr, Xte, Yte
+
+    def footprint(self, cfg: RunConfig) -> dict[str, int]:
+        """Bytes of the run's training, probe and test sets (upper estimates, for :mod:`fastnoise.footprint`)."""
+        assert cfg.d is not None
+        d = cfg.d
+        train = (cfg.n_train or 0) * (d + 1) * _F8
+        if self.fixed_sets:
+            probe = test = d * (d + 1) * _F8
+        else:
+            probe = cfg.probe_size * d * _F8
+            test = cfg.n_test * (d + 1) * _F8 if cfg.errors else 0
+        return {"train": train, "probe": probe, "test": test}

@@ -1,0 +1,36 @@
+"""Inputs uniform on the standard basis e_1, ..., e_d; target +1 on the first ceil(d/2) [ours]."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .base import Task
+
+if TYPE_CHECKING:
+    from ..config import RunConfig
+
+
+class Basis(Task):
+    """``--data basis``: the probe and test sets are the d basis vectors themselves; the kernels take the one-hot path."""
+
+    name = "basis"
+    sampler_module = ".samplers"
+    sampler_name = "BASIS"
+    fixed_sets = True
+    help = "x uniform on the standard basis, target +1 on the first ceil(d/2)"
+
+    def inputs(self, n: int, d: int, rng: np.random.Generator, cfg: RunConfig) -> np.ndarray:
+        return np.eye(d)[rng.integers(0, d, size=n)]
+
+    def target(self, X: np.ndarray, cfg: RunConfig) -> np.ndarray:
+        j = np.argmax(X, axis=1)
+        return np.where(2 * j < cfg.d, 1.0, -1.0)
+
+    def fixed_inputs(self, cfg: RunConfig) -> np.ndarray:
+        assert cfg.d is not None
+        return np.eye(cfg.d)
+
+
+TASK = Basis()
