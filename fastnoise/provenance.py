@@ -36,9 +36,17 @@ RESULT_SOURCES = (
     "_jit.py",
     "_rng.py",
     "engine.py",
+    "plan.py",
+    "schedule.py",
+    "sets.py",
+    "state.py",
+    "threads.py",
+    "weights.py",
     "schema.py",
     "config.py",
-    "data/synthetic.py",
+    "models/*.py",
+    "tasks/*.py",
+    "losses/*.py",
     "data/images.py",
 )
 

@@ -82,7 +82,9 @@ def _net_grid(mode: str) -> tuple[int, float, int, list[tuple[str, int, float]]]
 @functools.lru_cache(maxsize=64)
 def _flow(cfg: RunConfig, flows: int) -> pd.DataFrame:
     """The flows of ``cfg`` from its first ``flows`` replicas (they depend on no kernel: computed once per process)."""
-    return theory(cfg, flows=flows, points=11, scramblings=1, rtol=_RTOL if cfg.model == "neuron" else None).table
+    return theory(
+        cfg, flows=flows, points=11, scramblings=1, rtol={"neuron": _RTOL}.get(cfg.model)
+    ).table  # the nets: the flow's own default
 
 
 def _measure_neuron(mode: str, seed: int) -> pd.DataFrame:

