@@ -102,7 +102,7 @@ def test_without_locators_kernels_compile_uncached(tmp_path):
     """The fallback: an unchecked Numba version gives kernels without a disk cache (never a stale one)."""
     code = (
         "import numba; numba.__version__ = '0.99.0'\n"
-        "from fastnoise import _jit, engine\n"
+        "from fastnoise import _jit, plan\n"
         "from fastnoise.config import RunConfig\n"
         "k = plan.kernels(RunConfig(model='neuron'))\n"
         "print(_jit.CACHING, type(k.drive._cache).__name__)\n"
@@ -133,7 +133,7 @@ def test_specialised_kernels_load_from_the_disk_cache_in_a_new_process(tmp_path)
     import sys
 
     code = (
-        "from fastnoise import engine, simulate\n"
+        "from fastnoise import plan, simulate\n"
         "simulate(model='neuron', loss='logistic', data='cube', steps=2000, replicas=2)\n"
         "from fastnoise import RunConfig\n"
         "k = plan.kernels(RunConfig(model='neuron', loss='logistic', data='cube')).drive\n"

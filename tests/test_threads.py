@@ -95,12 +95,12 @@ def test_no_page_holds_two_replicas_of_a_net(params):
     if params.get("classes"):  # the ten-class net (image data: its weights made up here)
         geo = Geometry(tenclass.MODEL, 784, False, (64,), classes=10)
         rng = np.random.default_rng(0)
-        weights = [{"M": rng.standard_normal((64, 784)), "V": rng.standard_normal((10, 64)), "b": np.ones(10)}] * R
+        drawn = [{"M": rng.standard_normal((64, 784)), "V": rng.standard_normal((10, 64)), "b": np.ones(10)}] * R
     else:
         cfg = engine.RunConfig(replicas=R, **params)
         geo = plan.geometry(cfg)
-        weights = [weights.initial_weights(cfg, r) for r in range(R)]
-    arrays, S = geo.pack(weights)
+        drawn = [weights.initial_weights(cfg, r) for r in range(R)]
+    arrays, S = geo.pack(drawn)
     named = dict(zip(("Wm", "Wv"), arrays[:2], strict=True)) | {"S": S}
     for name, block in geo.blocks().items():
         a = named[name]

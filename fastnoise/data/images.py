@@ -14,14 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import RunConfig
 from . import sources
 from .base import DATASETS, DatasetError, ImageDataset
 from .cache import _check_pinned, _load_cache, cache_paths, default_cache_dir
 from .idx import _IDX_STEMS, _is_idx_folder, load_idx_folder
 from .sources import _how_to_get
 
-__all__ = ["DATASETS", "DatasetError", "ImageDataset", "binary_labels", "image_sets", "load", "scale_pixels"]
+__all__ = ["DATASETS", "DatasetError", "ImageDataset", "binary_labels", "load", "scale_pixels"]
 
 
 def load(name: str, path: str | os.PathLike[str] | None = None) -> ImageDataset:
@@ -130,41 +129,3 @@ def scale_pixels(x: np.ndarray) -> np.ndarray:
         float64, same shape, C-contiguous.
     """
     return np.asarray(x, dtype=np.float64) / 255.0
-
-
-def image_sets(cfg: RunConfig, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """A run's image sets: the training split (or its first ``n_train`` images), a probe set, the test split.
-
-    The probe set is ``probe_size`` training images drawn once from ``rng`` (without replacement,
-    kept in order). Pixels are scaled to [0, 1]; labels are +1 for even classes and -1 for odd
-    ones, or, with ``classes > 2``, the class indices stored as floats.
-
-    Parameters
-    ----------
-    cfg : RunConfig
-        An image run (``data`` in ``mnist``, ``fashion-mnist``; ``data_path``, ``n_train``,
-        ``probe_size`` and ``classes`` are read).
-    rng : numpy.random.Generator
-        The run's data stream (:func:`fastnoise._rng.data_rng`).
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        ``(Xtr, Ytr, Xpr, Xte, Yte)``.
-
-    Raises
-    ------
-    DatasetError
-        The data set is missing or corrupt (see :func:`load`).
-    """
-    ds = load(cfg.data, cfg.data_path)
-    n = ds.x_train.shape[0] if cfg.n_train is None else min(cfg.n_train, ds.x_train.shape[0])
-    Xtr = scale_pixels(ds.x_train[:n])
-    Ytr = binary_labels(ds.y_train[:n])
-    Xpr = Xtr[np.sort(rng.choice(n, size=min(cfg.probe_size, n), replace=False))]
-    Xte = scale_pixels(ds.x_test)
-    Yte = binary_labels(ds.y_test)
-    if cfg.classes > 2:  # class indices, stored as floats
-        Ytr = ds.y_train[:n].astype(np.float64)
-        Yte = ds.y_test.astype(np.float64)
-    return Xtr, Ytr, Xpr, Xte, Yte

@@ -10,105 +10,11 @@ cross-entropy with ten classes). A new loss is one module defining a Loss, regis
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-from ..errors import ConfigError
-
-if TYPE_CHECKING:
-    from ..config import RunConfig
+from . import hinge, logistic
+from .base import Loss, get_loss, loss_names, register_loss
 
 __all__ = ["Loss", "get_loss", "loss_names", "register_loss"]
 
 
-@dataclass(frozen=True)
-class Loss:
-    """A loss: its name, where its compiled rule lives, and what it allows.
-
-    Attributes
-    ----------
-    name : str
-        ``--loss`` (an identifier: it names compiled kernels).
-    kernel_module, kernel_name : str
-        The module (absolute, or relative to ``fastnoise._kernels``) and the name of its
-        :class:`~fastnoise._kernels.parts.LossKernel`, imported on first use (:meth:`kernel`).
-    help : str
-        One line for documentation.
-    homogeneous : bool
-        The rule is invariant under scaling all weights by one factor (the hinge): a net without
-        bias can then be renormalised exactly (``engine.rescaling_exact``).
-    smoothing : bool
-        Label smoothing applies (``--label-smoothing``: targets for a probabilistic loss).
-    multiclass : bool
-        The loss has a C-class form (its kernel's ``classes``): ``--classes 10`` accepts it.
-    """
-
-    name: str
-    kernel_module: str
-    kernel_name: str
-    help: str = ""
-    homogeneous: bool = False
-    smoothing: bool = False
-    multiclass: bool = False
-
-    def kernel(self) -> Any:
-        """The compiled rule (:class:`fastnoise._kernels.parts.LossKernel`)."""
-        return getattr(importlib.import_module(self.kernel_module, "fastnoise._kernels"), self.kernel_name)
-
-    def check(self, cfg: RunConfig) -> None:
-        """The rules this loss adds: label smoothing only for a loss that has targets; a C-class form for ten classes."""
-        e = cfg.label_smoothing
-        if isinstance(e, (int, float)) and e > 0.0 and not self.smoothing:
-            able = " or ".join(f"{x.name}" for x in _LOSSES.values() if x.smoothing)
-            raise ConfigError("label_smoothing", f"{e:g} applies only to --loss {able} (cross-entropy), got --loss {self.name}")
-        if cfg.classes > 2 and not self.multiclass:
-            raise ConfigError("loss", f"{self.name} has no {cfg.classes}-class form, got --classes {cfg.classes}")
-
-
-_LOSSES: dict[str, Loss] = {}
-
-
-def register_loss(loss: Loss) -> Loss:
-    """Add ``loss`` to the vocabulary (``RunConfig(loss=loss.name)``); returns it.
-
-    Raises
-    ------
-    ValueError
-        Its name is not an identifier, or another loss already has it.
-    """
-    if not loss.name.isidentifier():
-        raise ValueError(f"a loss's name must be an identifier (it names compiled kernels), got {loss.name!r}")
-    if loss.name in _LOSSES and _LOSSES[loss.name] is not loss:
-        raise ValueError(f"a loss named {loss.name!r} is registered already")
-    _LOSSES[loss.name] = loss
-    return loss
-
-
-def loss_names() -> tuple[str, ...]:
-    """The names ``--loss`` accepts."""
-    return tuple(_LOSSES)
-
-
-def get_loss(name: str) -> Loss:
-    """The loss named ``name``.
-
-    Raises
-    ------
-    ConfigError
-        No loss has that name.
-    """
-    loss = _LOSSES.get(name) if isinstance(name, str) else None
-    if loss is None:
-        raise ConfigError("loss", f"must be one of {', '.join(_LOSSES)}; got {name!r}")
-    return loss
-
-
-def _builtin() -> None:
-    from . import hinge, logistic
-
-    register_loss(hinge.LOSS)
-    register_loss(logistic.LOSS)
-
-
-_builtin()
+for x in (hinge.LOSS, logistic.LOSS):
+    register_loss(x)

@@ -6,7 +6,7 @@ s[c*] >= s[y]. Homogeneous: scaling every weight by one factor maps trajectories
 
 from __future__ import annotations
 
-from . import Loss
+from .base import Loss
 
 LOSS = Loss(
     name="hinge",

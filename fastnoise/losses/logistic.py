@@ -6,7 +6,7 @@ classes: softmax cross-entropy, e = onehot(y) - softmax(s) (smoothed targets lik
 
 from __future__ import annotations
 
-from . import Loss
+from .base import Loss
 
 LOSS = Loss(
     name="logistic",

@@ -2,7 +2,7 @@
 
 A model subclasses :class:`Model`, sets its name and kernel, and overrides what differs from the
 defaults here (which describe a net with hidden layers). Every method takes the resolved
-:class:`~fastnoise.config.RunConfig` or the kernels' :class:`~fastnoise._kernels.layout.Geometry`;
+:class:`~fastnoise.config.RunFields` or the kernels' :class:`~fastnoise._kernels.layout.Geometry`;
 none of them runs a kernel. The kernel itself is imported on first use (:meth:`Model.kernel`), so
 that asking a model its rules (the CLI, the mean field) does not load Numba.
 """
@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..fields import RunFields
 
 if TYPE_CHECKING:
     from .._kernels.layout import Geometry
-    from ..config import RunConfig
 
-__all__ = ["Draw", "Model", "Rescale"]
+__all__ = ["Draw", "Model", "Rescale", "get_model", "model_names", "model_of", "register_model", "registered_models"]
 
 #: ``draw(shape)``: initial weights of that shape from the run's initial law (``--init``, ``--init-scale``).
 Draw = Callable[[tuple[int, ...]], np.ndarray]
@@ -32,8 +32,6 @@ Rescale = Callable[[np.ndarray], np.ndarray]
 
 def models_with(attribute: str) -> str:
     """The selectable models with a true ``attribute``, as an option would name them (``twolayer or mlp``)."""
-    from . import registered_models
-
     return " or ".join(m.name for m in registered_models() if m.selectable and getattr(m, attribute))
 
 
@@ -82,12 +80,12 @@ class Model:
         """The compiled model (:class:`fastnoise._kernels.driver.Model`), imported on first use."""
         return importlib.import_module(self.kernel_module, "fastnoise._kernels").MODEL
 
-    def form(self, cfg: RunConfig) -> Model:
+    def form(self, cfg: RunFields) -> Model:
         """The model that runs ``cfg`` (itself; the two-layer net with ten classes: the ten-class net)."""
         return self
 
     # ------------------------------------------------------------------ configuration
-    def hidden_widths(self, cfg: RunConfig) -> tuple[int, ...]:
+    def hidden_widths(self, cfg: RunFields) -> tuple[int, ...]:
         """Widths of the hidden layers (``()`` for a model without)."""
         return (cfg.width,)
 
@@ -95,7 +93,7 @@ class Model:
         """The step size when ``--lr`` is not given: 1/d."""
         return 1.0 / d
 
-    def check_shape(self, cfg: RunConfig) -> None:
+    def check_shape(self, cfg: RunFields) -> None:
         """Rules on the options that shape the model (``widths``, ``activation``), before ``train`` is read."""
         if cfg.widths is not None and not self.layered:
             raise ConfigError("widths", f"applies only to --model {models_with('layered')}, got model {self.name!r}")
@@ -125,7 +123,7 @@ class Model:
             return "all"
         return ",".join(str(t) for t in layers)
 
-    def check_train(self, cfg: RunConfig) -> None:
+    def check_train(self, cfg: RunFields) -> None:
         """Rules on ``train`` once parsed: ``hidden`` needs hidden layers, the last one of even width."""
         if cfg.train != "hidden":
             return
@@ -136,31 +134,27 @@ class Model:
             name = "widths" if self.layered and cfg.widths is not None else "width"
             raise ConfigError(name, f"must be even in the last hidden layer with --train hidden (half +1, half -1), got {last}")
 
-    def check_classes(self, cfg: RunConfig, image: bool) -> None:
+    def check_classes(self, cfg: RunFields, image: bool) -> None:
         """Rules on ``classes``: more than two need image data, a model that learns them, and every layer trained."""
         if cfg.classes == 2:
             return
         if not image:
             raise ConfigError("classes", f"{cfg.classes} needs image data (--data mnist or fashion-mnist), got --data {cfg.data}")
         if cfg.classes not in self.classes or cfg.train != "all":
-            from . import registered_models
-
             able = " or ".join(m.name for m in registered_models() if m.selectable and cfg.classes in m.classes)
             raise ConfigError(
                 "classes", f"{cfg.classes} needs --model {able} --train all, got --model {self.name} --train {cfg.train}"
             )
 
-    def check_dtype(self, cfg: RunConfig) -> None:
+    def check_dtype(self, cfg: RunFields) -> None:
         """Rules on ``dtype``: the weight types this model (in this form) runs in."""
         if cfg.dtype in self.form(cfg).dtypes:
             return
-        from . import registered_models
-
         able = " or ".join(m.name for m in registered_models() if m.selectable and cfg.dtype in m.dtypes)
         what = f"--model {self.name}" + (f" --classes {cfg.classes}" if cfg.classes != 2 else "")
         raise ConfigError("dtype", f"{cfg.dtype} needs --model {able} with two classes (wide layers), got {what}")
 
-    def rescaling_exact(self, cfg: RunConfig, homogeneous_loss: bool) -> bool:
+    def rescaling_exact(self, cfg: RunFields, homogeneous_loss: bool) -> bool:
         """Whether scaling all weights by one factor maps trajectories to trajectories (see ``engine``).
 
         The default (a net): a homogeneous loss (the hinge), no bias, every layer trained.
@@ -168,11 +162,11 @@ class Model:
         return homogeneous_loss and not cfg.bias and cfg.train == "all"
 
     # ------------------------------------------------------------------ weights
-    def initial_weights(self, cfg: RunConfig, draw: Draw, rescale: Rescale) -> dict[str, np.ndarray | float]:
+    def initial_weights(self, cfg: RunFields, draw: Draw, rescale: Rescale) -> dict[str, np.ndarray | float]:
         """One replica's initial weights from the run's initial law (biases start at 0)."""
         raise NotImplementedError
 
-    def trained(self, cfg: RunConfig, name: str) -> bool:
+    def trained(self, cfg: RunFields, name: str) -> bool:
         """Whether the weight array ``name`` (a key of :meth:`initial_weights`) is trained."""
         return name == "M" or cfg.train == "all"
 
@@ -199,27 +193,27 @@ class Model:
         return 60.0 + 0.15 * macs
 
     # ------------------------------------------------------------------ tables and messages
-    def filename_parts(self, cfg: RunConfig) -> list[str]:
+    def filename_parts(self, cfg: RunFields) -> list[str]:
         """The model's fragments of a run's default file name (after model, loss, bias)."""
         return [f"w{cfg.width}", f"train-{cfg.train}"]
 
-    def describe(self, cfg: RunConfig) -> str:
+    def describe(self, cfg: RunFields) -> str:
         """The model's part of a one-line summary (after ``model/loss/bias``)."""
         return f", width {cfg.width}, train {cfg.train}"
 
-    def summary_columns(self, cfg: RunConfig) -> list[str]:
+    def summary_columns(self, cfg: RunFields) -> list[str]:
         """The columns a finished run's summary reports (step 0 -> last step)."""
         return [f"norm_{l}" for l in range(1, cfg.depth + 1)] + ["active_mean", "error_test"]
 
-    def width_option(self, cfg: RunConfig) -> str:
+    def width_option(self, cfg: RunFields) -> str:
         """The option that sets the hidden widths (named when a run's weights do not fit in memory)."""
         return "width"
 
 
-def draw_weights(cfg: RunConfig, rng: np.random.Generator) -> tuple[Draw, Rescale]:
+def draw_weights(cfg: RunFields, rng: np.random.Generator) -> tuple[Draw, Rescale]:
     """The run's initial law as ``(draw, rescale)``: ``--init`` (uniform, gaussian, fanin), ``--init-scale``, ``--init-norm``."""
     a = cfg.init_scale
-    assert a is not None, "RunConfig resolves init_scale on construction"
+    assert a is not None, "RunFields resolves init_scale on construction"
 
     def draw(shape: tuple[int, ...]) -> np.ndarray:
         if cfg.init == "gaussian":
@@ -239,3 +233,52 @@ def draw_weights(cfg: RunConfig, rng: np.random.Generator) -> tuple[Draw, Rescal
 def fixed_output(k: int) -> np.ndarray:
     """The fixed output layer of ``--train hidden``: (1, ..., 1, -1, ..., -1) over ``k`` (even) units."""
     return np.concatenate([np.ones(k // 2), -np.ones(k // 2)])
+
+
+# --------------------------------------------------------------------------- the registry
+_MODELS: dict[str, Model] = {}
+
+
+def register_model(model: Model) -> Model:
+    """Add ``model`` to the vocabulary (``RunFields(model=model.name)``); returns it.
+
+    Raises
+    ------
+    ValueError
+        Another model already has that name.
+    """
+    if not model.name.isidentifier():
+        raise ValueError(f"a model's name must be an identifier (it names compiled kernels), got {model.name!r}")
+    if model.name in _MODELS and _MODELS[model.name] is not model:
+        raise ValueError(f"a model named {model.name!r} is registered already")
+    _MODELS[model.name] = model
+    return model
+
+
+def registered_models() -> tuple[Model, ...]:
+    """Every registered model, built-in ones first."""
+    return tuple(_MODELS.values())
+
+
+def model_names(*, selectable: bool = True) -> tuple[str, ...]:
+    """The names ``--model`` accepts (``selectable=False``: every model, forms such as ``tenclass`` too)."""
+    return tuple(m.name for m in _MODELS.values() if m.selectable or not selectable)
+
+
+def get_model(name: str) -> Model:
+    """The model named ``name``.
+
+    Raises
+    ------
+    ConfigError
+        No model has that name (``--model``: the message lists the allowed ones).
+    """
+    m = _MODELS.get(name) if isinstance(name, str) else None
+    if m is None or not m.selectable:
+        raise ConfigError("model", f"must be one of {', '.join(model_names())}; got {name!r}")
+    return m
+
+
+def model_of(cfg: RunFields) -> Model:
+    """The model that runs ``cfg``: the configured one, or the form it takes for this configuration (ten classes)."""
+    return get_model(cfg.model).form(cfg)

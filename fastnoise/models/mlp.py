@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..fields import RunFields
 from .base import Draw, Model, Rescale, fixed_output
 
 if TYPE_CHECKING:
     from .._kernels.layout import Geometry
-    from ..config import RunConfig
 
 
 class Mlp(Model):
@@ -25,16 +25,16 @@ class Mlp(Model):
     layered = True
     deep = True
 
-    def hidden_widths(self, cfg: RunConfig) -> tuple[int, ...]:
+    def hidden_widths(self, cfg: RunFields) -> tuple[int, ...]:
         return cfg.widths if cfg.widths is not None else (cfg.width,)
 
-    def rescaling_exact(self, cfg: RunConfig, homogeneous_loss: bool) -> bool:
+    def rescaling_exact(self, cfg: RunFields, homogeneous_loss: bool) -> bool:
         """Hinge, no bias, every layer trained: L-homogeneous, the kernel rescales the step with the weights."""
         return homogeneous_loss and not cfg.bias and cfg.train == "all"
 
-    def initial_weights(self, cfg: RunConfig, draw: Draw, rescale: Rescale) -> dict[str, np.ndarray | float]:
+    def initial_weights(self, cfg: RunFields, draw: Draw, rescale: Rescale) -> dict[str, np.ndarray | float]:
         """Layers drawn in order W1, W2, ..., output: with one hidden layer, the two-layer net's draws."""
-        assert cfg.d is not None, "RunConfig resolves d on construction"
+        assert cfg.d is not None, "RunFields resolves d on construction"
         dims = [cfg.d, *self.hidden_widths(cfg)]
         b = int(cfg.bias)
         out: dict[str, np.ndarray | float] = {}
@@ -48,7 +48,7 @@ class Mlp(Model):
         out[f"W{len(dims)}"] = last
         return out
 
-    def trained(self, cfg: RunConfig, name: str) -> bool:
+    def trained(self, cfg: RunFields, name: str) -> bool:
         return int(name[1:]) in cfg.trained_layers
 
     def blocks(self, geo: Geometry) -> dict[str, tuple[int, ...]]:
@@ -93,18 +93,18 @@ class Mlp(Model):
             out.append(w)
         return out
 
-    def filename_parts(self, cfg: RunConfig) -> list[str]:
+    def filename_parts(self, cfg: RunFields) -> list[str]:
         act = "relu" if cfg.activation == "relu" else f"leaky{cfg.leak:g}"
         return ["w" + "x".join(str(n) for n in cfg.hidden_widths), act, f"train-{cfg.train.replace(',', '.')}"]
 
-    def describe(self, cfg: RunConfig) -> str:
+    def describe(self, cfg: RunFields) -> str:
         act = cfg.activation if cfg.activation == "relu" else f"leaky {cfg.leak:g}"
         return f", widths {','.join(map(str, cfg.hidden_widths))}, {act}, train {cfg.train}"
 
-    def summary_columns(self, cfg: RunConfig) -> list[str]:
+    def summary_columns(self, cfg: RunFields) -> list[str]:
         return super().summary_columns(cfg) + [f"active_mean_{l}" for l in range(2, cfg.depth)]
 
-    def width_option(self, cfg: RunConfig) -> str:
+    def width_option(self, cfg: RunFields) -> str:
         return "widths"
 
 

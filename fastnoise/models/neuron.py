@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..fields import RunFields
 from .base import Draw, Model, Rescale
 
 if TYPE_CHECKING:
     from .._kernels.layout import Geometry
-    from ..config import RunConfig
 
 
 class Neuron(Model):
@@ -21,24 +21,24 @@ class Neuron(Model):
     hidden = False
     streams = False  # one replica's row stays in L1: no gap between replicas
 
-    def hidden_widths(self, cfg: RunConfig) -> tuple[int, ...]:
+    def hidden_widths(self, cfg: RunFields) -> tuple[int, ...]:
         return ()
 
     def default_lr(self, d: int) -> float:
         """The slides' step for the neuron: 1/d^2."""
         return 1.0 / d**2
 
-    def rescaling_exact(self, cfg: RunConfig, homogeneous_loss: bool) -> bool:
+    def rescaling_exact(self, cfg: RunFields, homogeneous_loss: bool) -> bool:
         """Never: the neuron's runs do not renormalise (its norm does not underflow)."""
         return False
 
-    def initial_weights(self, cfg: RunConfig, draw: Draw, rescale: Rescale) -> dict[str, np.ndarray | float]:
+    def initial_weights(self, cfg: RunFields, draw: Draw, rescale: Rescale) -> dict[str, np.ndarray | float]:
         assert cfg.d is not None
         V = np.zeros(cfg.din)
         V[: cfg.d] = rescale(draw((cfg.d,)))
         return {"V": V}
 
-    def trained(self, cfg: RunConfig, name: str) -> bool:
+    def trained(self, cfg: RunFields, name: str) -> bool:
         return True
 
     def depth(self, widths: tuple[int, ...]) -> int:
@@ -65,13 +65,13 @@ class Neuron(Model):
     def step_ns(self, geo: Geometry) -> float:
         return 60.0
 
-    def filename_parts(self, cfg: RunConfig) -> list[str]:
+    def filename_parts(self, cfg: RunFields) -> list[str]:
         return []
 
-    def describe(self, cfg: RunConfig) -> str:
+    def describe(self, cfg: RunFields) -> str:
         return ""
 
-    def summary_columns(self, cfg: RunConfig) -> list[str]:
+    def summary_columns(self, cfg: RunFields) -> list[str]:
         return ["norm_1", "error_test"]
 
 

@@ -6,30 +6,29 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .base import Draw, Rescale
-from .twolayer import TwoLayer
+from ..fields import RunFields
+from .base import Draw, Model, Rescale
 
 if TYPE_CHECKING:
     from .._kernels.layout import Geometry
-    from ..config import RunConfig
 
 
-class TenClass(TwoLayer):
+class TenClass(Model):
     """The C-class two-layer net: weights ``{"M": (width, d [+1]), "V": (C, width), "b": (C,)}``; float64 only."""
 
     name = "multiclass"  # the compiled kernel's name (and its on-disk cache's)
     kernel_module = ".multiclass"
     selectable = False
-    dtypes = ("float64",)
+    classes: tuple[int, ...] = (10,)
 
-    def form(self, cfg: RunConfig) -> TenClass:
+    def form(self, cfg: RunFields) -> TenClass:
         return self
 
-    def rescaling_exact(self, cfg: RunConfig, homogeneous_loss: bool) -> bool:
+    def rescaling_exact(self, cfg: RunFields, homogeneous_loss: bool) -> bool:
         """Never: the ten-class net does not renormalise."""
         return False
 
-    def initial_weights(self, cfg: RunConfig, draw: Draw, rescale: Rescale) -> dict[str, np.ndarray | float]:
+    def initial_weights(self, cfg: RunFields, draw: Draw, rescale: Rescale) -> dict[str, np.ndarray | float]:
         assert cfg.d is not None
         k = cfg.width
         M = np.zeros((k, cfg.din))

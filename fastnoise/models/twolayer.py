@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..fields import RunFields
 from .base import Draw, Model, Rescale, fixed_output
+from .tenclass import MODEL as TENCLASS
 
 if TYPE_CHECKING:
     from .._kernels.layout import Geometry
-    from ..config import RunConfig
 
 
 class TwoLayer(Model):
@@ -25,15 +26,11 @@ class TwoLayer(Model):
     classes: tuple[int, ...] = (2, 10)
     dtypes: tuple[str, ...] = ("float64", "float32")
 
-    def form(self, cfg: RunConfig) -> Model:
+    def form(self, cfg: RunFields) -> Model:
         """The ten-class net for ``classes > 2``, else the two-layer net."""
-        if cfg.classes > 2:
-            from .tenclass import MODEL as TENCLASS
+        return TENCLASS if cfg.classes > 2 else self
 
-            return TENCLASS
-        return self
-
-    def initial_weights(self, cfg: RunConfig, draw: Draw, rescale: Rescale) -> dict[str, np.ndarray | float]:
+    def initial_weights(self, cfg: RunFields, draw: Draw, rescale: Rescale) -> dict[str, np.ndarray | float]:
         assert cfg.d is not None
         k = cfg.width
         M = np.zeros((k, cfg.din))

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
+from ..fields import RunFields
 
-if TYPE_CHECKING:
-    from ..config import RunConfig
-
-__all__ = ["Task"]
+__all__ = ["Task", "get_task", "register_task", "registered_tasks", "task_names"]
 
 _F8 = 8
 
@@ -56,11 +54,9 @@ class Task:
         """The input dimension when ``--d`` is not given."""
         return 30
 
-    def check(self, cfg: RunConfig, d: int) -> None:
+    def check(self, cfg: RunFields, d: int) -> None:
         """The rules the task adds, given the resolved input dimension ``d`` (``data_path`` needs a data set)."""
         if cfg.data_path is not None and not self.dataset:
-            from . import registered_tasks
-
             able = ", ".join(t.name for t in registered_tasks() if t.dataset)
             raise ConfigError("data_path", f"applies only to image data ({able}), got --data {self.name}")
 
@@ -68,7 +64,7 @@ class Task:
         """The largest ``--cube-dims`` the task allows (None: the option's own bound)."""
         return None
 
-    def kernel_params(self, cfg: RunConfig) -> dict[str, Any]:
+    def kernel_params(self, cfg: RunFields) -> dict[str, Any]:
         """Fields of the kernels' :class:`~fastnoise._kernels.params.Params` this task sets (read by its sampler)."""
         return {}
 
@@ -80,19 +76,19 @@ class Task:
         return getattr(importlib.import_module(self.sampler_module, "fastnoise._kernels"), self.sampler_name)
 
     # ------------------------------------------------------------------ numpy sets
-    def inputs(self, n: int, d: int, rng: np.random.Generator, cfg: RunConfig) -> np.ndarray:
+    def inputs(self, n: int, d: int, rng: np.random.Generator, cfg: RunFields) -> np.ndarray:
         """``n`` inputs from the law, drawn in numpy from ``rng`` (the run's data stream)."""
         raise NotImplementedError
 
-    def target(self, X: np.ndarray, cfg: RunConfig) -> np.ndarray:
+    def target(self, X: np.ndarray, cfg: RunFields) -> np.ndarray:
         """The clean labels (+1.0 or -1.0) of the inputs ``X``."""
         raise NotImplementedError
 
-    def fixed_inputs(self, cfg: RunConfig) -> np.ndarray | None:
+    def fixed_inputs(self, cfg: RunFields) -> np.ndarray | None:
         """Inputs that are the probe and test sets themselves (the basis), or None to draw them."""
         return None
 
-    def sets(self, cfg: RunConfig, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    def sets(self, cfg: RunFields, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         """A run's sets: training (only with ``n_train``), probe and test, with clean labels.
 
         Probe and test sets are :meth:`fixed_inputs` if the task has them, otherwise ``probe_size``
@@ -106,7 +102,7 @@ class Task:
             ``(Xtr, Ytr, Xpr, Xte, Yte)``.
         """
         d = cfg.d
-        assert d is not None, "RunConfig resolves d on construction"
+        assert d is not None, "RunFields resolves d on construction"
         fixed = self.fixed_inputs(cfg) if self.fixed_sets else None
         Xpr = fixed if fixed is not None else self.inputs(cfg.probe_size, d, rng, cfg)
         if cfg.n_train is not None:
@@ -121,7 +117,7 @@ class Task:
             Yte = self.target(Xte, cfg)
         return Xtr, Ytr, Xpr, Xte, Yte
 
-    def footprint(self, cfg: RunConfig) -> dict[str, int]:
+    def footprint(self, cfg: RunFields) -> dict[str, int]:
         """Bytes of the run's training, probe and test sets (upper estimates, for :mod:`fastnoise.footprint`)."""
         assert cfg.d is not None
         d = cfg.d
@@ -132,3 +128,47 @@ class Task:
             probe = cfg.probe_size * d * _F8
             test = cfg.n_test * (d + 1) * _F8 if cfg.errors else 0
         return {"train": train, "probe": probe, "test": test}
+
+
+# --------------------------------------------------------------------------- the registry
+_TASKS: dict[str, Task] = {}
+
+
+def register_task(task: Task) -> Task:
+    """Add ``task`` to the vocabulary (``RunFields(data=task.name)``); returns it.
+
+    Raises
+    ------
+    ValueError
+        Another task already has that name, or it is not a valid name.
+    """
+    if not task.name or not task.name.replace("-", "_").isidentifier():
+        raise ValueError(f"a task's name must be an identifier (dashes allowed), got {task.name!r}")
+    if task.name in _TASKS and _TASKS[task.name] is not task:
+        raise ValueError(f"a task named {task.name!r} is registered already")
+    _TASKS[task.name] = task
+    return task
+
+
+def registered_tasks() -> tuple[Task, ...]:
+    """Every registered task, built-in ones first."""
+    return tuple(_TASKS.values())
+
+
+def task_names() -> tuple[str, ...]:
+    """The names ``--data`` accepts."""
+    return tuple(_TASKS)
+
+
+def get_task(name: str) -> Task:
+    """The task named ``name``.
+
+    Raises
+    ------
+    ConfigError
+        No task has that name (``--data``).
+    """
+    task = _TASKS.get(name) if isinstance(name, str) else None
+    if task is None:
+        raise ConfigError("data", f"must be one of {', '.join(_TASKS)}; got {name!r}")
+    return task

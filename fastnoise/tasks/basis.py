@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from ..fields import RunFields
 from .base import Task
-
-if TYPE_CHECKING:
-    from ..config import RunConfig
 
 
 class Basis(Task):
@@ -21,14 +17,14 @@ class Basis(Task):
     fixed_sets = True
     help = "x uniform on the standard basis, target +1 on the first ceil(d/2)"
 
-    def inputs(self, n: int, d: int, rng: np.random.Generator, cfg: RunConfig) -> np.ndarray:
+    def inputs(self, n: int, d: int, rng: np.random.Generator, cfg: RunFields) -> np.ndarray:
         return np.eye(d)[rng.integers(0, d, size=n)]
 
-    def target(self, X: np.ndarray, cfg: RunConfig) -> np.ndarray:
+    def target(self, X: np.ndarray, cfg: RunFields) -> np.ndarray:
         j = np.argmax(X, axis=1)
         return np.where(2 * j < cfg.d, 1.0, -1.0)
 
-    def fixed_inputs(self, cfg: RunConfig) -> np.ndarray:
+    def fixed_inputs(self, cfg: RunFields) -> np.ndarray:
         assert cfg.d is not None
         return np.eye(cfg.d)
 

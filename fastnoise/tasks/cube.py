@@ -5,14 +5,12 @@ The half-width is c = (1/2)^(1/K) (``--cube-dims K``), so the clean labels are b
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from ..fields import RunFields
 from .base import Task
-
-if TYPE_CHECKING:
-    from ..config import RunConfig
 
 
 def cube_halfwidth(k: int) -> float:
@@ -31,13 +29,13 @@ class Cube(Task):
     def max_cube_dims(self, d: int) -> int | None:
         return d
 
-    def kernel_params(self, cfg: RunConfig) -> dict[str, Any]:
+    def kernel_params(self, cfg: RunFields) -> dict[str, Any]:
         return {"cube_k": cfg.cube_dims, "cube_c": cube_halfwidth(cfg.cube_dims)}
 
-    def inputs(self, n: int, d: int, rng: np.random.Generator, cfg: RunConfig) -> np.ndarray:
+    def inputs(self, n: int, d: int, rng: np.random.Generator, cfg: RunFields) -> np.ndarray:
         return rng.uniform(-1.0, 1.0, size=(n, d))
 
-    def target(self, X: np.ndarray, cfg: RunConfig) -> np.ndarray:
+    def target(self, X: np.ndarray, cfg: RunFields) -> np.ndarray:
         c = cube_halfwidth(cfg.cube_dims)
         inside = np.all(np.abs(X[:, : cfg.cube_dims]) <= c, axis=1)
         return np.where(inside, 1.0, -1.0)

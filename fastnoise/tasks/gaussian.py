@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from ..fields import RunFields
 from .base import Task
-
-if TYPE_CHECKING:
-    from ..config import RunConfig
 
 
 class Gaussian(Task):
@@ -20,10 +16,10 @@ class Gaussian(Task):
     sampler_name = "GAUSSIAN"
     help = "x ~ N(0, I_d), target sign(x_1)"
 
-    def inputs(self, n: int, d: int, rng: np.random.Generator, cfg: RunConfig) -> np.ndarray:
+    def inputs(self, n: int, d: int, rng: np.random.Generator, cfg: RunFields) -> np.ndarray:
         return rng.standard_normal((n, d))
 
-    def target(self, X: np.ndarray, cfg: RunConfig) -> np.ndarray:
+    def target(self, X: np.ndarray, cfg: RunFields) -> np.ndarray:
         return np.where(X[:, 0] > 0.0, 1.0, -1.0)
 
 
