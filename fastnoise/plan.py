@@ -148,9 +148,13 @@ class RunPlan:
         return self.geometry.pack([initial_weights(self.cfg, r) for r in range(self.cfg.replicas)])
 
     def kernels(self) -> driver.Kernels:
-        """The compiled kernels (compiled or loaded from the on-disk cache on first use)."""
+        """The compiled kernels (compiled or loaded from the on-disk cache on first use), by :func:`kernels`.
+
+        (Through the module's :func:`kernels`, looked up at call time: the theorem checks' tests
+        replace it to hand every run a deliberately faulty step, ``tests/faults.py``.)
+        """
         if self._kernels is None:
-            self._kernels = driver.build(self.model.kernel(), self.spec)
+            self._kernels = kernels(self.cfg, self.spec)
         return self._kernels
 
 

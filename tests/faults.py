@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import numba
 
-from fastnoise import engine, plan
+from fastnoise import plan
 from fastnoise._kernels import driver
 from fastnoise._kernels.draws import draw_sample
-from fastnoise._kernels.models import MODELS
 from fastnoise.models import model_of
 
 FAULTS = ("flip_sign", "ignore_noise", "drop_bias_step")
@@ -65,13 +64,13 @@ def inject(monkeypatch, fault: str) -> None:
 
     def faulty(cfg, spec=None):
         kern = real_kernels(cfg, spec)
-        model = MODELS[model_of(cfg).name]
+        model = model_of(cfg).kernel()
         key = (fault, model.name, kern.spec)
         if key not in _BUILT:
             _BUILT[key] = _faulty_build(fault, model, kern)
         return _BUILT[key]
 
-    monkeypatch.setattr(engine, "kernels", faulty)
+    monkeypatch.setattr(plan, "kernels", faulty)
 
 
 def _faulty_build(fault, model, kern):

@@ -22,7 +22,8 @@ class Loss:
         ``--loss`` (an identifier: it names compiled kernels).
     kernel_module, kernel_name : str
         The module (absolute, or relative to ``fastnoise._kernels``) and the name of its
-        :class:`~fastnoise._kernels.parts.LossKernel`, imported on first use (:meth:`kernel`).
+        :class:`~fastnoise._kernels.parts.LossKernel`, imported on first use (:meth:`kernel`), so
+        that naming a built-in loss does not load Numba.
     help : str
         One line for documentation.
     homogeneous : bool
@@ -32,18 +33,24 @@ class Loss:
         Label smoothing applies (``--label-smoothing``: targets for a probabilistic loss).
     multiclass : bool
         The loss has a C-class form (its kernel's ``classes``): ``--classes 10`` accepts it.
+    part : LossKernel, optional
+        The compiled rule itself, instead of ``kernel_module`` and ``kernel_name`` (a loss defined
+        outside the package: its templates are plain functions, importing them loads no Numba).
     """
 
     name: str
-    kernel_module: str
-    kernel_name: str
+    kernel_module: str = ""
+    kernel_name: str = ""
     help: str = ""
     homogeneous: bool = False
     smoothing: bool = False
     multiclass: bool = False
+    part: Any = None
 
     def kernel(self) -> Any:
-        """The compiled rule (:class:`fastnoise._kernels.parts.LossKernel`)."""
+        """The compiled rule (:class:`fastnoise._kernels.parts.LossKernel`), whose name must be the loss's."""
+        if self.part is not None:
+            return self.part
         return getattr(importlib.import_module(self.kernel_module, "fastnoise._kernels"), self.kernel_name)
 
     def check(self, cfg: RunFields) -> None:

@@ -11,7 +11,7 @@ from .base import Loss
 LOSS = Loss(
     name="hinge",
     kernel_module=".losses",
-    kernel_name="HINGE",
+    kernel_name="HINGE_KERNEL",
     help="Hinge (perceptron rule): update only when y N(x) <= 0",
     homogeneous=True,
     multiclass=True,

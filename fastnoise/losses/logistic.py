@@ -11,7 +11,7 @@ from .base import Loss
 LOSS = Loss(
     name="logistic",
     kernel_module=".losses",
-    kernel_name="LOGISTIC",
+    kernel_name="LOGISTIC_KERNEL",
     help="Cross-entropy: every step, scaled by sigmoid(-y N(x))",
     smoothing=True,
     multiclass=True,

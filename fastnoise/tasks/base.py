@@ -70,7 +70,10 @@ class Task:
 
     # ------------------------------------------------------------------ kernels
     def sampler(self) -> Any:
-        """The compiled sampler of fresh samples (:class:`~fastnoise._kernels.parts.SamplerKernel`)."""
+        """The compiled sampler of fresh samples (:class:`~fastnoise._kernels.parts.SamplerKernel`), named as the task.
+
+        A task defined outside the package may override this to return its SamplerKernel directly.
+        """
         if not self.sampler_module:
             raise ValueError(f"task {self.name} has no sampler of fresh samples: it trains on its data set")
         return getattr(importlib.import_module(self.sampler_module, "fastnoise._kernels"), self.sampler_name)

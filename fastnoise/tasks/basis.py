@@ -13,7 +13,7 @@ class Basis(Task):
 
     name = "basis"
     sampler_module = ".samplers"
-    sampler_name = "BASIS"
+    sampler_name = "BASIS_SAMPLER"
     fixed_sets = True
     help = "x uniform on the standard basis, target +1 on the first ceil(d/2)"
 

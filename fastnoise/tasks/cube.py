@@ -23,7 +23,7 @@ class Cube(Task):
 
     name = "cube"
     sampler_module = ".samplers"
-    sampler_name = "CUBE"
+    sampler_name = "CUBE_SAMPLER"
     help = "x uniform on [-1, 1]^d, +1 inside a centred cube of K coordinates"
 
     def max_cube_dims(self, d: int) -> int | None:

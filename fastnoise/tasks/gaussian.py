@@ -13,7 +13,7 @@ class Gaussian(Task):
 
     name = "gaussian"
     sampler_module = ".samplers"
-    sampler_name = "GAUSSIAN"
+    sampler_name = "GAUSSIAN_SAMPLER"
     help = "x ~ N(0, I_d), target sign(x_1)"
 
     def inputs(self, n: int, d: int, rng: np.random.Generator, cfg: RunFields) -> np.ndarray:
