@@ -25,6 +25,7 @@ from ._kernels import common as kc
 from ._kernels import driver
 from ._kernels.draws import BASIS, CUBE, FLIP, GAUSSIAN, TRAINSET, UNIFORM, draw_class_stream, draw_stream
 from ._kernels.layout import Geometry
+from ._kernels.losses import HINGE_KERNEL, LOGISTIC_KERNEL
 from ._kernels.models import MODELS
 from ._kernels.params import Data, Params, Spec
 from .config import IMAGE_DATA, ConfigError, RunConfig
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 COMPILE_NOTICE_SECONDS = 1.0
 
 _DATA_CODES = {"gaussian": GAUSSIAN, "basis": BASIS, "cube": CUBE}
+# The built-in losses' kernels, by cfg.loss (their names).
+_LOSS_KERNELS = {k.name: k for k in (HINGE_KERNEL, LOGISTIC_KERNEL)}
 
 
 class SimulationError(RuntimeError):
@@ -252,7 +255,7 @@ def kernel_spec(cfg: RunConfig) -> Spec:
     """The compile-time options of a run's kernel: loss, input law, activation, sparse inputs."""
     trainset = cfg.n_train is not None or cfg.data in IMAGE_DATA
     return Spec(
-        loss=kc.HINGE if cfg.loss == "hinge" else kc.LOGISTIC,
+        loss=_LOSS_KERNELS[cfg.loss].name,
         data=TRAINSET if trainset else _DATA_CODES[cfg.data],
         act=kc.LEAKY if cfg.activation == "leaky" else kc.RELU,
         sparse=cfg.data in IMAGE_DATA,
@@ -295,7 +298,8 @@ def kernel_params(cfg: RunConfig, renormalize: bool = True) -> Params:
 
 def kernels(cfg: RunConfig, spec: Spec | None = None) -> driver.Kernels:
     """The compiled kernels of a run (built once per model and spec, then cached)."""
-    return driver.build(MODELS[kernel_model(cfg)], kernel_spec(cfg) if spec is None else spec)
+    spec = kernel_spec(cfg) if spec is None else spec
+    return driver.build(MODELS[kernel_model(cfg)], spec, _LOSS_KERNELS[spec.loss])
 
 
 def rescaling_exact(cfg: RunConfig) -> bool:

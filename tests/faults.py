@@ -83,4 +83,4 @@ def _faulty_build(fault, model, kern):
         replace = _drop_bias_step(kern.update)
     else:
         return kern
-    return driver.build(model, kern.spec, replace=replace)
+    return driver.build(model, kern.spec, kern.loss, replace=replace)

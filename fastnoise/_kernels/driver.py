@@ -80,6 +80,7 @@ from .lanes import S_ROWS, lane_state, set_lane_state
 from .lanes import W as LANES
 from .layout import M_UPDATES
 from .params import Spec
+from .parts import LossKernel
 from .vec import COMPILED, borrowed
 
 __all__ = ["Model", "Kernels", "build", "constant_lr"]
@@ -136,6 +137,7 @@ class Kernels(NamedTuple):
     update: Any
     spec: Spec
     drive_lanes: Any = None
+    loss: LossKernel | None = None  # the parts it was built with (a test rebuilds the same kernels with a fault)
 
 
 def constant_lr(P, status):
@@ -521,7 +523,7 @@ def _drive_lanes(rs, arrays, scratch, state, steps_done, updates, status, P, D, 
 MIN_LANES = 5
 
 _BUILT: dict[tuple[str, Spec], Kernels] = {}  # by (model, spec)
-_SHARED: dict[tuple[str, str], tuple[types.FunctionType, Any]] = {}  # by (tag, template name)
+_SHARED: dict[tuple[str, str], tuple[types.FunctionType, Any]] = {}  # by (tag, template key)
 
 
 def _copy(f: Callable, consts: Mapping[str, Any], tag: str) -> types.FunctionType:
@@ -534,41 +536,61 @@ def _copy(f: Callable, consts: Mapping[str, Any], tag: str) -> types.FunctionTyp
     return nf
 
 
-_SPEC_NAMES = frozenset({"LOSS", "DATA", "ACT", "SPARSE", "ONEHOT", "NOISE", "SMOOTH", "BATCH", "DECAY", "EPOCHS"})
+def _key(f: Callable) -> str:
+    """A template's key: its module and qualified name (templates of different modules may share a name)."""
+    return f"{f.__module__}.{f.__qualname__}"
 
 
-def _spec_reads(templates: Mapping[str, Callable], roles: Mapping[str, Callable]) -> dict[str, frozenset[str]]:
-    """For each template, the spec constants it reads, directly or through the templates it calls."""
-    role_of = {role: f.__name__ for role, f in roles.items()}
+_SPEC_NAMES = frozenset({"ACT", "SPARSE", "ONEHOT", "NOISE", "SMOOTH", "BATCH", "DECAY", "EPOCHS", "LOSS_CONDITIONAL", "DATA"})
+#: The names bound to the loss's templates (read: the template depends on the loss, named in its tag).
+_LOSS_ROLES = ("LOSS_SCALE", "LOSS_CLASSES")
+
+
+def _spec_reads(
+    templates: Mapping[str, Callable], roles: Mapping[str, Callable], names: frozenset[str]
+) -> dict[str, frozenset[str]]:
+    """For each template, the constants and part roles (``names``) it reads, directly or through the templates it calls.
+
+    A template calls the templates its global names refer to (functions imported from another
+    template module included) and the roles it names (``UPDATE``, ``LOSS_SCALE``, ...).
+    """
+    by_id = {id(f): k for k, f in templates.items()}
+    role_key = {role: _key(f) for role, f in roles.items()}
     calls = {}
-    for name, f in templates.items():
-        used = set(f.__code__.co_names)
-        calls[name] = {role_of.get(u, u) for u in used} & templates.keys()
-    reads = {name: set(f.__code__.co_names) & _SPEC_NAMES for name, f in templates.items()}
+    for k, f in templates.items():
+        used = f.__code__.co_names
+        callees = {role_key[u] for u in used if u in role_key}
+        callees |= {by_id[id(f.__globals__[u])] for u in used if id(f.__globals__.get(u)) in by_id}
+        calls[k] = callees
+    reads = {k: set(f.__code__.co_names) & names for k, f in templates.items()}
     grew = True
     while grew:
         grew = False
-        for name, callees in calls.items():
+        for k, callees in calls.items():
             for c in callees:
-                if not reads[c] <= reads[name]:
-                    reads[name] |= reads[c]
+                if not reads[c] <= reads[k]:
+                    reads[k] |= reads[c]
                     grew = True
-    return {name: frozenset(r) for name, r in reads.items()}
+    return {k: frozenset(r) for k, r in reads.items()}
 
 
-def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) -> Kernels:
-    """Compile (or fetch) ``model``'s driver for ``spec``.
+def build(model: Model, spec: Spec, loss: LossKernel, replace: Mapping[str, Any] | None = None) -> Kernels:
+    """Compile (or fetch) ``model``'s driver for ``spec`` with the run's ``loss`` (named ``spec.loss``).
 
     Each template is compiled once per value of the spec constants it actually reads (a record
-    that reads only ``ACT`` is shared by both losses), the driver once per (model, spec).
+    that reads only ``ACT`` is shared by both losses), the driver once per (model, spec). The
+    loss's templates are bound like the model's roles (``LOSS_SCALE``, ``LOSS_CLASSES``) and
+    compiled into their callers (``inline="always"``: as the rules were when each model wrote
+    them out); a template that reads them is named after the loss.
     ``replace`` maps driver names (``"UPDATE"``, ``"SAMPLE"``, ...) to already-compiled functions
     used instead of the model's (tests only; such builds are neither memoised nor cached on disk).
     """
+    if loss.name != spec.loss:
+        raise ValueError(f"spec.loss is {spec.loss!r} but the loss kernel is {loss.name!r}")
     key = (model.name, spec)
     if replace is None and key in _BUILT:
         return _BUILT[key]
     consts = {
-        "LOSS": spec.loss,
         "DATA": spec.data,
         "ACT": spec.act,
         "SPARSE": spec.sparse,
@@ -578,7 +600,11 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
         "BATCH": spec.batch,
         "DECAY": spec.decay,
         "EPOCHS": spec.epochs,
+        "LOSS_CONDITIONAL": loss.conditional,
     }
+    # The tag fragment of each name a template may read: a constant's value, a part's name.
+    frags = {c: f"{c.lower()}{int(v)}" for c, v in consts.items()}
+    frags["LOSS_CONDITIONAL"] = f"loss_{loss.name}"
     roles = {
         "VIEW": model.view,
         "SAMPLE": model.sample,
@@ -586,7 +612,12 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
         "CHECK": model.check,
         "LR": model.lr,
         "RECORD": model.record,
+        "LOSS_SCALE": loss.scale,
     }
+    if loss.classes is not None:
+        roles["LOSS_CLASSES"] = loss.classes
+    for role in _LOSS_ROLES:
+        frags[role] = f"loss_{loss.name}"
     # Drawing ahead needs the model's two halves; a replaced step (a test's fault) is the update itself.
     ahead = model.evaluate is not None and model.learn is not None and not (spec.batch or spec.decay) and not replace
     fused = ahead and model.learn_evaluate is not None
@@ -609,51 +640,62 @@ def build(model: Model, spec: Spec, replace: Mapping[str, Any] | None = None) ->
     halves: tuple[Callable, ...] = ()
     if model.evaluate is not None and model.learn is not None:
         halves = (model.evaluate, model.learn, *((model.learn_evaluate,) if model.learn_evaluate is not None else ()))
-    templates = {f.__name__: f for f in (*roles.values(), *model.helpers, *halves, *lane_helpers, *drivers)}
-    reads = _spec_reads(templates, roles)
+    templates: dict[str, Callable] = {}
+    for f in (*roles.values(), *model.helpers, *halves, *lane_helpers, *drivers, *loss.helpers):
+        k = _key(f)
+        if templates.setdefault(k, f) is not f:
+            raise ValueError(f"two templates named {k}: give one of them another name")
+    reads = _spec_reads(templates, roles, frozenset(frags))
     cache = replace is None
     # The engine calls the drivers, VIEW and UPDATE from Python; every other template is reached
     # from compiled code only and is compiled without Numba's wrappers (_jit.jit(inner=True)).
-    entry = {_drive.__name__, _drive_lanes.__name__, model.view.__name__, model.update.__name__}
+    entry = {_key(f) for f in (_drive, _drive_lanes, model.view, model.update)}
     # Inlined into their callers (Numba IR), each a kernel less to compile: _record, a checkpoint's
     # wrapper (a first two-layer run about 0.85 of the time, alternated with the code before).
-    inline = {_record.__name__: {"inline": "always"}}
+    inline = {_key(_record): {"inline": "always"}}
     # Compiled into their callers (Numba IR) rather than called: called, each receives the
     # parameters (about 40 words) and its arrays on the stack at every step (measured at width 100:
     # update's two halves called, 1.07 of the time of one update; the two-layer net's first-layer
     # update called, 1.013 of the time inlined).
     # And the lane steps with their helpers: called, they received their dozen arrays and the
     # parameters on the stack, about 150 words copied per lane step.
+    # And the loss's rules: the models wrote them out in place before losses were parts.
     lane_inline = (model.lanes.steps, *lane_helpers) if lanes and model.lanes is not None else ()
-    for f in (*model.inline, *halves, *lane_inline):
-        inline[f.__name__] = {"inline": "always"}
+    loss_inline = (loss.scale, *((loss.classes,) if loss.classes is not None else ()))
+    for f in (*model.inline, *halves, *lane_inline, *loss_inline):
+        inline[_key(f)] = {"inline": "always"}
     copies = {}
     compiled = {}
-    for name, f in templates.items():
-        mine = {c: consts[c] for c in sorted(reads[name])}
-        tag = model.name + "".join(f"__{c.lower()}{int(v)}" for c, v in mine.items())
+    for k, f in templates.items():
+        mine = {c: consts[c] for c in reads[k] if c in consts}
+        tag = model.name + "".join(f"__{t}" for t in sorted({frags[c] for c in reads[k]}))
         if replace:
             tag += "__replaced"
-        shared = (tag, name)
-        if replace is None and shared in _SHARED:
-            copies[name], compiled[name] = _SHARED[shared]
+        shared_key = (tag, k)
+        if replace is None and shared_key in _SHARED:
+            _, compiled[k] = _SHARED[shared_key]
             continue
-        copies[name] = _copy(f, mine, tag)
-        compiled[name] = jit(copies[name], cache=cache, inner=name not in entry, **inline.get(name, {}))
+        copies[k] = _copy(f, mine, tag)
+        compiled[k] = jit(copies[k], cache=cache, inner=k not in entry, **inline.get(k, {}))
         if replace is None:
-            _SHARED[shared] = (copies[name], compiled[name])
-    bound = {role: compiled[f.__name__] for role, f in roles.items()}
+            _SHARED[shared_key] = (copies[k], compiled[k])
+    bound = {role: compiled[_key(f)] for role, f in roles.items()}
     if replace:
         bound.update(replace)
-    for f in copies.values():
-        f.__globals__.update(compiled)  # templates call each other's specialised copies
-        f.__globals__.update(bound)
+    by_id = {id(f): k for k, f in templates.items()}
+    for f in copies.values():  # templates call each other's specialised copies
+        g = f.__globals__
+        for name, value in list(g.items()):
+            if id(value) in by_id:
+                g[name] = compiled[by_id[id(value)]]
+        g.update(bound)
     kern = Kernels(
-        drive=compiled[_drive.__name__],
-        view=compiled[model.view.__name__],
+        drive=compiled[_key(_drive)],
+        view=compiled[_key(model.view)],
         update=bound["UPDATE"],
         spec=spec,
-        drive_lanes=compiled[_drive_lanes.__name__] if lanes else None,
+        drive_lanes=compiled[_key(_drive_lanes)] if lanes else None,
+        loss=loss,
     )
     if replace is None:
         _BUILT[key] = kern

@@ -14,14 +14,15 @@ import math
 import numpy as np
 
 from .._jit import jit
-from .common import DBL_MAX, HINGE, NONFINITE, UNDERFLOW_PRODUCT, block_max_abs, block_norm, sigmoid, targets
+from .common import DBL_MAX, NONFINITE, UNDERFLOW_PRODUCT, block_max_abs, block_norm
 from .draws import GAUSSIAN, label_noise, sample_binary, store_state
 from .driver import Lanes, Model, _fail, constant_lr
 from .lanes import ROW_BITS, ROW_NBITS, W, lane_normals, lane_normals_fused, lane_state, put_lane_words, vaxpy, vdot
 from .layout import M_BIAS1, M_ERR_TEST, M_ERR_TRAIN, M_LOG1, M_NORM1
 
-LOSS = HINGE  # rebound per Spec by the driver builder
-SMOOTH = False  # likewise
+# Rebound per Spec by the builder: the loss's scale and whether a zero scale means "no update".
+LOSS_SCALE = None
+LOSS_CONDITIONAL = True
 
 
 @jit
@@ -37,15 +38,15 @@ def view(arrays, scratch, r, P):
 
 
 def scale(y, out, P, h):
-    """The rule for the output ``out`` = N(x): (whether V moves, the step's scale h*y*s)."""
-    if LOSS == HINGE:
-        if y * out > 0.0:
-            return False, 0.0
-        return True, h * y
-    if SMOOTH:  # label smoothing: the scale is t - sigmoid(N) for the target t (y * y = 1 exactly)
-        hi, lo = targets(P.smooth, 2)
-        return True, h * y * (y * ((hi if y > 0.0 else lo) - sigmoid(out)))
-    return True, h * y * sigmoid(-y * out)
+    """The rule for the output ``out`` = N(x): (whether V moves, the step's scale h*y*s).
+
+    A conditional loss (the hinge) moves V only where its scale is not 0.0; any other moves it
+    at every step (``V += 0*x`` where s underflows, as the logistic rule always did).
+    """
+    s = LOSS_SCALE(y, out, P)
+    if LOSS_CONDITIONAL and s == 0.0:
+        return False, 0.0
+    return True, h * y * s
 
 
 def evaluate(j, P, x, V):

@@ -71,7 +71,7 @@ class Spec(NamedTuple):
     existed.
     """
 
-    loss: int
+    loss: str  # the run's loss (a parts.LossKernel's name)
     data: int
     act: int
     sparse: bool
