@@ -23,11 +23,12 @@ from . import _rng, footprint
 from . import provenance as _provenance  # noqa: F401  (stamps the sources as imported)
 from ._kernels import common as kc
 from ._kernels import driver
-from ._kernels.draws import BASIS, CUBE, FLIP, GAUSSIAN, TRAINSET, UNIFORM, draw_class_stream, draw_stream
+from ._kernels.draws import FLIP, UNIFORM, draw_class_stream, draw_stream
 from ._kernels.layout import Geometry
 from ._kernels.losses import HINGE_KERNEL, LOGISTIC_KERNEL
 from ._kernels.models import MODELS
 from ._kernels.params import Data, Params, Spec
+from ._kernels.samplers import BASIS_SAMPLER, CUBE_SAMPLER, GAUSSIAN_SAMPLER, LAW_CODES, ROWS_SAMPLER
 from .config import IMAGE_DATA, ConfigError, RunConfig
 from .data.images import image_sets
 from .data.synthetic import cube_halfwidth, synthetic_sets
@@ -40,7 +41,8 @@ log = logging.getLogger(__name__)
 #: A compile that takes longer than this is announced (a cached kernel loads in well under it).
 COMPILE_NOTICE_SECONDS = 1.0
 
-_DATA_CODES = {"gaussian": GAUSSIAN, "basis": BASIS, "cube": CUBE}
+# The built-in samplers' kernels, by name (cfg.data's for gaussian, basis, cube; "rows": a training set).
+_SAMPLER_KERNELS = {k.name: k for k in (GAUSSIAN_SAMPLER, BASIS_SAMPLER, CUBE_SAMPLER, ROWS_SAMPLER)}
 # The built-in losses' kernels, by cfg.loss (their names).
 _LOSS_KERNELS = {k.name: k for k in (HINGE_KERNEL, LOGISTIC_KERNEL)}
 
@@ -256,7 +258,7 @@ def kernel_spec(cfg: RunConfig) -> Spec:
     trainset = cfg.n_train is not None or cfg.data in IMAGE_DATA
     return Spec(
         loss=_LOSS_KERNELS[cfg.loss].name,
-        data=TRAINSET if trainset else _DATA_CODES[cfg.data],
+        sampler="rows" if trainset else _SAMPLER_KERNELS[cfg.data].name,
         act=kc.LEAKY if cfg.activation == "leaky" else kc.RELU,
         sparse=cfg.data in IMAGE_DATA,
         noise=FLIP if cfg.noise == "flip" else UNIFORM,
@@ -299,7 +301,7 @@ def kernel_params(cfg: RunConfig, renormalize: bool = True) -> Params:
 def kernels(cfg: RunConfig, spec: Spec | None = None) -> driver.Kernels:
     """The compiled kernels of a run (built once per model and spec, then cached)."""
     spec = kernel_spec(cfg) if spec is None else spec
-    return driver.build(MODELS[kernel_model(cfg)], spec, _LOSS_KERNELS[spec.loss])
+    return driver.build(MODELS[kernel_model(cfg)], spec, _LOSS_KERNELS[spec.loss], _SAMPLER_KERNELS[spec.sampler])
 
 
 def rescaling_exact(cfg: RunConfig) -> bool:
@@ -698,7 +700,7 @@ def apply_step(cfg: RunConfig, weights: dict[str, Any], x: np.ndarray, y: float)
     geo = geometry(one)
     arrays, S = geo.pack([weights])
     P = kernel_params(one, renormalize=False)
-    dense = kernel_spec(one)._replace(data=GAUSSIAN, sparse=False)  # x is given: no one-hot or sparse path
+    dense = kernel_spec(one)._replace(sampler="gaussian", sparse=False)  # x is given: no one-hot or sparse path
     kern = kernels(one, dense)
     w = kern.view(arrays, S, 0, P)
     w[0][: one.d] = x
@@ -720,7 +722,7 @@ def sample_stream(cfg: RunConfig, replica: int, n: int) -> tuple[np.ndarray, np.
     """
     data = datasets(cfg)
     P = kernel_params(cfg)
-    code = kernel_spec(cfg).data
+    code = LAW_CODES[kernel_spec(cfg).sampler]
     row = _rng.kernel_state(cfg.seed, replica + 1)[replica].copy()
     flip = cfg.noise == "flip"
     order = initial_order(cfg.replace(replicas=1), data.Xtr.shape[0])[0] if cfg.sampling == "epochs" else None

@@ -17,6 +17,7 @@ from fastnoise import engine
 from fastnoise._kernels import driver
 from fastnoise._kernels.draws import draw_sample
 from fastnoise._kernels.models import MODELS
+from fastnoise._kernels.samplers import LAW_CODES
 
 FAULTS = ("flip_sign", "ignore_noise", "drop_bias_step")
 # One faulty build per (fault, model, spec) for the whole session: faulty builds are never cached on
@@ -78,9 +79,9 @@ def _faulty_build(fault, model, kern):
     if fault == "flip_sign":
         replace = _flip_sign(kern.update)
     elif fault == "ignore_noise":
-        replace = _ignore_noise(kern.spec.data)
+        replace = _ignore_noise(LAW_CODES[kern.spec.sampler])
     elif model.name == "twolayer":
         replace = _drop_bias_step(kern.update)
     else:
         return kern
-    return driver.build(model, kern.spec, kern.loss, replace=replace)
+    return driver.build(model, kern.spec, kern.loss, kern.sampler, replace=replace)

@@ -55,7 +55,7 @@ def _plain(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def plain(cfg, spec=None):
         kern = real(cfg, spec)
-        return driver.build(MODELS[engine.kernel_model(cfg)], kern.spec, kern.loss, replace={"UPDATE": kern.update})
+        return driver.build(MODELS[engine.kernel_model(cfg)], kern.spec, kern.loss, kern.sampler, replace={"UPDATE": kern.update})
 
     monkeypatch.setattr(engine, "kernels", plain)
 

@@ -75,12 +75,12 @@ import numpy as np
 
 from .._jit import jit
 from .common import CHECK_EVERY, DBL_MAX, NONFINITE, OK, S_CODE, S_LOG2, S_STEP, UNDERFLOW  # noqa: F401 (the step loop's source)
-from .draws import BASIS, label_noise, load_state, next_row, store_state  # noqa: F401 (next_row: the step loop's source)
+from .draws import label_noise, load_state, next_row, store_state  # noqa: F401 (next_row: the step loop's source)
 from .lanes import S_ROWS, lane_state, set_lane_state
 from .lanes import W as LANES
 from .layout import M_UPDATES
 from .params import Spec
-from .parts import LossKernel
+from .parts import LossKernel, SamplerKernel
 from .vec import COMPILED, borrowed
 
 __all__ = ["Model", "Kernels", "build", "constant_lr"]
@@ -96,7 +96,7 @@ class Lanes(NamedTuple):
                                                steps t0 ... t0+m-1 of every lane with alive[l]
                                                (no periodic check among them); a lane that fails
                                                calls _fail, stores its state, leaves alive
-    eligible(spec) -> bool                     (plain Python) whether this spec has a lane step
+    eligible(spec, sampler) -> bool            (plain Python) whether this spec has a lane step
     helpers                                    templates the lane steps call, inlined into them
                                                (as the steps are into the driver: called, each
                                                would receive the parameters and arrays on the stack)
@@ -106,7 +106,7 @@ class Lanes(NamedTuple):
     pack: Callable
     unpack: Callable
     steps: Callable
-    eligible: Callable[[Spec], bool]
+    eligible: Callable[[Spec, SamplerKernel], bool]
     helpers: tuple[Callable, ...] = ()
 
 
@@ -138,6 +138,7 @@ class Kernels(NamedTuple):
     spec: Spec
     drive_lanes: Any = None
     loss: LossKernel | None = None  # the parts it was built with (a test rebuilds the same kernels with a fault)
+    sampler: SamplerKernel | None = None
 
 
 def constant_lr(P, status):
@@ -541,7 +542,7 @@ def _key(f: Callable) -> str:
     return f"{f.__module__}.{f.__qualname__}"
 
 
-_SPEC_NAMES = frozenset({"ACT", "SPARSE", "ONEHOT", "NOISE", "SMOOTH", "BATCH", "DECAY", "EPOCHS", "LOSS_CONDITIONAL", "DATA"})
+_SPEC_NAMES = frozenset({"ACT", "SPARSE", "ONEHOT", "NOISE", "SMOOTH", "BATCH", "DECAY", "EPOCHS", "LOSS_CONDITIONAL", "DRAW"})
 #: The names bound to the loss's templates (read: the template depends on the loss, named in its tag).
 _LOSS_ROLES = ("LOSS_SCALE", "LOSS_CLASSES")
 
@@ -574,27 +575,29 @@ def _spec_reads(
     return {k: frozenset(r) for k, r in reads.items()}
 
 
-def build(model: Model, spec: Spec, loss: LossKernel, replace: Mapping[str, Any] | None = None) -> Kernels:
-    """Compile (or fetch) ``model``'s driver for ``spec`` with the run's ``loss`` (named ``spec.loss``).
+def build(
+    model: Model, spec: Spec, loss: LossKernel, sampler: SamplerKernel, replace: Mapping[str, Any] | None = None
+) -> Kernels:
+    """Compile (or fetch) ``model``'s driver for ``spec`` with the run's ``loss`` and ``sampler`` (named by the spec).
 
     Each template is compiled once per value of the spec constants it actually reads (a record
     that reads only ``ACT`` is shared by both losses), the driver once per (model, spec). The
-    loss's templates are bound like the model's roles (``LOSS_SCALE``, ``LOSS_CLASSES``) and
-    compiled into their callers (``inline="always"``: as the rules were when each model wrote
-    them out); a template that reads them is named after the loss.
+    parts' templates are bound like the model's roles (``LOSS_SCALE``, ``LOSS_CLASSES``,
+    ``DRAW``) and compiled into their callers (``inline="always"``: as the rules and the draws
+    were when the models and ``sample_binary`` wrote them out); a template that reads one is
+    named after its part (``__loss_hinge``, ``__sampler_gaussian``).
     ``replace`` maps driver names (``"UPDATE"``, ``"SAMPLE"``, ...) to already-compiled functions
     used instead of the model's (tests only; such builds are neither memoised nor cached on disk).
     """
-    if loss.name != spec.loss:
-        raise ValueError(f"spec.loss is {spec.loss!r} but the loss kernel is {loss.name!r}")
+    if loss.name != spec.loss or sampler.name != spec.sampler:
+        raise ValueError(f"spec names {spec.loss!r} and {spec.sampler!r}, the parts are {loss.name!r} and {sampler.name!r}")
     key = (model.name, spec)
     if replace is None and key in _BUILT:
         return _BUILT[key]
     consts = {
-        "DATA": spec.data,
         "ACT": spec.act,
         "SPARSE": spec.sparse,
-        "ONEHOT": spec.data == BASIS,
+        "ONEHOT": sampler.onehot,
         "NOISE": spec.noise,
         "SMOOTH": spec.smooth,
         "BATCH": spec.batch,
@@ -605,6 +608,7 @@ def build(model: Model, spec: Spec, loss: LossKernel, replace: Mapping[str, Any]
     # The tag fragment of each name a template may read: a constant's value, a part's name.
     frags = {c: f"{c.lower()}{int(v)}" for c, v in consts.items()}
     frags["LOSS_CONDITIONAL"] = f"loss_{loss.name}"
+    frags["DRAW"] = f"sampler_{sampler.name}"
     roles = {
         "VIEW": model.view,
         "SAMPLE": model.sample,
@@ -613,6 +617,7 @@ def build(model: Model, spec: Spec, loss: LossKernel, replace: Mapping[str, Any]
         "LR": model.lr,
         "RECORD": model.record,
         "LOSS_SCALE": loss.scale,
+        "DRAW": sampler.draw,
     }
     if loss.classes is not None:
         roles["LOSS_CLASSES"] = loss.classes
@@ -630,7 +635,7 @@ def build(model: Model, spec: Spec, loss: LossKernel, replace: Mapping[str, Any]
     roles["STEPS"] = _steps_template(model.views, spec.batch or spec.decay, ahead, fused)
     # A replaced step (a test's fault) is not the model's lane step, and interpreted kernels
     # (NUMBA_DISABLE_JIT) have no vector intrinsics: such builds have the scalar driver only.
-    lanes = model.lanes is not None and model.lanes.eligible(spec) and not replace and COMPILED
+    lanes = model.lanes is not None and model.lanes.eligible(spec, sampler) and not replace and COMPILED
     if lanes:
         assert model.lanes is not None and model.lr is constant_lr, "lanes need a constant step size"
         roles.update(BLOCK=model.lanes.block, PACK=model.lanes.pack, UNPACK=model.lanes.unpack, STEPS_LANES=model.lanes.steps)
@@ -641,7 +646,7 @@ def build(model: Model, spec: Spec, loss: LossKernel, replace: Mapping[str, Any]
     if model.evaluate is not None and model.learn is not None:
         halves = (model.evaluate, model.learn, *((model.learn_evaluate,) if model.learn_evaluate is not None else ()))
     templates: dict[str, Callable] = {}
-    for f in (*roles.values(), *model.helpers, *halves, *lane_helpers, *drivers, *loss.helpers):
+    for f in (*roles.values(), *model.helpers, *halves, *lane_helpers, *drivers, *loss.helpers, *sampler.helpers):
         k = _key(f)
         if templates.setdefault(k, f) is not f:
             raise ValueError(f"two templates named {k}: give one of them another name")
@@ -659,9 +664,10 @@ def build(model: Model, spec: Spec, loss: LossKernel, replace: Mapping[str, Any]
     # update called, 1.013 of the time inlined).
     # And the lane steps with their helpers: called, they received their dozen arrays and the
     # parameters on the stack, about 150 words copied per lane step.
-    # And the loss's rules: the models wrote them out in place before losses were parts.
+    # And the loss's rules and the sampler's draw: the models (and sample_binary) wrote them out
+    # in place before losses and samplers were parts.
     lane_inline = (model.lanes.steps, *lane_helpers) if lanes and model.lanes is not None else ()
-    loss_inline = (loss.scale, *((loss.classes,) if loss.classes is not None else ()))
+    loss_inline = (loss.scale, *((loss.classes,) if loss.classes is not None else ()), sampler.draw)
     for f in (*model.inline, *halves, *lane_inline, *loss_inline):
         inline[_key(f)] = {"inline": "always"}
     copies = {}
@@ -696,6 +702,7 @@ def build(model: Model, spec: Spec, loss: LossKernel, replace: Mapping[str, Any]
         spec=spec,
         drive_lanes=compiled[_key(_drive_lanes)] if lanes else None,
         loss=loss,
+        sampler=sampler,
     )
     if replace is None:
         _BUILT[key] = kern

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._jit import jit
 from .common import DBL_MAX, NONFINITE, UNDERFLOW_PRODUCT, block_max_abs, block_norm
-from .draws import GAUSSIAN, label_noise, sample_binary, store_state
+from .draws import label_noise, sample_binary, store_state
 from .driver import Lanes, Model, _fail, constant_lr
 from .lanes import ROW_BITS, ROW_NBITS, W, lane_normals, lane_normals_fused, lane_state, put_lane_words, vaxpy, vdot
 from .layout import M_BIAS1, M_ERR_TEST, M_ERR_TRAIN, M_LOG1, M_NORM1
@@ -230,9 +230,13 @@ def lane_steps(P, D, h, S, blk, alive, upd, status, rs, state, t0, m):
     vaxpy(V, prev, din, hy, go)  # the last step's update
 
 
-def lanes_eligible(spec):
-    """Gaussian inputs and the paper's step (one fresh sample per step, no weight decay)."""
-    return spec.data == GAUSSIAN and not (spec.batch or spec.decay or spec.epochs)
+def lanes_eligible(spec, sampler):
+    """Inputs the lane step draws itself (``sampler.lanes``: Gaussian) and the paper's step.
+
+    The paper's step: one fresh sample per step, no weight decay. Any loss: the lane step goes
+    through the loss's scale (:func:`scale`).
+    """
+    return sampler.lanes and not (spec.batch or spec.decay or spec.epochs)
 
 
 MODEL = Model(

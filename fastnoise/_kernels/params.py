@@ -72,7 +72,7 @@ class Spec(NamedTuple):
     """
 
     loss: str  # the run's loss (a parts.LossKernel's name)
-    data: int
+    sampler: str  # the run's input law (a parts.SamplerKernel's name)
     act: int
     sparse: bool
     noise: int = 0
@@ -84,7 +84,7 @@ class Spec(NamedTuple):
     def tag(self) -> str:
         """A name fragment unique to this spec (compiled kernels are cached under it)."""
         extra = f"n{self.noise}m{int(self.smooth)}b{int(self.batch)}w{int(self.decay)}e{int(self.epochs)}"
-        return f"l{self.loss}d{self.data}a{self.act}s{int(self.sparse)}{extra}"
+        return f"l{self.loss}d{self.sampler}a{self.act}s{int(self.sparse)}{extra}"
 
 
 class Data(NamedTuple):
