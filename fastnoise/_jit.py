@@ -2,7 +2,7 @@
 
 Every kernel in :mod:`fastnoise._kernels` is compiled through :func:`jit`, so the flags below
 hold for the whole package (replicas run in parallel on threads, not ``prange``; see
-``_kernels/driver.py``):
+``_kernels/loops.py``):
 
 - ``cache=True``: compiled code is written to disk and reused by the next process. Numba puts the
   cache beside the sources when that folder is writable, otherwise in the user's cache folder;

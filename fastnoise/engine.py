@@ -508,7 +508,7 @@ def initial_order(cfg: RunConfig, n: int) -> np.ndarray:
 
 
 def regime_arrays(cfg: RunConfig, st: RunState) -> tuple[Any, ...]:
-    """The kernels' training-regime arrays ``(order, flats, buf, masks)`` (see ``driver._drive``).
+    """The kernels' training-regime arrays ``(order, flats, buf, masks)`` (see ``_kernels.loops._drive``).
 
     ``flats`` are flat aliases of the weight arrays (views: the kernels write through them);
     ``masks`` mark the trained weights with 1.0 (a net of ones in the trained layers, packed like

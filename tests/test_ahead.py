@@ -1,4 +1,4 @@
-"""Sampling ahead (``fastnoise/_kernels/driver.py``): the same runs as the plain step loop, bit for bit.
+"""Sampling ahead (``fastnoise/_kernels/loops.py``): the same runs as the plain step loop, bit for bit.
 
 For models with ``evaluate`` and ``learn`` the production step loop draws sample t+1 between
 step t's forward pass and its rule (and the two-layer net does step t's first-layer update and

@@ -21,7 +21,7 @@ import numpy as np
 from .._jit import jit
 from .common import DBL_MAX, UNDERFLOW_PRODUCT, block_max_abs, block_norm
 from .draws import sample_class
-from .driver import Model, constant_lr
+from .driver import Model
 from .layout import (
     M_ACT_MEAN,
     M_BIAS1,
@@ -34,6 +34,7 @@ from .layout import (
     M_NORM2,
     net_scratch,
 )
+from .loops import constant_lr
 from .twolayer import _load_x, forward_sparse, output, record_active, record_forward, sparse_records
 
 LOSS_CLASSES = None  # rebound per Spec by the builder: the loss's C-class error signal

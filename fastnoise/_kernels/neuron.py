@@ -16,9 +16,10 @@ import numpy as np
 from .._jit import jit
 from .common import DBL_MAX, NONFINITE, UNDERFLOW_PRODUCT, block_max_abs, block_norm
 from .draws import label_noise, sample_binary, store_state
-from .driver import Lanes, Model, _fail, constant_lr
+from .driver import Lanes, Model
 from .lanes import ROW_BITS, ROW_NBITS, W, lane_normals, lane_normals_fused, lane_state, put_lane_words, vaxpy, vdot
 from .layout import M_BIAS1, M_ERR_TEST, M_ERR_TRAIN, M_LOG1, M_NORM1
+from .loops import _fail, constant_lr
 
 # Rebound per Spec by the builder: the loss's scale and whether a zero scale means "no update".
 LOSS_SCALE = None

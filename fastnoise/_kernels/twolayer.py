@@ -30,7 +30,7 @@ from .common import (
     scaled,
 )
 from .draws import sample_binary
-from .driver import Model, constant_lr
+from .driver import Model
 from .layout import (
     M_ACT_MEAN,
     M_BIAS1,
@@ -43,6 +43,7 @@ from .layout import (
     M_NORM2,
     net_scratch,
 )
+from .loops import constant_lr
 from .vec import (
     COMPILED,
     forward_rows1_vec,

@@ -532,7 +532,7 @@ def borrowed(typingctx, views):
     functions with loops and calls (the step's sample and update), and each is an atomic
     read-modify-write through a call, several per step (counted in the two-layer step loop's assembly: 7 pairs per step).
     Numba's NRT_incref and NRT_decref return at once for a view without an owner (a null meminfo).
-    The caller keeps the arrays alive: :func:`.driver._drive` holds them for the whole call.
+    The caller keeps the arrays alive: :func:`.loops._drive` holds them for the whole call.
     """
     if not isinstance(views, types.BaseTuple):
         return None
