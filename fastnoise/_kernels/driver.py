@@ -55,7 +55,7 @@ from typing import Any, NamedTuple
 from .._jit import jit
 from .draws import label_noise
 from .loops import LANES, _drive, _drive_lanes, _fail, _record, _steps_lanes, _steps_template, constant_lr
-from .params import Spec
+from .params import BINDINGS, Spec
 from .parts import LossKernel, SamplerKernel
 from .vec import COMPILED
 
@@ -140,9 +140,32 @@ def _key(f: Callable) -> str:
     return f"{f.__module__}.{f.__qualname__}"
 
 
-_SPEC_NAMES = frozenset({"ACT", "SPARSE", "ONEHOT", "NOISE", "SMOOTH", "BATCH", "DECAY", "EPOCHS", "LOSS_CONDITIONAL", "DRAW"})
-#: The names bound to the loss's templates (read: the template depends on the loss, named in its tag).
-_LOSS_ROLES = ("LOSS_SCALE", "LOSS_CLASSES")
+def _bindings(spec: Spec, parts: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str], dict[str, Callable]]:
+    """The spec's and the parts' bindings (:data:`.params.BINDINGS`): (constants, tag fragments, part templates).
+
+    The tag fragment of a name is its value (``onehot1``) or, for a part's attribute, the part's
+    name (``loss_hinge``). A part's missing template (None: a loss without a C-class form) is
+    left unbound.
+    """
+    for field, part in parts.items():
+        if getattr(spec, field) != part.name:
+            raise ValueError(f"spec.{field} is {getattr(spec, field)!r}, but the {field} kernel is {part.name!r}")
+    consts: dict[str, Any] = {}
+    frags: dict[str, str] = {}
+    roles: dict[str, Callable] = {}
+    for name, source in BINDINGS.items():
+        field, _, attr = source.partition(".")
+        if attr:
+            value = getattr(parts[field], attr)
+            frags[name] = f"{field}_{parts[field].name}"
+            if callable(value):
+                roles[name] = value
+            elif value is not None:
+                consts[name] = value
+        else:
+            consts[name] = getattr(spec, field)
+            frags[name] = f"{name.lower()}{int(consts[name])}"
+    return consts, frags, roles
 
 
 def _spec_reads(
@@ -187,26 +210,10 @@ def build(
     ``replace`` maps driver names (``"UPDATE"``, ``"SAMPLE"``, ...) to already-compiled functions
     used instead of the model's (tests only; such builds are neither memoised nor cached on disk).
     """
-    if loss.name != spec.loss or sampler.name != spec.sampler:
-        raise ValueError(f"spec names {spec.loss!r} and {spec.sampler!r}, the parts are {loss.name!r} and {sampler.name!r}")
     key = (model.name, spec)
     if replace is None and key in _BUILT:
         return _BUILT[key]
-    consts = {
-        "ACT": spec.act,
-        "SPARSE": spec.sparse,
-        "ONEHOT": sampler.onehot,
-        "NOISE": spec.noise,
-        "SMOOTH": spec.smooth,
-        "BATCH": spec.batch,
-        "DECAY": spec.decay,
-        "EPOCHS": spec.epochs,
-        "LOSS_CONDITIONAL": loss.conditional,
-    }
-    # The tag fragment of each name a template may read: a constant's value, a part's name.
-    frags = {c: f"{c.lower()}{int(v)}" for c, v in consts.items()}
-    frags["LOSS_CONDITIONAL"] = f"loss_{loss.name}"
-    frags["DRAW"] = f"sampler_{sampler.name}"
+    consts, frags, part_roles = _bindings(spec, {"loss": loss, "sampler": sampler})
     roles = {
         "VIEW": model.view,
         "SAMPLE": model.sample,
@@ -214,13 +221,8 @@ def build(
         "CHECK": model.check,
         "LR": model.lr,
         "RECORD": model.record,
-        "LOSS_SCALE": loss.scale,
-        "DRAW": sampler.draw,
+        **part_roles,
     }
-    if loss.classes is not None:
-        roles["LOSS_CLASSES"] = loss.classes
-    for role in _LOSS_ROLES:
-        frags[role] = f"loss_{loss.name}"
     # Drawing ahead needs the model's two halves; a replaced step (a test's fault) is the update itself.
     ahead = model.evaluate is not None and model.learn is not None and not (spec.batch or spec.decay) and not replace
     fused = ahead and model.learn_evaluate is not None
@@ -248,7 +250,12 @@ def build(
         k = _key(f)
         if templates.setdefault(k, f) is not f:
             raise ValueError(f"two templates named {k}: give one of them another name")
-    reads = _spec_reads(templates, roles, frozenset(frags))
+    reads = _spec_reads(templates, roles, frozenset(BINDINGS))
+    unbound = set().union(*reads.values()) - consts.keys() - roles.keys()
+    if unbound:  # a part's template the model calls is None (a loss without a C-class form)
+        raise ValueError(
+            f"model {model.name} reads {', '.join(sorted(unbound))}, which {loss.name!r} and {sampler.name!r} leave unbound"
+        )
     cache = replace is None
     # The engine calls the drivers, VIEW and UPDATE from Python; every other template is reached
     # from compiled code only and is compiled without Numba's wrappers (_jit.jit(inner=True)).
@@ -265,8 +272,7 @@ def build(
     # And the loss's rules and the sampler's draw: the models (and sample_binary) wrote them out
     # in place before losses and samplers were parts.
     lane_inline = (model.lanes.steps, *lane_helpers) if lanes and model.lanes is not None else ()
-    loss_inline = (loss.scale, *((loss.classes,) if loss.classes is not None else ()), sampler.draw)
-    for f in (*model.inline, *halves, *lane_inline, *loss_inline):
+    for f in (*model.inline, *halves, *lane_inline, *part_roles.values()):
         inline[_key(f)] = {"inline": "always"}
     copies = {}
     compiled = {}
