@@ -32,11 +32,12 @@ and shares the status protocol (:func:`_fail`) and the record step (:func:`_reco
 from __future__ import annotations
 
 import types
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._jit import jit
+from .._jit import generated_source, jit
 from .common import CHECK_EVERY, DBL_MAX, NONFINITE, OK, S_CODE, S_LOG2, S_STEP, UNDERFLOW  # noqa: F401 (the step loop's source)
 from .draws import label_noise, load_state, next_row, store_state  # noqa: F401 (next_row: the step loop's source)
 from .lanes import S_ROWS, lane_state, set_lane_state
@@ -217,7 +218,15 @@ def _steps_template(views: tuple[str, ...], regime: bool = False, ahead: bool = 
     else:
         body = (_REGIME if regime else _ONE).format(views=names, first=views[0])
         source = _STEPS_SOURCE.format(views=names, body=body.strip("\n"))
-    code = compile(source, __file__, "exec")
+    # Debuggable: the source is compiled under a file name of its own, registered with linecache
+    # (_jit.generated_source), so Numba's errors and tracebacks (interpreted runs) show the
+    # generated loop's lines rather than unrelated lines of this file. Why not a checked-in
+    # generated module: models outside it would still need this path. The name lies in this
+    # folder, so that the package's cache locators still serve the loop from the disk cache: they
+    # treat it as this file (its folder, and the stamp of every kernel source, this one included).
+    kind = "regime" if regime else "fused" if fused else "ahead" if ahead else "one"
+    filename = generated_source(str(Path(__file__).with_name(f"loops__steps_{kind}__{'_'.join(views)}.py")), source, __file__)
+    code = compile(source, filename, "exec")
     exec(code, namespace)  # noqa: S102 - our own template, formatted with identifiers from a Model
     f = namespace["_steps"]
     f.__doc__ = _steps_template.__doc__
