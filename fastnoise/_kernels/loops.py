@@ -32,7 +32,6 @@ and shares the status protocol (:func:`_fail`) and the record step (:func:`_reco
 from __future__ import annotations
 
 import types
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -225,7 +224,7 @@ def _steps_template(views: tuple[str, ...], regime: bool = False, ahead: bool = 
     # folder, so that the package's cache locators still serve the loop from the disk cache: they
     # treat it as this file (its folder, and the stamp of every kernel source, this one included).
     kind = "regime" if regime else "fused" if fused else "ahead" if ahead else "one"
-    filename = generated_source(str(Path(__file__).with_name(f"loops__steps_{kind}__{'_'.join(views)}.py")), source, __file__)
+    filename = generated_source(__file__, f"steps_{kind}__{'_'.join(views)}", source)
     code = compile(source, filename, "exec")
     exec(code, namespace)  # noqa: S102 - our own template, formatted with identifiers from a Model
     f = namespace["_steps"]
