@@ -39,8 +39,7 @@ import numpy as np
 from .._jit import generated_source, jit
 from .common import CHECK_EVERY, DBL_MAX, NONFINITE, OK, S_CODE, S_LOG2, S_STEP, UNDERFLOW  # noqa: F401 (the step loop's source)
 from .draws import label_noise, load_state, next_row, store_state  # noqa: F401 (next_row: the step loop's source)
-from .lanes import S_ROWS, lane_state, set_lane_state
-from .lanes import W as LANES
+from .lanes import LANES, S_ROWS, lane_state, set_lane_state
 from .layout import M_UPDATES
 from .vec import COMPILED, borrowed
 
