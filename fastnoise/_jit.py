@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import linecache
 import logging
+import os
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -36,7 +37,7 @@ from numba import njit
 from numba.core import caching
 from numba.core.registry import CPUDispatcher
 
-__all__ = ["CACHING", "KERNEL_SOURCES_STAMP", "NUMBA_TESTED", "InnerDispatcher", "generated_source", "jit"]
+__all__ = ["CACHING", "KERNEL_SOURCES_STAMP", "NUMBA_TESTED", "InnerDispatcher", "generated_source", "jit", "outside_stamp"]
 
 _HERE = Path(__file__).resolve().parent
 _KERNEL_DIR = _HERE / "_kernels"
@@ -65,6 +66,27 @@ def _is_kernel_file(py_file: str) -> bool:
         return Path(py_file).resolve().parent == _KERNEL_DIR
     except OSError:
         return False
+
+
+def outside_stamp(functions: Any) -> str:
+    """A short hash of the source files of those ``functions`` that lie outside the kernels ("" if none).
+
+    Kernels cached under :data:`KERNEL_SOURCES_STAMP` may have code from elsewhere compiled into
+    them (a loss or a sampler defined in another module, :mod:`._kernels.parts`); the builder puts
+    this hash in their names, so that editing that module recompiles them instead of serving them
+    stale from the disk cache.
+    """
+    files = sorted({f.__code__.co_filename for f in functions if not _is_kernel_file(f.__code__.co_filename)})
+    if not files:
+        return ""
+    h = hashlib.sha256()
+    for name in files:
+        h.update(name.encode())
+        try:
+            h.update(Path(name).read_bytes())
+        except OSError:  # no file (interactive code): compiled code in its name cannot be checked, so never reused
+            h.update(os.urandom(16))
+    return h.hexdigest()[:12]
 
 
 #: Kernel source generated at run time (the step loops): its file name -> the file that generated it.

@@ -52,7 +52,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from .._jit import jit
+from .._jit import jit, outside_stamp
 from .draws import label_noise
 from .loops import LANES, _drive, _drive_lanes, _fail, _record, _steps_lanes, _steps_template, constant_lr
 from .params import BINDINGS, Spec
@@ -144,8 +144,8 @@ def _bindings(spec: Spec, parts: Mapping[str, Any]) -> tuple[dict[str, Any], dic
     """The spec's and the parts' bindings (:data:`.params.BINDINGS`): (constants, tag fragments, part templates).
 
     The tag fragment of a name is its value (``onehot1``) or, for a part's attribute, the part's
-    name (``loss_hinge``). A part's missing template (None: a loss without a C-class form) is
-    left unbound.
+    name (``loss_hinge``; a part from outside the package: with a hash of its source files). A
+    part's missing template (None: a loss without a C-class form) is left unbound.
     """
     for field, part in parts.items():
         if getattr(spec, field) != part.name:
@@ -153,11 +153,17 @@ def _bindings(spec: Spec, parts: Mapping[str, Any]) -> tuple[dict[str, Any], dic
     consts: dict[str, Any] = {}
     frags: dict[str, str] = {}
     roles: dict[str, Callable] = {}
+    # A part defined outside the package is named with a hash of its source files (_jit.outside_stamp).
+    names = {}
+    for field, part in parts.items():
+        templates = [f for f in part if callable(f)] + list(part.helpers)
+        stamp = outside_stamp(templates)
+        names[field] = f"{field}_{part.name}" + (f"_{stamp}" if stamp else "")
     for name, source in BINDINGS.items():
         field, _, attr = source.partition(".")
         if attr:
             value = getattr(parts[field], attr)
-            frags[name] = f"{field}_{parts[field].name}"
+            frags[name] = names[field]
             if callable(value):
                 roles[name] = value
             elif value is not None:
