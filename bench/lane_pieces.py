@@ -24,7 +24,7 @@ from run_bench import cpu_name  # bench/ is the script's folder: on sys.path
 
 from fastnoise import _rng
 from fastnoise._kernels.draws import ZK, ZW, _normal_slow, next_u64, normal
-from fastnoise._kernels.lanes import ROW_BITS, ROW_NBITS, S_ROWS, W, lane_normals, normal_run, vaxpy, vdot
+from fastnoise._kernels.lanes import LANES, ROW_BITS, ROW_NBITS, S_ROWS, lane_normals, normal_run, vaxpy, vdot
 
 D = 30
 _U56, _U8 = np.uint64(56), np.uint64(8)
@@ -118,15 +118,15 @@ def _best(f, *args, reps: int = 5) -> float:
 
 
 def main() -> None:
-    state = _rng.kernel_state(11, W)
-    S = np.zeros(S_ROWS * W, np.uint64)
+    state = _rng.kernel_state(11, LANES)
+    S = np.zeros(S_ROWS * LANES, np.uint64)
     for k, row in enumerate((0, 1, 2, 3, ROW_BITS, ROW_NBITS)):  # lanes.lane_state's rows
-        S[row * W : (row + 1) * W] = state[:, k]
-    X = np.zeros(D * W)
-    V = np.random.default_rng(0).standard_normal(D * W)
-    out, hy, go = np.zeros(W), np.full(W, 1e-3), np.array([1.0, 0.0] * (W // 2))
+        S[row * LANES : (row + 1) * LANES] = state[:, k]
+    X = np.zeros(D * LANES)
+    V = np.random.default_rng(0).standard_normal(D * LANES)
+    out, hy, go = np.zeros(LANES), np.full(LANES, 1e-3), np.array([1.0, 0.0] * (LANES // 2))
     n = 1_000_000
-    print(f"CPU: {cpu_name()}; d = {D}, {W} lanes; ns per 8-lane step (fastest of 5 runs of {n:,} steps)")
+    print(f"CPU: {cpu_name()}; d = {D}, {LANES} lanes; ns per 8-lane step (fastest of 5 runs of {n:,} steps)")
     print(f"  normal draws (lane_normals):        {_best(_normals, S, X, n) / n * 1e9:7.1f}")
     no_miss = np.full_like(ZK, np.iinfo(np.int64).max)
     print(f"  vector fast path, no misses:        {_best(_fast_path, S, X, n, no_miss) / n * 1e9:7.1f}")

@@ -18,9 +18,10 @@ import numpy as np
 
 from ._kernels import common as kc
 from ._kernels import driver
-from ._kernels.draws import FLIP, TRAINSET, UNIFORM
+from ._kernels.draws import FLIP, UNIFORM
 from ._kernels.layout import Geometry
 from ._kernels.params import Data, Params, Spec
+from ._kernels.samplers import BASIS_SAMPLER, CUBE_SAMPLER, GAUSSIAN_SAMPLER, ROWS_SAMPLER
 from .config import RunConfig
 from .losses import Loss, get_loss
 from .models import Model, model_of
@@ -29,7 +30,7 @@ from .sets import datasets
 from .tasks import Task, get_task
 from .weights import initial_weights
 
-__all__ = ["RunPlan", "geometry", "kernel_params", "kernel_spec", "kernels", "plan", "rescaling_exact"]
+__all__ = ["RunPlan", "geometry", "kernel_params", "kernel_spec", "kernels", "plan", "rescaling_exact", "sampler"]
 
 
 def geometry(cfg: RunConfig) -> Geometry:
@@ -49,16 +50,22 @@ def _trainset(cfg: RunConfig, task: Task) -> bool:
     return cfg.n_train is not None or task.dataset
 
 
-_LOSS_CODES = {"hinge": kc.HINGE, "logistic": kc.LOGISTIC}  # (until the kernels take the loss's own templates)
-_DATA_CODES = {"gaussian": 0, "basis": 1, "cube": 2}
+#: The package's own samplers, by name (a probe's spec may name one other than the run's: ``probes.apply_step``).
+_BUILTIN_SAMPLERS = {s.name: s for s in (GAUSSIAN_SAMPLER, BASIS_SAMPLER, CUBE_SAMPLER, ROWS_SAMPLER)}
+
+
+def sampler(cfg: RunConfig) -> Any:
+    """The run's compiled sampler (:class:`~fastnoise._kernels.parts.SamplerKernel`): its task's, or a training set's rows."""
+    task = get_task(cfg.data)
+    return ROWS_SAMPLER if _trainset(cfg, task) else task.sampler()
 
 
 def kernel_spec(cfg: RunConfig) -> Spec:
     """The compile-time options of a run's kernel: loss, input law (its sampler), activation, sparse inputs, regime."""
     task = get_task(cfg.data)
     return Spec(
-        loss=_LOSS_CODES[cfg.loss],
-        data=TRAINSET if _trainset(cfg, task) else _DATA_CODES[cfg.data],
+        loss=get_loss(cfg.loss).kernel().name,
+        sampler=sampler(cfg).name,
         act=kc.LEAKY if cfg.activation == "leaky" else kc.RELU,
         sparse=task.sparse,
         noise=FLIP if cfg.noise == "flip" else UNIFORM,
@@ -116,8 +123,16 @@ def kernel_params(cfg: RunConfig, renormalize: bool = True, geo: Geometry | None
 
 
 def kernels(cfg: RunConfig, spec: Spec | None = None) -> driver.Kernels:
-    """The compiled kernels of a run (built once per model and spec, then cached)."""
-    return driver.build(model_of(cfg).kernel(), kernel_spec(cfg) if spec is None else spec)
+    """The compiled kernels of a run (built once per model and spec, then cached).
+
+    ``spec`` replaces the run's own (a probe's dense input: ``sampler="gaussian"``); its loss and
+    sampler must be the run's or, for the sampler, a built-in one.
+    """
+    spec = kernel_spec(cfg) if spec is None else spec
+    part = sampler(cfg)
+    if part.name != spec.sampler:
+        part = _BUILTIN_SAMPLERS[spec.sampler]
+    return driver.build(model_of(cfg).kernel(), spec, get_loss(cfg.loss).kernel(), part)
 
 
 @dataclass

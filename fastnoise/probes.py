@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 
 from . import _rng, plan
-from ._kernels.draws import GAUSSIAN, draw_class_stream, draw_stream
+from ._jit import jit
+from ._kernels.draws import draw_class_stream, draw_stream, draw_stream_of
+from ._kernels.samplers import LAW_CODES
 from .config import RunConfig
 from .plan import geometry, kernel_params, kernel_spec
 from .sets import datasets
@@ -39,7 +41,7 @@ def apply_step(cfg: RunConfig, weights: dict[str, Any], x: np.ndarray, y: float)
     geo = geometry(one)
     arrays, S = geo.pack([weights])
     P = kernel_params(one, renormalize=False, geo=geo)
-    dense = kernel_spec(one)._replace(data=GAUSSIAN, sparse=False)  # x is given: no one-hot or sparse path
+    dense = kernel_spec(one)._replace(sampler="gaussian", sparse=False)  # x is given: no one-hot or sparse path
     kern = plan.kernels(one, dense)  # looked up at call time (tests/faults.py replaces it)
     w = kern.view(arrays, S, 0, P)
     w[0][: one.d] = x
@@ -61,7 +63,7 @@ def sample_stream(cfg: RunConfig, replica: int, n: int) -> tuple[np.ndarray, np.
     """
     data = datasets(cfg)
     P = kernel_params(cfg)
-    code = kernel_spec(cfg).data
+    part = plan.sampler(cfg)
     row = _rng.kernel_state(cfg.seed, replica + 1)[replica].copy()
     flip = cfg.noise == "flip"
     order = initial_order(cfg.replace(replicas=1), data.Xtr.shape[0])[0] if cfg.sampling == "epochs" else None
@@ -74,5 +76,9 @@ def sample_stream(cfg: RunConfig, replica: int, n: int) -> tuple[np.ndarray, np.
         ys_i = np.zeros(n, np.int64)
         draw_class_stream(row, n, cfg.d, data.Xtr, data.Ytr, cfg.classes, P.p, xs, clean_i, ys_i, flip, order)
         return xs, clean_i.astype(float), ys_i.astype(float)
-    draw_stream(row, n, cfg.d, code, data.Xtr, data.Ytr, P.cube_c, P.cube_k, P.p, xs, clean, ys, flip, order)
+    if part.name in LAW_CODES:
+        code = LAW_CODES[part.name]
+        draw_stream(row, n, cfg.d, code, data.Xtr, data.Ytr, P.cube_c, P.cube_k, P.p, xs, clean, ys, flip, order)
+    else:  # a sampler from outside the package: its draw compiled as written (spec constants at their defaults)
+        draw_stream_of(jit(part.draw, cache=False), row, n, P, data, xs, clean, ys, flip, order)
     return xs, clean, ys

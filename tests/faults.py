@@ -16,6 +16,7 @@ import numba
 from fastnoise import plan
 from fastnoise._kernels import driver
 from fastnoise._kernels.draws import draw_sample
+from fastnoise._kernels.samplers import LAW_CODES
 from fastnoise.models import model_of
 
 FAULTS = ("flip_sign", "ignore_noise", "drop_bias_step")
@@ -78,9 +79,9 @@ def _faulty_build(fault, model, kern):
     if fault == "flip_sign":
         replace = _flip_sign(kern.update)
     elif fault == "ignore_noise":
-        replace = _ignore_noise(kern.spec.data)
+        replace = _ignore_noise(LAW_CODES[kern.spec.sampler])
     elif model.name == "twolayer":
         replace = _drop_bias_step(kern.update)
     else:
         return kern
-    return driver.build(model, kern.spec, replace=replace)
+    return driver.build(model, kern.spec, kern.loss, kern.sampler, replace=replace)

@@ -1,4 +1,4 @@
-"""Sampling ahead (``fastnoise/_kernels/driver.py``): the same runs as the plain step loop, bit for bit.
+"""Sampling ahead (``fastnoise/_kernels/loops.py``): the same runs as the plain step loop, bit for bit.
 
 For models with ``evaluate`` and ``learn`` the production step loop draws sample t+1 between
 step t's forward pass and its rule (and the two-layer net does step t's first-layer update and
@@ -56,9 +56,9 @@ def _plain(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def plain(cfg, spec=None):
         kern = real(cfg, spec)
-        return driver.build(MODELS[model_of(cfg).name], kern.spec, replace={"UPDATE": kern.update})
+        return driver.build(model_of(cfg).kernel(), kern.spec, kern.loss, kern.sampler, replace={"UPDATE": kern.update})
 
-    monkeypatch.setattr(engine, "kernels", plain)
+    monkeypatch.setattr(plan, "kernels", plain)
 
 
 def _calls(monkeypatch: pytest.MonkeyPatch, plain: bool, **params: Any) -> tuple[Any, list[dict[str, np.ndarray]]]:

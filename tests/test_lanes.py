@@ -19,7 +19,7 @@ from fastnoise import SimulationError, _rng, engine, plan, threads
 from fastnoise._kernels import driver
 from fastnoise._kernels import lanes as lanes_module
 from fastnoise._kernels.draws import _ZIG_R, load_state, normal, store_state
-from fastnoise._kernels.lanes import ROW_BITS, ROW_NBITS, S_ROWS, W, lane_normals, lane_normals_fused, vaxpy, vdot
+from fastnoise._kernels.lanes import LANES, ROW_BITS, ROW_NBITS, S_ROWS, lane_normals, lane_normals_fused, vaxpy, vdot
 
 pytestmark = pytest.mark.skipif(
     bool(numba.config.DISABLE_JIT),  # type: ignore[attr-defined]
@@ -38,12 +38,12 @@ def _scalar_normals(state, n, out):
 
 @numba.njit
 def _lane_normals(S, n, d, out, draw):
-    X = np.zeros(d * W)
+    X = np.zeros(d * LANES)
     for t in range(n // d):
         draw(S, X, d)
         for i in range(d):
-            for lane in range(W):
-                out[lane, t * d + i] = X[i * W + lane]
+            for lane in range(LANES):
+                out[lane, t * d + i] = X[i * LANES + lane]
 
 
 @pytest.fixture(params=[True, False], ids=["gathers", "loads"])
@@ -60,13 +60,13 @@ def lookup(request, monkeypatch):
 @pytest.mark.parametrize("d", [30, 7, 1])
 def test_lane_normals_are_each_lanes_scalar_stream(d, lookup):
     n = 60_060  # 480k draws: about 7,000 slow-path draws and 40 from the tail (|x| > R); a multiple of d
-    state = _rng.kernel_state(11, W)
-    want = np.zeros((W, n))
+    state = _rng.kernel_state(11, LANES)
+    want = np.zeros((LANES, n))
     _scalar_normals(state.copy(), n, want)
-    S = np.zeros(S_ROWS * W, np.uint64)
+    S = np.zeros(S_ROWS * LANES, np.uint64)
     for k, row in enumerate((0, 1, 2, 3, ROW_BITS, ROW_NBITS)):  # lanes.lane_state's rows
-        S[row * W : (row + 1) * W] = state[:, k]
-    got = np.zeros((W, n))
+        S[row * LANES : (row + 1) * LANES] = state[:, k]
+    got = np.zeros((LANES, n))
     lookup(_lane_normals)(S, n, d, got, lookup(lane_normals))
     assert np.array_equal(got.view(np.uint64), want.view(np.uint64))
     assert (np.abs(want) > _ZIG_R).sum() > 0  # the tail branch of the slow path was taken
@@ -85,23 +85,23 @@ def _vaxpy(V, X, n, hy, go):
 def test_vdot_and_vaxpy_are_the_scalar_loops():
     rng = np.random.default_rng(0)
     n = 13
-    V = rng.standard_normal(n * W) * 10.0 ** rng.integers(-300, 300, n * W)
-    X = rng.standard_normal(n * W)
+    V = rng.standard_normal(n * LANES) * 10.0 ** rng.integers(-300, 300, n * LANES)
+    X = rng.standard_normal(n * LANES)
     V[5] = -0.0  # a signed zero on a lane that does not move keeps its sign
-    out = np.zeros(W)
+    out = np.zeros(LANES)
     _vdot(V, X, n, out)
-    for lane in range(W):
+    for lane in range(LANES):
         s = 0.0
         for i in range(n):
-            s += V[i * W + lane] * X[i * W + lane]
+            s += V[i * LANES + lane] * X[i * LANES + lane]
         assert out[lane] == s or (math.isnan(out[lane]) and math.isnan(s))
-    hy = rng.standard_normal(W)
+    hy = rng.standard_normal(LANES)
     go = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0])
     want = V.copy()
-    for lane in range(W):
+    for lane in range(LANES):
         if go[lane] != 0.0:
             for i in range(n):
-                want[i * W + lane] += hy[lane] * X[i * W + lane]
+                want[i * LANES + lane] += hy[lane] * X[i * LANES + lane]
     _vaxpy(V, X, n, hy, go)
     assert np.array_equal(V.view(np.uint64), want.view(np.uint64))
 
@@ -132,14 +132,14 @@ def test_fused_draws_are_the_update_the_dot_and_the_draws_in_turn(d, lookup):
     the dot are carried across the fast path's exits and re-entries.
     """
     rng = np.random.default_rng(d)
-    state = _rng.kernel_state(12, W)
-    S = np.zeros(S_ROWS * W, np.uint64)
+    state = _rng.kernel_state(12, LANES)
+    S = np.zeros(S_ROWS * LANES, np.uint64)
     for k, row in enumerate((0, 1, 2, 3, ROW_BITS, ROW_NBITS)):
-        S[row * W : (row + 1) * W] = state[:, k]
-    V, XC, XP = (rng.standard_normal(d * W) for _ in range(3))
-    hy = rng.standard_normal(W) * 1e-3
+        S[row * LANES : (row + 1) * LANES] = state[:, k]
+    V, XC, XP = (rng.standard_normal(d * LANES) for _ in range(3))
+    hy = rng.standard_normal(LANES) * 1e-3
     go = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0])
-    want = [a.copy() for a in (S, np.zeros(d * W), V, XC, XP, np.zeros(W), hy, go)]
+    want = [a.copy() for a in (S, np.zeros(d * LANES), V, XC, XP, np.zeros(LANES), hy, go)]
     got = [a.copy() for a in want]
     lookup(_in_turn)(*want, d, 8_000, lookup(lane_normals))
     lookup(_fused)(*got, d, 8_000)

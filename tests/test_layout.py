@@ -209,3 +209,17 @@ def test_inner_kernels_refuse_a_python_call():
     # the step loop the driver calls is one of the inner templates
     inner = [v for v in kern.drive.py_func.__globals__.values() if isinstance(v, _jit.InnerDispatcher)]
     assert any(d.py_func.__name__ == "_steps" for d in inner)
+
+
+def test_generated_step_loops_show_their_source_and_are_cached():
+    """The step loops are generated source: linecache shows their lines (to Numba's errors), our locator caches them."""
+    import inspect
+
+    from fastnoise import RunConfig, engine
+    from fastnoise._kernels.loops import _steps_template
+
+    f = _steps_template(("x", "V"), ahead=True)
+    assert inspect.getsource(f).startswith("def _steps(P, D, n, t0, st, status, order, flats, r, buf, masks, x2, x, V):")
+    steps = engine.kernels(RunConfig(model="neuron")).drive.py_func.__globals__["STEPS"]
+    assert Path(steps.py_func.__code__.co_filename).name == "loops__steps_ahead__x_V.py"
+    assert _jit.stamped(steps)

@@ -161,7 +161,7 @@ def _inject_sum_not_mean(monkeypatch):
         model = MODELS[model_of(cfg).name]
         key = (model.name, kern.spec)
         if key not in _SUM_BUILT:
-            _SUM_BUILT[key] = driver.build(model, kern.spec, replace=_sum_not_mean(kern.update))
+            _SUM_BUILT[key] = driver.build(model, kern.spec, kern.loss, kern.sampler, replace=_sum_not_mean(kern.update))
         return _SUM_BUILT[key]
 
     monkeypatch.setattr(engine, "kernels", faulty)

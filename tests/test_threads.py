@@ -1,6 +1,6 @@
 """Runs called from threads: safe under any Numba threading layer, and one rule for thread counts.
 
-Replicas run on a Python thread pool over serial ``nogil`` kernels (fastnoise/_kernels/driver.py),
+Replicas run on a Python thread pool over serial ``nogil`` kernels (fastnoise/_kernels/loops.py),
 so Numba's threading layer is never entered: the workqueue layer, which aborts when two threads
 launch parallel kernels at once, cannot be reached. These tests hold the package to that design.
 """

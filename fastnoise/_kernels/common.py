@@ -8,8 +8,7 @@ import numpy as np
 
 from .._jit import jit
 
-# Losses, activations and status codes.
-HINGE, LOGISTIC = 0, 1
+# Activations and status codes.
 RELU, LEAKY = 0, 1
 OK, NONFINITE, UNDERFLOW = 0, 1, 2
 

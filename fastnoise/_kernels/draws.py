@@ -17,7 +17,7 @@ import numpy as np
 
 from .._jit import jit
 
-# Input laws (data codes), shared with the engine.
+# The built-in input laws' run-time codes (draw_sample, draw_stream; by name: samplers.LAW_CODES).
 GAUSSIAN, BASIS, CUBE, TRAINSET = 0, 1, 2, 3
 # Noise conventions: relabel from all labels, or from the other labels.
 UNIFORM, FLIP = 0, 1
@@ -260,7 +260,7 @@ def draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st, flip=False, ri=-1):
     label after noise (``flip``: the flip convention); ``ri`` picks the training row (epochs).
     ``x[d:]`` (the bias coordinate, if any) is never written. The input law is
     a run-time argument here (for :func:`draw_stream`); the kernels' step loops use
-    :func:`sample_binary`, where it is a compile-time constant.
+    :func:`sample_binary`, where it is the sampler bound at compile time.
     """
     j = -1
     if data == GAUSSIAN:
@@ -276,24 +276,17 @@ def draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st, flip=False, ri=-1):
 
 
 # --------------------------------------------------------------------------- step-loop samplers
-# Templates (plain functions): :func:`.driver.build` compiles them once per Spec, with DATA bound
-# to the run's input law, so the law is decided at compile time. ``x`` is the input buffer.
+# Templates (plain functions): the builder compiles them once per Spec, with DRAW bound to the
+# run's sampler's draw (a :class:`.parts.SamplerKernel`, see :mod:`.samplers`) and NOISE to its
+# noise convention, so both are decided at compile time. ``x`` is the input buffer.
 
-DATA = GAUSSIAN  # rebound per Spec by the driver builder
+DRAW = None  # rebound per Spec by the builder: the sampler's draw(P, D, st, ri, x) -> (j, clean, st)
 NOISE = UNIFORM  # likewise
 
 
 def sample_binary(P, D, st, ri, x):
     """A sample of a binary task into ``x``: returns ``(j, y, st)`` (``j``: basis index or -1; ``ri``: epochs' row or -1)."""
-    j = -1
-    if DATA == GAUSSIAN:
-        clean, st = draw_gaussian(x, P.d, st)
-    elif DATA == BASIS:
-        j, clean, st = draw_basis(x, P.d, st)
-    elif DATA == CUBE:
-        clean, st = draw_cube(x, P.d, P.cube_c, P.cube_k, st)
-    else:
-        clean, st = draw_row(x, P.d, D.Xtr, D.Ytr, st, ri)
+    j, clean, st = DRAW(P, D, st, ri, x)
     y, st = label_noise(P, clean, st)
     return j, y, st
 
@@ -326,6 +319,28 @@ def draw_stream(state_row, n, d, data, X, Y, cube_c, cube_k, p, xs, clean, ys, f
             ri, st = next_row(order, X.shape[0], st)
         _, c, y, st = draw_sample(x, d, data, X, Y, cube_c, cube_k, p, st, flip, ri)
         for i in range(d):
+            xs[t, i] = x[i]
+        clean[t] = c
+        ys[t] = y
+    store_state(state_row, st)
+
+
+@jit
+def draw_stream_of(draw, state_row, n, P, D, xs, clean, ys, flip=False, order=None):
+    """:func:`draw_stream` for a sampler's compiled ``draw(P, D, st, ri, x)`` (a task outside the package).
+
+    The same order of draws as the step loop's ``sample_binary``: the input and its clean label,
+    then the run's label noise (``flip``: the flip convention; ``order``: epochs, as above).
+    """
+    st = load_state(state_row)
+    x = np.zeros(P.d + 1)
+    for t in range(n):
+        ri = -1
+        if order is not None:
+            ri, st = next_row(order, D.Xtr.shape[0], st)
+        _, c, st = draw(P, D, st, ri, x)
+        y, st = binary_noise(c, P.p, flip, st)
+        for i in range(P.d):
             xs[t, i] = x[i]
         clean[t] = c
         ys[t] = y

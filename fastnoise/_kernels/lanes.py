@@ -1,4 +1,4 @@
-"""Replicas in SIMD lanes: :data:`W` replicas advanced together, lane l carrying replica l's own stream.
+"""Replicas in SIMD lanes: :data:`LANES` replicas advanced together, lane l carrying replica l's own stream.
 
 Why explicit vectors: Numba's LLVM does not vectorise a loop over lanes on its own (its arrays
 may alias, so the loop vectoriser gives up on the xoshiro update; checked on the generated
@@ -20,8 +20,8 @@ Bitwise contract: every lane performs exactly the scalar kernels' operations in 
 - :func:`lane_normals_fused` is vaxpy, then vdot, then lane_normals, element for element in one
   pass (:func:`normal_run_fused`): the software-pipelined lane steps (``neuron.lane_steps``) use it.
 
-Layout of a lane block (1-D, C-contiguous float64/uint64, W entries per row): coordinate i of
-every lane is the row ``[i*W, (i+1)*W)``. The lane state ``S`` (uint64) holds rows s0, s1, s2, s3,
+Layout of a lane block (1-D, C-contiguous float64/uint64, LANES entries per row): coordinate i of
+every lane is the row ``[i*LANES, (i+1)*LANES)``. The lane state ``S`` (uint64) holds rows s0, s1, s2, s3,
 the last output u, the label bits and their count: :data:`S_ROWS` rows.
 """
 
@@ -44,31 +44,33 @@ from .draws import ZK, ZW
 from .vec import F64 as _F64
 from .vec import I32 as _I32
 from .vec import I64 as _I64
+from .vec import (
+    LANES,  # lanes per block: one vector of doubles (or of 64-bit integers)
+    data_ptr,
+)
 from .vec import VF as _VF
-from .vec import V as W  # lanes per block: one vector of doubles (or of 64-bit integers)
-from .vec import data_ptr
 from .vec import vptr as _row
 
 S_ROWS = 7  # s0, s1, s2, s3, u, bits, nbits
 ROW_U, ROW_BITS, ROW_NBITS = 4, 5, 6
 
 _I1 = ir.IntType(1)
-_VI = ir.VectorType(_I64, W)
-_VB = ir.VectorType(_I1, W)
+_VI = ir.VectorType(_I64, LANES)
+_VB = ir.VectorType(_I1, LANES)
 
 
 def _splat(vty, value):
-    return ir.Constant(vty, [value] * W)
+    return ir.Constant(vty, [value] * LANES)
 
 
 def _gather(builder, base, idx, ety, vty):
     """``base[idx[l]]`` for every lane (llvm.masked.gather, all lanes on): a table lookup per lane."""
     b = builder.ptrtoint(base, _I64)
     bv = ir.Constant(_VI, ir.Undefined)
-    for lane in range(W):
+    for lane in range(LANES):
         bv = builder.insert_element(bv, b, ir.Constant(_I32, lane))
-    ptrs = builder.inttoptr(builder.add(bv, builder.shl(idx, _splat(_VI, 3))), ir.VectorType(ety.as_pointer(), W))
-    name = f"llvm.masked.gather.v{W}{'i64' if ety == _I64 else 'f64'}.v{W}p0"
+    ptrs = builder.inttoptr(builder.add(bv, builder.shl(idx, _splat(_VI, 3))), ir.VectorType(ety.as_pointer(), LANES))
+    name = f"llvm.masked.gather.v{LANES}{'i64' if ety == _I64 else 'f64'}.v{LANES}p0"
     fnty = ir.FunctionType(vty, [ptrs.type, _I32, _VB, vty])
     fn = cgutils.get_or_insert_function(builder.module, fnty, name)
     return builder.call(fn, [ptrs, ir.Constant(_I32, 8), _splat(_VB, 1), ir.Constant(vty, ir.Undefined)])
@@ -102,7 +104,7 @@ def _lookup(builder, base, idx, ety, vty):
         return _gather(builder, base, idx, ety, vty)
     b = builder.ptrtoint(base, _I64)
     out = ir.Constant(vty, ir.Undefined)
-    for lane in range(W):
+    for lane in range(LANES):
         k = builder.extract_element(idx, ir.Constant(_I32, lane))
         ptr = builder.inttoptr(builder.add(b, builder.shl(k, ir.Constant(_I64, 3))), ety.as_pointer())
         out = builder.insert_element(out, builder.load(ptr, align=8), ir.Constant(_I32, lane))
@@ -123,8 +125,10 @@ def _normal_run(fused):
             vp, xcp, xpp, accp, hyp, gop = (data_ptr(context, builder, signature.args[k], args[k]) for k in range(6, 12))
             accp = _row(builder, accp, zero, _VF)
             hy = builder.load(_row(builder, hyp, zero, _VF), align=8)
-            on = builder.fcmp_unordered("!=", builder.load(_row(builder, gop, zero, _VF), align=8), ir.Constant(_VF, [0.0] * W))
-        rows = [_row(builder, sp, ir.Constant(_I64, k * W), _VI) for k in range(5)]
+            on = builder.fcmp_unordered(
+                "!=", builder.load(_row(builder, gop, zero, _VF), align=8), ir.Constant(_VF, [0.0] * LANES)
+            )
+        rows = [_row(builder, sp, ir.Constant(_I64, k * LANES), _VI) for k in range(5)]
         start = [builder.load(p, align=8) for p in rows[:4]]
         u_in = builder.load(rows[4], align=8)
         acc_in = builder.load(accp, align=8) if fused else None
@@ -158,7 +162,7 @@ def _normal_run(fused):
         s0 = builder.xor(s0, s3)
         s2 = builder.xor(s2, t)
         s3 = builder.or_(builder.shl(s3, _splat(_VI, 45)), builder.lshr(s3, _splat(_VI, 19)))
-        off = builder.mul(i, ir.Constant(_I64, W))
+        off = builder.mul(i, ir.Constant(_I64, LANES))
         if fused:  # vaxpy's element (the previous step's update), then vdot's term with the updated weight
             vi = _row(builder, vp, off, _VF)
             old = builder.load(vi, align=8)
@@ -173,7 +177,7 @@ def _normal_run(fused):
         x = builder.fmul(builder.sitofp(hz, _VF), _lookup(builder, zwp, idx, _F64, _VF))
         builder.store(x, _row(builder, xp, off, _VF), align=8)
         miss = builder.zext(
-            builder.bitcast(builder.icmp_signed(">=", rabs, _lookup(builder, zkp, idx, _I64, _VI)), ir.IntType(W)), _I64
+            builder.bitcast(builder.icmp_signed(">=", rabs, _lookup(builder, zkp, idx, _I64, _VI)), ir.IntType(LANES)), _I64
         )
         builder.cbranch(builder.icmp_unsigned("!=", miss, zero), done, step)
 
@@ -214,7 +218,7 @@ def _normal_run(fused):
 def normal_run(typingctx, S, X, i0, d, zk, zw):
     """One xoshiro256+ step and ziggurat fast path per lane for coordinates i0, i0+1, ... < d, until a lane misses.
 
-    Returns ``(i << 16) | miss``. Coordinate i of lane l goes to X[i*W + l]; bit l of ``miss`` is
+    Returns ``(i << 16) | miss``. Coordinate i of lane l goes to X[i*LANES + l]; bit l of ``miss`` is
     set when lane l's draw is not accepted by the fast path (``rabs >= ZK[idx]``).
 
     The lanes' generator state stays in registers from one coordinate to the next (stored back to
@@ -243,7 +247,7 @@ def normal_run_fused(typingctx, S, X, i0, d, zk, zw, V, XC, XP, acc, hy, go):
 
 @intrinsic
 def vdot(typingctx, V, X, n, out):
-    """out[l] = sum over i < n of V[i*W + l] * X[i*W + l], added in order of i from 0.0 (the scalar dot)."""
+    """out[l] = sum over i < n of V[i*LANES + l] * X[i*LANES + l], added in order of i from 0.0 (the scalar dot)."""
     sig = types.void(V, X, n, out)
 
     def codegen(context, builder, signature, args):
@@ -251,9 +255,9 @@ def vdot(typingctx, V, X, n, out):
         vp = data_ptr(context, builder, signature.args[0], v_arr)
         xp = data_ptr(context, builder, signature.args[1], x_arr)
         op = data_ptr(context, builder, signature.args[3], o_arr)
-        acc = cgutils.alloca_once_value(builder, ir.Constant(_VF, [0.0] * W))
+        acc = cgutils.alloca_once_value(builder, ir.Constant(_VF, [0.0] * LANES))
         with cgutils.for_range(builder, n_v) as loop:
-            off = builder.mul(loop.index, ir.Constant(_I64, W))
+            off = builder.mul(loop.index, ir.Constant(_I64, LANES))
             a = builder.load(_row(builder, vp, off, _VF), align=8)
             b = builder.load(_row(builder, xp, off, _VF), align=8)
             builder.store(builder.fadd(builder.load(acc), builder.fmul(a, b)), acc)
@@ -265,7 +269,7 @@ def vdot(typingctx, V, X, n, out):
 
 @intrinsic
 def vaxpy(typingctx, V, X, n, hy, go):
-    """V[i*W + l] += hy[l] * X[i*W + l] for i < n on the lanes with go[l] != 0.0; other lanes untouched."""
+    """V[i*LANES + l] += hy[l] * X[i*LANES + l] for i < n on the lanes with go[l] != 0.0; other lanes untouched."""
     sig = types.void(V, X, n, hy, go)
 
     def codegen(context, builder, signature, args):
@@ -275,11 +279,11 @@ def vaxpy(typingctx, V, X, n, hy, go):
         zero = ir.Constant(_I64, 0)
         h = builder.load(_row(builder, data_ptr(context, builder, signature.args[3], h_arr), zero, _VF), align=8)
         g = builder.load(_row(builder, data_ptr(context, builder, signature.args[4], g_arr), zero, _VF), align=8)
-        on = builder.fcmp_unordered("!=", g, ir.Constant(_VF, [0.0] * W))
+        on = builder.fcmp_unordered("!=", g, ir.Constant(_VF, [0.0] * LANES))
         with cgutils.for_range(builder, n_v) as loop:
-            p = _row(builder, vp, builder.mul(loop.index, ir.Constant(_I64, W)), _VF)
+            p = _row(builder, vp, builder.mul(loop.index, ir.Constant(_I64, LANES)), _VF)
             old = builder.load(p, align=8)
-            b = builder.load(_row(builder, xp, builder.mul(loop.index, ir.Constant(_I64, W)), _VF), align=8)
+            b = builder.load(_row(builder, xp, builder.mul(loop.index, ir.Constant(_I64, LANES)), _VF), align=8)
             builder.store(builder.select(on, builder.fadd(old, builder.fmul(h, b)), old), p, align=8)
         return context.get_dummy_value()
 
@@ -308,12 +312,26 @@ _U8 = np.uint64(8)
 @jit
 def lane_state(S, lane):
     """Lane ``lane``'s generator state as the scalar kernels' tuple."""
-    return (S[lane], S[W + lane], S[2 * W + lane], S[3 * W + lane], S[ROW_BITS * W + lane], S[ROW_NBITS * W + lane])
+    return (
+        S[lane],
+        S[LANES + lane],
+        S[2 * LANES + lane],
+        S[3 * LANES + lane],
+        S[ROW_BITS * LANES + lane],
+        S[ROW_NBITS * LANES + lane],
+    )
 
 
 @jit(inner=True)
 def set_lane_state(S, lane, st):
-    S[lane], S[W + lane], S[2 * W + lane], S[3 * W + lane], S[ROW_BITS * W + lane], S[ROW_NBITS * W + lane] = st
+    (
+        S[lane],
+        S[LANES + lane],
+        S[2 * LANES + lane],
+        S[3 * LANES + lane],
+        S[ROW_BITS * LANES + lane],
+        S[ROW_NBITS * LANES + lane],
+    ) = st
 
 
 @intrinsic
@@ -330,7 +348,7 @@ def put_lane_words(typingctx, S, lane, s0, s1, s2, s3):
         sp = data_ptr(context, builder, signature.args[0], args[0])
         ln = builder.trunc(context.cast(builder, args[1], signature.args[1], types.int64), _I32)  # any integer lane index
         for k in range(4):
-            p = _row(builder, sp, ir.Constant(_I64, k * W), _VI)
+            p = _row(builder, sp, ir.Constant(_I64, k * LANES), _VI)
             builder.store(builder.insert_element(builder.load(p, align=8), args[2 + k], ln), p, align=8)
         return context.get_dummy_value()
 
@@ -343,19 +361,19 @@ def _slow_lanes(S, X, i, miss):
     while miss != 0:
         lane = trailing_zeros(miss)
         miss &= miss - 1
-        u = S[ROW_U * W + lane]
+        u = S[ROW_U * LANES + lane]
         idx = np.intp(u >> _U56)
         hz = np.int64(u << _U8) >> 11
         rabs = hz if hz >= 0 else -hz
         st = lane_state(S, lane)
-        x, st = _normal_slow(st, rabs, idx, X[i * W + lane])
-        X[i * W + lane] = x
+        x, st = _normal_slow(st, rabs, idx, X[i * LANES + lane])
+        X[i * LANES + lane] = x
         put_lane_words(S, lane, st[0], st[1], st[2], st[3])  # the slow path leaves the label bits alone
 
 
 @jit
 def lane_normals(S, X, d):
-    """X[i*W + l] = lane l's next standard normal, for i < d (each lane's stream in the scalar order)."""
+    """X[i*LANES + l] = lane l's next standard normal, for i < d (each lane's stream in the scalar order)."""
     i = 0
     while i < d:
         r = normal_run(S, X, i, d, ZK, ZW)
@@ -371,7 +389,7 @@ def lane_normals_fused(S, X, d, V, XC, XP, acc, hy, go):
     The draws do not depend on V, so the update and the dot (a chain of d dependent additions)
     run in the shadow of the draws instead of after them (:func:`normal_run_fused`).
     """
-    for lane in range(W):
+    for lane in range(LANES):
         acc[lane] = 0.0
     i = 0
     while i < d:

@@ -33,7 +33,6 @@ import numpy as np
 from .._jit import jit
 from .common import (
     DBL_MAX,
-    HINGE,
     LEAKY,
     RELU,
     RENORM_BELOW,
@@ -42,8 +41,6 @@ from .common import (
     block_max_abs,
     block_norm,
     scaled,
-    sigmoid,
-    targets,
 )
 from .draws import sample_binary
 from .driver import Model
@@ -79,8 +76,7 @@ from .twolayer import (
 from .vec import COMPILED, output_leaky_vec
 
 # Rebound per Spec by the driver builder (see driver.py): decided when the loop compiles.
-LOSS = HINGE
-SMOOTH = False
+LOSS_SCALE = None  # the loss's scale s (the step moves by h*y*s)
 ACT = RELU
 ONEHOT = False
 SPARSE = False
@@ -180,14 +176,7 @@ def update(j, y, P, h, x, W, Vb, S, G):
     for l in range(2, L):
         hidden_forward(W, S, G, P, l)
     out = net_output(Vb, S, G, P)
-    if LOSS == HINGE:
-        s = 1.0 if y * out <= 0.0 else 0.0
-    elif SMOOTH:  # target t (label smoothing): the step's scale is t - sigmoid(N), times y as below
-        hi, lo = targets(P.smooth, 2)
-        s = y * ((hi if y > 0.0 else lo) - sigmoid(out))
-    else:
-        s = sigmoid(-y * out)
-    hy = h * y * s
+    hy = h * y * LOSS_SCALE(y, out, P)  # 0.0: no update, whatever the loss
     if hy != 0.0 and abs(out) <= DBL_MAX:
         backward(x, W, Vb, S, G, P, j, hy)
     return out, hy

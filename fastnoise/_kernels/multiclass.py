@@ -19,9 +19,9 @@ import math
 import numpy as np
 
 from .._jit import jit
-from .common import DBL_MAX, HINGE, UNDERFLOW_PRODUCT, block_max_abs, block_norm, targets
+from .common import DBL_MAX, UNDERFLOW_PRODUCT, block_max_abs, block_norm
 from .draws import sample_class
-from .driver import Model, constant_lr
+from .driver import Model
 from .layout import (
     M_ACT_MEAN,
     M_BIAS1,
@@ -34,9 +34,10 @@ from .layout import (
     M_NORM2,
     net_scratch,
 )
+from .loops import constant_lr
 from .twolayer import _load_x, forward_sparse, output, record_active, record_forward, sparse_records
 
-LOSS = HINGE  # rebound per Spec by the driver builder
+LOSS_CLASSES = None  # rebound per Spec by the builder: the loss's C-class error signal
 
 
 @jit
@@ -72,29 +73,8 @@ def update(j, y, P, h, x, W, Vb, pre, g, fired, s, e):
             top = abs(s[c])
     if not top <= DBL_MAX:
         return top, 0.0
-    if LOSS == HINGE:
-        rival = -1
-        for c in range(C):
-            if c != y and (rival < 0 or s[c] > s[rival]):
-                rival = c
-        if s[rival] < s[y]:
-            return top, 0.0
-        for c in range(C):
-            e[c] = 0.0
-        e[y] = 1.0
-        e[rival] = -1.0
-    else:
-        t_hi, t_lo = targets(P.smooth, C)  # exactly (1.0, 0.0) without smoothing
-        m = s[0]
-        for c in range(1, C):
-            if s[c] > m:
-                m = s[c]
-        z = 0.0
-        for c in range(C):
-            e[c] = math.exp(s[c] - m)
-            z += e[c]
-        for c in range(C):
-            e[c] = (t_hi if c == y else t_lo) - e[c] / z  # targets 1 and 0 (smoothed: 1 - e + e/C and e/C)
+    if not LOSS_CLASSES(s, y, C, e, P):  # e = the loss's error signal (losses.py)
+        return top, 0.0
     # g_i = h * sum_c e_c V[c, i] on firing units, from V before the step.
     for i in range(kp):
         g[i] = 0.0

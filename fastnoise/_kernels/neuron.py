@@ -14,14 +14,16 @@ import math
 import numpy as np
 
 from .._jit import jit
-from .common import DBL_MAX, HINGE, NONFINITE, UNDERFLOW_PRODUCT, block_max_abs, block_norm, sigmoid, targets
-from .draws import GAUSSIAN, label_noise, sample_binary, store_state
-from .driver import Lanes, Model, _fail, constant_lr
-from .lanes import ROW_BITS, ROW_NBITS, W, lane_normals, lane_normals_fused, lane_state, put_lane_words, vaxpy, vdot
+from .common import DBL_MAX, NONFINITE, UNDERFLOW_PRODUCT, block_max_abs, block_norm
+from .draws import label_noise, sample_binary, store_state
+from .driver import Lanes, Model
+from .lanes import LANES, ROW_BITS, ROW_NBITS, lane_normals, lane_normals_fused, lane_state, put_lane_words, vaxpy, vdot
 from .layout import M_BIAS1, M_ERR_TEST, M_ERR_TRAIN, M_LOG1, M_NORM1
+from .loops import _fail, constant_lr
 
-LOSS = HINGE  # rebound per Spec by the driver builder
-SMOOTH = False  # likewise
+# Rebound per Spec by the builder: the loss's scale and whether a zero scale means "no update".
+LOSS_SCALE = None
+LOSS_CONDITIONAL = True
 
 
 @jit
@@ -37,15 +39,15 @@ def view(arrays, scratch, r, P):
 
 
 def scale(y, out, P, h):
-    """The rule for the output ``out`` = N(x): (whether V moves, the step's scale h*y*s)."""
-    if LOSS == HINGE:
-        if y * out > 0.0:
-            return False, 0.0
-        return True, h * y
-    if SMOOTH:  # label smoothing: the scale is t - sigmoid(N) for the target t (y * y = 1 exactly)
-        hi, lo = targets(P.smooth, 2)
-        return True, h * y * (y * ((hi if y > 0.0 else lo) - sigmoid(out)))
-    return True, h * y * sigmoid(-y * out)
+    """The rule for the output ``out`` = N(x): (whether V moves, the step's scale h*y*s).
+
+    A conditional loss (the hinge) moves V only where its scale is not 0.0; any other moves it
+    at every step (``V += 0*x`` where s underflows, as the logistic rule always did).
+    """
+    s = LOSS_SCALE(y, out, P)
+    if LOSS_CONDITIONAL and s == 0.0:
+        return False, 0.0
+    return True, h * y * s
 
 
 def evaluate(j, P, x, V):
@@ -107,39 +109,49 @@ def record(P, D, log2, out_row, x, V):
 
 # --------------------------------------------------------------------------- replicas in lanes
 # The lane block: X (three buffers: the samples of the steps before, at and after the current
-# one) and V hold coordinate i of every lane in [i*W, (i+1)*W) (x[d] = 1 with a bias); out, hy,
+# one) and V hold coordinate i of every lane in [i*LANES, (i+1)*LANES) (x[d] = 1 with a bias); out, hy,
 # go: per lane N(x), the step's scale, and 1.0 where the rule moves V; ys: the labels of the
 # sample drawn last; snap: the lanes' xoshiro words before it (rows s0..s3 of S).
 
 
 def lane_block(P):
-    X0 = np.zeros(P.din * W)
-    X1 = np.zeros(P.din * W)
-    X2 = np.zeros(P.din * W)
+    X0 = np.zeros(P.din * LANES)
+    X1 = np.zeros(P.din * LANES)
+    X2 = np.zeros(P.din * LANES)
     if P.bias:
-        X0[P.d * W : (P.d + 1) * W] = 1.0
-        X1[P.d * W : (P.d + 1) * W] = 1.0
-        X2[P.d * W : (P.d + 1) * W] = 1.0
-    return X0, X1, X2, np.zeros(P.din * W), np.zeros(W), np.zeros(W), np.zeros(W), np.zeros(W), np.zeros(4 * W, np.uint64)
+        X0[P.d * LANES : (P.d + 1) * LANES] = 1.0
+        X1[P.d * LANES : (P.d + 1) * LANES] = 1.0
+        X2[P.d * LANES : (P.d + 1) * LANES] = 1.0
+    return (
+        X0,
+        X1,
+        X2,
+        np.zeros(P.din * LANES),
+        np.zeros(LANES),
+        np.zeros(LANES),
+        np.zeros(LANES),
+        np.zeros(LANES),
+        np.zeros(4 * LANES, np.uint64),
+    )
 
 
 def lane_pack(blk, arrays, scratch, rs, member, P):
     V = blk[3]
     Wt = arrays[0]
-    for lane in range(W):
+    for lane in range(LANES):
         r = rs[lane]
         for i in range(P.din):
-            V[i * W + lane] = Wt[r, i] if member[lane] else 0.0
+            V[i * LANES + lane] = Wt[r, i] if member[lane] else 0.0
 
 
 def lane_unpack(blk, arrays, scratch, rs, member, P):
     V = blk[3]
     Wt = arrays[0]
-    for lane in range(W):
+    for lane in range(LANES):
         if member[lane]:
             r = rs[lane]
             for i in range(P.din):
-                Wt[r, i] = V[i * W + lane]
+                Wt[r, i] = V[i * LANES + lane]
 
 
 def lane_label(P, S, lane, clean):
@@ -153,8 +165,8 @@ def lane_label(P, S, lane, clean):
     y, st = label_noise(P, clean, st0)
     if st[0] != st0[0] or st[1] != st0[1] or st[2] != st0[2] or st[3] != st0[3]:
         put_lane_words(S, lane, st[0], st[1], st[2], st[3])  # as vectors: see put_lane_words
-    S[ROW_BITS * W + lane] = st[4]
-    S[ROW_NBITS * W + lane] = st[5]
+    S[ROW_BITS * LANES + lane] = st[4]
+    S[ROW_NBITS * LANES + lane] = st[5]
     return y
 
 
@@ -167,7 +179,7 @@ def lane_decide(P, h, S, blk, alive, upd, status, rs, state, t, nxt):
     the last step of the stretch, nothing drawn after it.
     """
     out, hy, go, ys, snap = blk[4], blk[5], blk[6], blk[7], blk[8]
-    for lane in range(W):
+    for lane in range(LANES):
         go[lane] = 0.0
         if not alive[lane]:
             continue
@@ -178,7 +190,7 @@ def lane_decide(P, h, S, blk, alive, upd, status, rs, state, t, nxt):
             alive[lane] = False
             st = lane_state(S, lane)
             if nxt is not None:
-                st = (snap[lane], snap[W + lane], snap[2 * W + lane], snap[3 * W + lane], st[4], st[5])
+                st = (snap[lane], snap[LANES + lane], snap[2 * LANES + lane], snap[3 * LANES + lane], st[4], st[5])
             store_state(state[r], st)
             continue
         # Without branches (under pure noise the hinge moves on about half the steps, at random):
@@ -206,20 +218,20 @@ def lane_steps(P, D, h, S, blk, alive, upd, status, rs, state, t0, m):
     din = P.din
     cur, nxt, prev = X0, X1, X2
     lane_normals(S, cur, d)
-    for lane in range(W):
+    for lane in range(LANES):
         if alive[lane]:
             ys[lane] = lane_label(P, S, lane, 1.0 if cur[lane] > 0.0 else -1.0)
-    for lane in range(W):
+    for lane in range(LANES):
         go[lane] = 0.0  # no update before the first step
     for k in range(m - 1):
-        for q in range(4 * W):
+        for q in range(4 * LANES):
             snap[q] = S[q]
         lane_normals_fused(S, nxt, d, V, cur, prev, out, hy, go)
         for i in range(d, din):  # the bias coordinate, after the others (the scalar order)
-            for lane in range(W):
+            for lane in range(LANES):
                 if go[lane] != 0.0:
-                    V[i * W + lane] += hy[lane] * prev[i * W + lane]
-                out[lane] += V[i * W + lane] * cur[i * W + lane]
+                    V[i * LANES + lane] += hy[lane] * prev[i * LANES + lane]
+                out[lane] += V[i * LANES + lane] * cur[i * LANES + lane]
         lane_decide(P, h, S, blk, alive, upd, status, rs, state, t0 + k, nxt)
         cur, nxt, prev = nxt, prev, cur
     vaxpy(V, prev, din, hy, go)  # the last step: no sample after it
@@ -229,9 +241,13 @@ def lane_steps(P, D, h, S, blk, alive, upd, status, rs, state, t0, m):
     vaxpy(V, prev, din, hy, go)  # the last step's update
 
 
-def lanes_eligible(spec):
-    """Gaussian inputs and the paper's step (one fresh sample per step, no weight decay)."""
-    return spec.data == GAUSSIAN and not (spec.batch or spec.decay or spec.epochs)
+def lanes_eligible(spec, sampler):
+    """Inputs the lane step draws itself (``sampler.lanes``: Gaussian) and the paper's step.
+
+    The paper's step: one fresh sample per step, no weight decay. Any loss: the lane step goes
+    through the loss's scale (:func:`scale`).
+    """
+    return sampler.lanes and not (spec.batch or spec.decay or spec.epochs)
 
 
 MODEL = Model(

@@ -63,7 +63,9 @@ class Params(NamedTuple):
 
 
 class Spec(NamedTuple):
-    """Compile-time options of one specialised kernel (codes from :mod:`.common` / :mod:`.draws`).
+    """Compile-time options of one specialised kernel (codes from :mod:`.common` / :mod:`.draws`; parts by name).
+
+    How the templates read each field: :data:`BINDINGS`.
 
     ``noise`` (``UNIFORM`` or ``FLIP``), ``smooth`` (label smoothing on), ``batch`` (more than
     one sample per step), ``decay`` (weight decay on) and ``epochs`` (shuffled passes over the
@@ -71,8 +73,8 @@ class Spec(NamedTuple):
     existed.
     """
 
-    loss: int
-    data: int
+    loss: str  # the run's loss (a parts.LossKernel's name)
+    sampler: str  # the run's input law (a parts.SamplerKernel's name)
     act: int
     sparse: bool
     noise: int = 0
@@ -81,10 +83,27 @@ class Spec(NamedTuple):
     decay: bool = False
     epochs: bool = False
 
-    def tag(self) -> str:
-        """A name fragment unique to this spec (compiled kernels are cached under it)."""
-        extra = f"n{self.noise}m{int(self.smooth)}b{int(self.batch)}w{int(self.decay)}e{int(self.epochs)}"
-        return f"l{self.loss}d{self.data}a{self.act}s{int(self.sparse)}{extra}"
+
+#: How :func:`.driver.build` binds a spec into the templates, declared once: every name a template
+#: may read -> where its value comes from. A Spec field: a compile-time constant. ``loss.<attr>``
+#: or ``sampler.<attr>``: an attribute of the run's part (:mod:`.parts`) named by that field, a
+#: constant (``LOSS_CONDITIONAL``), or a template bound like the model's roles (``LOSS_SCALE``).
+#: A template's compiled copy is named after the values of those it reads (a part by its name).
+BINDINGS: dict[str, str] = {
+    "ACT": "act",
+    "SPARSE": "sparse",
+    "NOISE": "noise",
+    "SMOOTH": "smooth",
+    "BATCH": "batch",
+    "DECAY": "decay",
+    "EPOCHS": "epochs",
+    "LOSS_SCALE": "loss.scale",
+    "LOSS_CLASSES": "loss.classes",
+    "LOSS_CONDITIONAL": "loss.conditional",
+    "DRAW": "sampler.draw",
+    "ONEHOT": "sampler.onehot",
+}
+assert {src.partition(".")[0] for src in BINDINGS.values()} == set(Spec._fields), "every Spec field is bound"
 
 
 class Data(NamedTuple):

@@ -24,16 +24,13 @@ import numpy as np
 from .._jit import jit
 from .common import (
     DBL_MAX,
-    HINGE,
     S_LOG2,
     block_max_abs,
     block_norm,
     scaled,
-    sigmoid,
-    targets,
 )
 from .draws import sample_binary
-from .driver import Model, constant_lr
+from .driver import Model
 from .layout import (
     M_ACT_MEAN,
     M_BIAS1,
@@ -46,6 +43,7 @@ from .layout import (
     M_NORM2,
     net_scratch,
 )
+from .loops import constant_lr
 from .vec import (
     COMPILED,
     forward_rows1_vec,
@@ -60,8 +58,7 @@ from .vec import (
 )
 
 # Rebound per Spec by the driver builder (see driver.py): decided when the loop compiles.
-LOSS = HINGE
-SMOOTH = False
+LOSS_SCALE = None  # the loss's scale s (the step moves by h*y*s)
 ONEHOT = False
 SPARSE = False
 
@@ -240,15 +237,8 @@ def evaluate(j, P, x, W, Vb, pre, g, fired):
 
 
 def rule_scale(y, out, P, h):
-    """The step's scale h*y*s for the sample's label y and output ``out`` (0.0: no update)."""
-    if LOSS == HINGE:
-        s = 1.0 if y * out <= 0.0 else 0.0
-    elif SMOOTH:  # target t (label smoothing): the step's scale is t - sigmoid(N), times y as below
-        hi, lo = targets(P.smooth, 2)
-        s = y * ((hi if y > 0.0 else lo) - sigmoid(out))
-    else:
-        s = sigmoid(-y * out)
-    return h * y * s
+    """The step's scale h*y*s for the sample's label y and output ``out`` (0.0: no update, whatever the loss)."""
+    return h * y * LOSS_SCALE(y, out, P)
 
 
 @jit(inline="always")

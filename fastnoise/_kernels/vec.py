@@ -42,13 +42,14 @@ from numba.extending import intrinsic
 #: Whether kernels are compiled (else the plain loops run: intrinsics exist only in compiled code).
 COMPILED = not numba.config.DISABLE_JIT  # type: ignore[attr-defined]
 
-V = 8  # doubles per vector (lanes.py's lane count; _Elt gives each kernel's own: 8 doubles or 16 floats)
+# Doubles per vector: the lane count of lanes.py and the lane drivers (_Elt gives each kernel's own: 8 doubles or 16 floats).
+LANES = 8
 NB = 4  # vectors per register block (4 x 8 doubles or 4 x 16 floats; 32 zmm registers leave room for the rows)
 
 I32 = ir.IntType(32)
 I64 = ir.IntType(64)
 F64 = ir.DoubleType()
-VF = ir.VectorType(F64, V)
+VF = ir.VectorType(F64, LANES)
 
 
 def data_ptr(context, builder, aryty, ary):
@@ -57,7 +58,7 @@ def data_ptr(context, builder, aryty, ary):
 
 
 def vptr(builder, base, off, vty=VF):
-    """A pointer to the vector (of type ``vty``: V doubles by default) at element ``off`` of ``base``."""
+    """A pointer to the vector (of type ``vty``: LANES doubles by default) at element ``off`` of ``base``."""
     return builder.bitcast(builder.gep(base, [off]), vty.as_pointer())
 
 
@@ -532,7 +533,7 @@ def borrowed(typingctx, views):
     functions with loops and calls (the step's sample and update), and each is an atomic
     read-modify-write through a call, several per step (counted in the two-layer step loop's assembly: 7 pairs per step).
     Numba's NRT_incref and NRT_decref return at once for a view without an owner (a null meminfo).
-    The caller keeps the arrays alive: :func:`.driver._drive` holds them for the whole call.
+    The caller keeps the arrays alive: :func:`.loops._drive` holds them for the whole call.
     """
     if not isinstance(views, types.BaseTuple):
         return None

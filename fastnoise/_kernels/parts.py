@@ -1,0 +1,58 @@
+"""The parts a run plugs into a model's templates: its loss and its sampler (an input law and its clean target).
+
+A model's templates do not know which loss or input law they run: they call the templates of a
+:class:`LossKernel` and a :class:`SamplerKernel` that the caller hands to :func:`.build.build`,
+which compiles them into the model's specialised copies as it does the model's own roles
+(``LOSS_SCALE``, ``LOSS_CLASSES``, ``DRAW``; constants ``LOSS_CONDITIONAL`` and ``ONEHOT``; see
+:data:`.params.BINDINGS`). A part may live outside the package: its templates are plain
+functions with the signatures below, written with the same rules as the package's (no Python
+objects, no validation, parameters by name: ``P.lr``).
+
+Imports nothing above :mod:`fastnoise._kernels`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+__all__ = ["LossKernel", "SamplerKernel"]
+
+
+class LossKernel(NamedTuple):
+    """A loss as the kernels see it.
+
+    name : identifier-safe ("hinge", "logistic", "sqhinge"); part of compiled kernels' names.
+    scale : template ``scale(y, out, P) -> s``: the binary step moves by ``h*y*s`` (``y`` the
+        label +-1, ``out`` = N(x), finite).
+    conditional : True: a step updates only when ``s != 0.0`` (the hinge: only if y*N <= 0);
+        False: every step updates (logistic), even if ``s`` underflows to 0.
+    classes : template ``classes(s, y, C, e, P) -> bool``: for C-class nets, fill ``e[:C]`` with
+        the error signal from the scores ``s`` and the class ``y``; False: no update. None: this
+        loss has no C-class form.
+    helpers : templates it calls that must be specialised too (those that read spec constants).
+    """
+
+    name: str
+    scale: Callable
+    conditional: bool
+    classes: Callable | None = None
+    helpers: tuple[Callable, ...] = ()
+
+
+class SamplerKernel(NamedTuple):
+    """An input law and its clean target, as the kernels see it.
+
+    name : identifier-safe ("gaussian", "basis", "cube", "rows"); part of compiled kernels' names.
+    draw : template ``draw(P, D, st, ri, x) -> (j, clean, st)``: an input into ``x[:P.d]``, its
+        clean label +-1, ``j`` its basis index or -1 (``ri``: the training row of an epoch, or -1).
+    onehot : the inputs are basis vectors e_j (models take their one-hot path).
+    lanes : the neuron's lane step can draw this law itself (it draws standard normals).
+    helpers : templates it calls that must be specialised too.
+    """
+
+    name: str
+    draw: Callable
+    onehot: bool = False
+    lanes: bool = False
+    helpers: tuple[Callable, ...] = ()
