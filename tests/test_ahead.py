@@ -68,7 +68,7 @@ def _calls(monkeypatch: pytest.MonkeyPatch, plain: bool, **params: Any) -> tuple
             _plain(m)
         m.setattr(engine, "choose_driver", lambda kern, blocks: kern.drive)  # the scalar driver (lanes: test_lanes)
         m.setattr(engine, "_raise_on_status", lambda status, cfg: None)  # a failed replica stays failed; the run goes on
-        m.setattr(engine, "_chunk_steps", lambda *a: 700)  # calls end between the periodic checks, and on them
+        m.setattr(engine, "chunk_steps", lambda *a: 700)  # calls end between the periodic checks, and on them
         seen: list[dict[str, np.ndarray]] = []
 
         def keep(st: state.RunState) -> None:

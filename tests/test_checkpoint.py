@@ -44,7 +44,7 @@ class _Stop(Exception):
 @pytest.fixture
 def small_calls(monkeypatch):
     """Kernel calls of 997 steps, so a short run has many call boundaries to stop at."""
-    monkeypatch.setattr(engine, "_chunk_steps", lambda cfg, geo, nthreads: 997)
+    monkeypatch.setattr(engine, "chunk_steps", lambda cfg, geo, nthreads: 997)
 
 
 def _interrupted(cfg, path, after_calls):

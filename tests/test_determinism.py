@@ -119,7 +119,7 @@ def test_chunking_does_not_change_results(case, monkeypatch):
     """Splitting the run into many small kernel calls (progress chunks) gives the same table and weights."""
     cfg = _cfg(case, replicas=3, seed=5)
     whole = engine.run(cfg)
-    monkeypatch.setattr(engine, "_chunk_steps", lambda *args: 97)
+    monkeypatch.setattr(engine, "chunk_steps", lambda *args: 97)
     pieces = engine.run(cfg)
     pd.testing.assert_frame_equal(whole.table, pieces.table, check_exact=True)
     for wa, wb in zip(whole.weights, pieces.weights, strict=True):

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import fastnoise
-from fastnoise import SimulationError, _rng, engine, plan, threads
+from fastnoise import SimulationError, _rng, engine, plan
+from fastnoise import threads as threads_module
 from fastnoise._kernels import driver
 from fastnoise._kernels import lanes as lanes_module
 from fastnoise._kernels.draws import _ZIG_R, load_state, normal, store_state
@@ -164,16 +165,16 @@ SETTINGS = {
 def _run(monkeypatch, lanes: bool, threads: int, chunk: int | None = None, **params):
     """A run through the engine's lane drive (groups below driver.MIN_LANES: the scalar driver) or the scalar one."""
     chosen = []
-    real = threads.choose_driver
+    real = threads_module.choose_driver
 
     def choose(kern, blocks):
         d = real(kern, blocks) if lanes else kern.drive
-        chosen.append(isinstance(d, threads.LaneDrive))
+        chosen.append(isinstance(d, threads_module.LaneDrive))
         return d
 
     monkeypatch.setattr(engine, "choose_driver", choose)
     if chunk is not None:
-        monkeypatch.setattr(engine, "_chunk_steps", lambda *a: chunk)
+        monkeypatch.setattr(engine, "chunk_steps", lambda *a: chunk)
     res = engine.run(fastnoise.RunConfig(model="neuron", **params), threads=threads)
     assert chosen == [lanes]
     return res
@@ -204,26 +205,26 @@ def test_lane_split():
     assert driver.MIN_LANES == 5 and driver.LANES == 8  # the cases below are written for these
     rs = np.arange(3, 23, dtype=np.int64)  # 20 replicas: groups of 8, 8 and 4
     steps = np.zeros(30, np.int64)
-    lane, other = threads.LaneDrive.split(rs, steps)
+    lane, other = threads_module.LaneDrive.split(rs, steps)
     assert lane.tolist() == list(range(3, 19)) and other.tolist() == list(range(19, 23))
     steps[12] = 5  # the second group (11..18) is no longer at one step
-    lane, other = threads.LaneDrive.split(rs, steps)
+    lane, other = threads_module.LaneDrive.split(rs, steps)
     assert lane.tolist() == list(range(3, 11)) and other.tolist() == list(range(11, 23))
-    lane, other = threads.LaneDrive.split(rs[:5], steps)  # one group of MIN_LANES
+    lane, other = threads_module.LaneDrive.split(rs[:5], steps)  # one group of MIN_LANES
     assert lane.tolist() == list(range(3, 8)) and other.size == 0
 
 
 def test_a_lane_only_run_compiles_no_scalar_driver(monkeypatch):
     """Eight replicas on one thread need the lane driver only (the scalar one is not compiled for them)."""
     compiled = []
-    real = threads.compile_driver
+    real = threads_module.compile_driver
 
     def spy(drive, what, rs, args, blocks=None):
-        if not isinstance(drive, threads.LaneDrive):
+        if not isinstance(drive, threads_module.LaneDrive):
             compiled.append(drive)
         return real(drive, what, rs, args, blocks)
 
-    monkeypatch.setattr(threads, "compile_driver", spy)
+    monkeypatch.setattr(threads_module, "compile_driver", spy)
     monkeypatch.setattr(engine, "compile_driver", spy)
     cfg = fastnoise.RunConfig(model="neuron", replicas=8, steps=100, seed=3)
     kern = plan.kernels(cfg)
@@ -277,7 +278,7 @@ def test_a_failed_lane_keeps_the_scalar_replicas_state(monkeypatch, params):
     before that draw (``neuron.lane_decide``), as the scalar replica does.
     """
     monkeypatch.setattr(engine, "_raise_on_status", lambda status, cfg: None)
-    monkeypatch.setattr(engine, "_chunk_steps", lambda *a: 700)
+    monkeypatch.setattr(engine, "chunk_steps", lambda *a: 700)
     runs = []
     for lanes in (True, False):
         seen = []
@@ -285,7 +286,7 @@ def test_a_failed_lane_keeps_the_scalar_replicas_state(monkeypatch, params):
         def keep(st, seen=seen):
             seen.append([np.array(a) for a in (st.state, st.steps_done, st.updates, st.status, *st.arrays)])
 
-        real = threads.choose_driver
+        real = threads_module.choose_driver
         monkeypatch.setattr(engine, "choose_driver", (lambda k, b: real(k, b)) if lanes else (lambda k, b: k.drive))
         cfg = fastnoise.RunConfig(model="neuron", replicas=9, steps=3_000, seed=4, **params)
         engine.run(cfg, threads=1, on_call=keep)

@@ -13,11 +13,12 @@ import math
 import numpy as np
 import pytest
 
-from fastnoise import RunConfig, engine
+from fastnoise import RunConfig, _rng, engine, plan, weights
 from fastnoise._kernels import driver
 from fastnoise._kernels.draws import GAUSSIAN, draw_gaussian, draw_stream
 from fastnoise._kernels.models import MODELS
 from fastnoise._kernels.parts import LossKernel, SamplerKernel
+from fastnoise.models import model_of
 
 
 def sqhinge_scale(y, out, P):
@@ -41,16 +42,16 @@ SPHERE = SamplerKernel("sphere", sphere_draw)  # lanes=False: the neuron's lane 
 
 
 def _kernels(cfg, spec=None):
-    spec = engine.kernel_spec(cfg)._replace(loss="sqhinge", sampler="sphere")
-    return driver.build(MODELS[engine.kernel_model(cfg)], spec, SQHINGE, SPHERE)
+    spec = plan.kernel_spec(cfg)._replace(loss="sqhinge", sampler="sphere")
+    return driver.build(model_of(cfg).kernel(), spec, SQHINGE, SPHERE)
 
 
 def _reference(cfg, replica, steps):
     """The squared-hinge neuron on sphere inputs, in plain Python, on the kernel's draws."""
-    row = engine._rng.kernel_state(cfg.seed, replica + 1)[replica].copy()
+    row = _rng.kernel_state(cfg.seed, replica + 1)[replica].copy()
     xs, clean, ys = np.zeros((steps, cfg.d)), np.zeros(steps), np.zeros(steps)
     draw_stream(row, steps, cfg.d, GAUSSIAN, np.zeros((1, cfg.d)), np.zeros(1), 0.0, 0, 0.0, xs, clean, ys)  # p = 0: normals only
-    V = np.array(engine.initial_weights(cfg, replica)["V"], dtype=float)
+    V = np.array(weights.initial_weights(cfg, replica)["V"], dtype=float)
     h = float(cfg.lr)
     for t in range(steps):
         x = xs[t].copy()
@@ -73,7 +74,7 @@ def _reference(cfg, replica, steps):
 
 @pytest.mark.parametrize("replicas", [2, 8])
 def test_outside_parts_run_in_the_kernels(monkeypatch, replicas):
-    monkeypatch.setattr(engine, "kernels", _kernels)
+    monkeypatch.setattr(plan, "kernels", _kernels)
     cfg = RunConfig(model="neuron", d=5, lr=0.05, p=0.0, steps=3000, replicas=replicas, records=3, seed=4)
     kern = _kernels(cfg)
     name = getattr(kern.drive, "py_func", kern.drive).__qualname__  # a plain function under NUMBA_DISABLE_JIT
@@ -86,7 +87,7 @@ def test_outside_parts_run_in_the_kernels(monkeypatch, replicas):
 
 def test_a_loss_without_a_class_form_is_refused_by_the_ten_class_net():
     cfg = RunConfig(model="twolayer", d=5, width=8)
-    spec = engine.kernel_spec(cfg)._replace(loss="sqhinge", sampler="sphere")
+    spec = plan.kernel_spec(cfg)._replace(loss="sqhinge", sampler="sphere")
     with pytest.raises(ValueError, match="LOSS_CLASSES"):
         driver.build(MODELS["multiclass"], spec, SQHINGE, SPHERE)
 
@@ -94,4 +95,4 @@ def test_a_loss_without_a_class_form_is_refused_by_the_ten_class_net():
 def test_parts_must_be_the_ones_the_spec_names():
     cfg = RunConfig(model="neuron", d=5)
     with pytest.raises(ValueError, match="sqhinge"):
-        driver.build(MODELS["neuron"], engine.kernel_spec(cfg)._replace(loss="other"), SQHINGE, SPHERE)
+        driver.build(MODELS["neuron"], plan.kernel_spec(cfg)._replace(loss="other"), SQHINGE, SPHERE)

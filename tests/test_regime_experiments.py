@@ -16,9 +16,8 @@ import numba
 import pandas as pd
 import pytest
 
-from fastnoise import checks, engine, plan, theory
+from fastnoise import checks, plan, theory
 from fastnoise._kernels import driver
-from fastnoise._kernels.models import MODELS
 from fastnoise.io import read_configs, read_results
 from fastnoise.models import model_of
 from fastnoise.reproduce import EXPERIMENTS
@@ -158,13 +157,13 @@ def _inject_sum_not_mean(monkeypatch):
         kern = real_kernels(cfg, spec)
         if cfg.loss != "hinge" or cfg.batch == 1:
             return kern
-        model = MODELS[model_of(cfg).name]
+        model = model_of(cfg).kernel()
         key = (model.name, kern.spec)
         if key not in _SUM_BUILT:
             _SUM_BUILT[key] = driver.build(model, kern.spec, kern.loss, kern.sampler, replace=_sum_not_mean(kern.update))
         return _SUM_BUILT[key]
 
-    monkeypatch.setattr(engine, "kernels", faulty)
+    monkeypatch.setattr(plan, "kernels", faulty)
 
 
 @pytest.mark.parametrize("fault", ["sum_not_mean", pytest.param("flip_sign", marks=pytest.mark.slow)])
