@@ -27,9 +27,11 @@ from typing import Any
 
 import pandas as pd
 
+from .. import engine
 from ..config import RunConfig
 from ..io import versions
 from ..provenance import code_stamp
+from ..runfile import FileRun
 from .errors import SweepError, import_distributed, one_line
 from .security import client_security, uses_tls
 from .spec import Cell
@@ -106,43 +108,27 @@ def compute_cell(
         With ``table`` set, or ``error`` and ``traceback`` when the run raised an exception; ``code``
         is this process's :func:`~fastnoise.provenance.code_stamp` (the code that computed the table).
     """
-    from ..engine import max_threads, run, thread_count
-
     t0 = time.perf_counter()
-    nmax = max_threads()
+    nmax = engine.max_threads()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     stamp: dict[str, Any] | None = None
     try:
         k = nmax if threads is None else threads  # reported as is if the count itself is refused
         stamp = code_stamp()  # here, in the computing process: its sources, not the driver's
-        k = thread_count(threads, cap=cap_threads)
+        k = engine.thread_count(threads, cap=cap_threads)
         cfg = RunConfig.from_dict(dict(config))
         # More threads than replicas only adds thread wake-ups (tables do not depend on the thread count).
         k = max(1, min(k, cfg.replicas))
-        resume, keeper = _checkpointing(cfg, checkpoint, checkpoint_every)
-        result = run(cfg, threads=k, resume=resume, on_call=keeper)
+        job = FileRun(cfg, checkpoint if checkpoint_every > 0 else None, checkpoint_every, code=stamp)
+        job.resume(strict=False)  # another code's or a damaged checkpoint: the cell starts over
+        result = job.run(threads=k)
     except Exception as exc:  # a failed cell is reported, the sweep goes on
         tb = _traceback.format_exc()
         return CellResult(None, one_line(exc), tb, time.perf_counter() - t0, worker, k, _cached_versions(), nmax, stamp)
     seconds = time.perf_counter() - t0
-    resumed = resume.steps if resume is not None else None
+    resumed = job.resumed_from_step
     versions = _cached_versions()
     return CellResult(result.table, None, None, seconds, worker, k, versions, nmax, stamp, result.compile_seconds, resumed)
-
-
-def _checkpointing(cfg: RunConfig, path: str | None, every: float) -> tuple[Any, Any]:
-    """(the state to resume from or None, the engine's on_call or None) for a cell's checkpoint file."""
-    if path is None or every <= 0:
-        return None, None
-    from ..checkpoint import Checkpointer, CheckpointError, load
-
-    resume = None
-    if os.path.exists(path):
-        try:
-            resume = load(path, cfg)
-        except CheckpointError as exc:  # another code's or a damaged one: the cell starts over
-            log.warning("cell checkpoint not used: %s", exc)
-    return resume, Checkpointer(path, cfg, every)
 
 
 def _failure_result(exc: BaseException, worker: str = "") -> CellResult:
@@ -156,15 +142,13 @@ def _warm_up(configs: Iterable[RunConfig]) -> None:
     Kernels are specialised per model and per loss, input law, activation and sparse inputs
     (``engine.kernel_spec``); one tiny run per distinct pair compiles each.
     """
-    from ..engine import kernel_model, kernel_spec, run
-
     seen = set()
     for cfg in configs:
-        key = (kernel_model(cfg), kernel_spec(cfg))
+        key = (engine.kernel_model(cfg), engine.kernel_spec(cfg))
         if key in seen:
             continue
         seen.add(key)
-        run(cfg.replace(steps=1, records=2, replicas=1, n_test=1, probe_size=1, eval_size=1), threads=1)
+        engine.run(cfg.replace(steps=1, records=2, replicas=1, n_test=1, probe_size=1, eval_size=1), threads=1)
 
 
 # --------------------------------------------------------------------------- executors
