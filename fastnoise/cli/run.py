@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -15,9 +13,6 @@ from ..config import ConfigError, RunConfig
 from . import COUNT, DEFAULT_RESULTS, check_out, command_line, fail, main, verbosity
 from .options import checkpoint_every_option, config_options, progress_options
 from .progress import Progress, duration
-
-if TYPE_CHECKING:
-    from ..runfile import FileRun
 
 # The engine (Numba), pandas and pyarrow are imported by run_cmd once its configuration is valid:
 # `fastnoise --help` and a usage error load none of them.
@@ -71,7 +66,7 @@ def run_cmd(
     from ..footprint import MemoryLimitError
     from ..footprint import check as check_memory
     from ..io import check_writable
-    from ..runfile import FileRun, holds_run
+    from ..runfile import EXIT_STATUS, FileRun, Interrupted, holds_run, stop_on_signals
 
     try:
         thread_count(threads)
@@ -104,58 +99,44 @@ def run_cmd(
             saved = peek(ckpt).get("saved", "?")
             click.echo(f"resuming from checkpoint {ckpt} at step {resume.steps:,} of {cfg.steps:,} (saved {saved})", err=True)
     job.remove_stale_temporaries(path)
-    # Ctrl-C and SIGTERM: save at the end of the current kernel call (a fraction of a second), then exit.
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous = {}
-    if main_thread:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, _stop_handler(job))
     shown = not no_progress and verbosity() >= 0
     progress = Progress(shown, cfg.steps, f"{cfg.replicas} replicas", per_unit=cfg.replicas, log_every=log_every)
+    # Ctrl-C and SIGTERM (even if SIGINT was inherited ignored): save at the end of the current kernel call, then exit.
     try:
-        try:
+        with stop_on_signals():
             result = job.run(threads=threads, progress=progress)
-        except (SimulationError, DatasetError) as exc:
-            progress.close()
-            fail(str(exc), code=1)
-        except Stopped as exc:
-            progress.close()
-            code = 130 if exc.signum == signal.SIGINT else 143
-            click.echo(
-                f"Interrupted at step {exc.steps:,} of {cfg.steps:,}; state saved to {ckpt}: rerun the same command to resume.",
-                err=True,
-            )
-            sys.exit(code)
-        finally:
-            progress.close()
-        for sig, handler in previous.items():  # the table is written; a signal now just stops
-            signal.signal(sig, handler)
-        previous = {}
-        try:
-            job.write(path, overwrite=overwrite)
-        except OSError as exc:  # disk full, read-only folder: nothing under the real name (atomic write)
-            keeper = job.keeper
-            if keeper is not None and keeper.saves and keeper.failed is None:
-                kept = f"the run's state at step {keeper.saved_steps:,} is kept in {ckpt}"
-            else:
-                kept = "no checkpoint could be kept: the rerun starts over"
-            why = exc.strerror or str(exc)
-            fail(f"cannot write {path}: {why}; {kept}; to resume, run: {command_line()}", code=1)
+    except (SimulationError, DatasetError) as exc:
+        progress.close()
+        fail(str(exc), code=1)
+    except Stopped as exc:
+        progress.close()
+        click.echo(
+            f"Interrupted at step {exc.steps:,} of {cfg.steps:,}; state saved to {ckpt}: rerun the same command to resume.",
+            err=True,
+        )
+        sys.exit(EXIT_STATUS[exc.signum])
+    except Interrupted as exc:  # a second signal while the state was being saved
+        progress.close()
+        keeper = job.keeper
+        if keeper is not None and keeper.saved_steps is not None:
+            kept = f"the state saved at step {keeper.saved_steps:,} is kept in {ckpt}: rerun the same command to resume"
+        else:
+            kept = "no state was saved: the rerun starts over"
+        click.echo(f"Interrupted; {kept}.", err=True)
+        sys.exit(EXIT_STATUS[exc.signum])
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        progress.close()
+    try:
+        job.write(path, overwrite=overwrite)
+    except OSError as exc:  # disk full, read-only folder: nothing under the real name (atomic write)
+        keeper = job.keeper
+        if keeper is not None and keeper.saves and keeper.failed is None:
+            kept = f"the run's state at step {keeper.saved_steps:,} is kept in {ckpt}"
+        else:
+            kept = "no checkpoint could be kept: the rerun starts over"
+        why = exc.strerror or str(exc)
+        fail(f"cannot write {path}: {why}; {kept}; to resume, run: {command_line()}", code=1)
     _summary(result, path, job.resumed_from_step or 0)
-
-
-def _stop_handler(job: FileRun) -> Any:
-    keeper = job.keeper
-
-    def handler(signum: int, frame: Any) -> None:
-        if keeper is None or keeper.stop_requested:  # a second Ctrl-C: stop now (the last checkpoint stays)
-            raise KeyboardInterrupt
-        job.request_stop(signum)
-
-    return handler
 
 
 def _summary(result: Any, path: Path, resumed: int) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from .. import engine
+from ..checkpoint import Stopped
 from ..config import RunConfig
 from ..io import versions
 from ..provenance import code_stamp
@@ -107,6 +108,12 @@ def compute_cell(
     CellResult
         With ``table`` set, or ``error`` and ``traceback`` when the run raised an exception; ``code``
         is this process's :func:`~fastnoise.provenance.code_stamp` (the code that computed the table).
+
+    Raises
+    ------
+    Stopped
+        A stop signal asked the cell to stop (:func:`fastnoise.runfile.stop_on_signals`, in the
+        driver's process): its state is saved to ``checkpoint``; the sweep stops.
     """
     t0 = time.perf_counter()
     nmax = engine.max_threads()
@@ -122,6 +129,8 @@ def compute_cell(
         job = FileRun(cfg, checkpoint if checkpoint_every > 0 else None, checkpoint_every, code=stamp)
         job.resume(strict=False)  # another code's or a damaged checkpoint: the cell starts over
         result = job.run(threads=k)
+    except Stopped:  # a stop signal (fastnoise.runfile.stop_on_signals): the state is saved, the sweep stops
+        raise
     except Exception as exc:  # a failed cell is reported, the sweep goes on
         tb = _traceback.format_exc()
         return CellResult(None, one_line(exc), tb, time.perf_counter() - t0, worker, k, _cached_versions(), nmax, stamp)
@@ -269,7 +278,6 @@ class PoolExecutor(_Checkpointing):
         self.workers = workers
         self.worker_threads = worker_threads
         self._pool: ProcessPoolExecutor | None = None
-        self._futures: list[Any] = []
 
     def describe(self) -> str:
         """One-line description for the summary."""
@@ -290,7 +298,6 @@ class PoolExecutor(_Checkpointing):
         for cell in cells:
             fut = self._pool.submit(compute_cell, cell.config.to_dict(), self.worker_threads, False, *self._checkpoint(cell))
             owner[fut] = cell
-        self._futures = list(owner)
         for fut in _futures_as_completed(owner):
             cell = owner.pop(fut)
             try:
@@ -304,8 +311,9 @@ class PoolExecutor(_Checkpointing):
         if self._pool is None:
             return
         if abort:
-            for fut in self._futures:
-                fut.cancel()
+            # The queued cells are cancelled by shutdown, in the pool's own thread: cancelling them from here
+            # raced with that thread marking them failed once the workers were gone (an InvalidStateError
+            # traceback on stderr after Ctrl-C, Python 3.11).
             for proc in list(getattr(self._pool, "_processes", {}).values()):
                 with contextlib.suppress(Exception):
                     proc.terminate()
