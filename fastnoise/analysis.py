@@ -53,7 +53,7 @@ __all__ = [
 #: Columns that name one configuration exactly when a table has them: ``config_id`` (a run's
 #: configuration) and ``cell`` (a sweep fragment's cell id).
 ID_COLUMNS = ("config_id", "cell")
-#: The column that tells a mean-field table's rows (``fastnoise theory``) from a simulation's.
+#: The column that tells a mean-field table's rows (``fastnoise meanfield``) from a simulation's.
 SOURCE_COLUMN = "source"
 
 

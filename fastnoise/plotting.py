@@ -46,7 +46,7 @@ def band(ax: Any, df: pd.DataFrame, col: str, label: str, color: str, x: str = "
 def flow_line(
     ax: Any, theory: pd.DataFrame, col: str, color: str, label: str = "mean-field flow", x: str = "step", linestyle: str = ":"
 ) -> None:
-    """Overlay a mean-field table's curve (``fastnoise theory``): the mean of ``col`` over its flows against ``x``.
+    """Overlay a mean-field table's curve (``fastnoise meanfield``): the mean of ``col`` over its flows against ``x``.
 
     Drawn thick and dotted over a replica band of the same colour; rows at step 0 and nulls are skipped.
     """
@@ -115,7 +115,7 @@ def runs_figure(df: pd.DataFrame, max_configs: int = MAX_CONFIGS, theory: pd.Dat
     max_configs : int
         Refuse a table with more configurations than this.
     theory : pandas.DataFrame, optional
-        Mean-field tables (``fastnoise theory``, ``source = "meanfield"``) of the same configurations:
+        Mean-field tables (``fastnoise meanfield``, ``source = "meanfield"``) of the same configurations:
         each configuration's flow is drawn dotted over its band (matched by ``config_id``).
 
     Returns

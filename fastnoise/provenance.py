@@ -50,7 +50,7 @@ RESULT_SOURCES = (
     "data/images.py",
 )
 
-#: The mean-field flow's sources (``fastnoise theory``): stamped apart, in a flow table's
+#: The mean-field flow's sources (``fastnoise meanfield``): stamped apart, in a flow table's
 #: ``fastnoise.meanfield`` entry, so that editing the flow does not make every simulated sweep stale.
 MEANFIELD_SOURCES = ("meanfield/*.py",)
 

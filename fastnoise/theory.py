@@ -1,4 +1,7 @@
-"""The paper's predictions: closed forms and scaling laws (docs/model.md section 2).
+"""The paper's theorems, as numbers: their closed-form predictions and scaling laws (docs/model.md section 2).
+
+Not the mean-field flow: that is :mod:`fastnoise.meanfield` (``fastnoise meanfield``, formerly
+``fastnoise theory``). Here are the theorems' own predictions, which the checks compare runs with.
 
 This module stands alone: it imports only numpy and never the engine or the kernels, so that a
 check compares two independent computations. Constants marked *mean-field* are our derivations

@@ -179,18 +179,32 @@ def test_sigkill_and_resume_bitwise_many(tmp_path, reference_table):
     _check_kills(range(1, 23), tmp_path, reference_table)
 
 
-def test_sigterm_saves_and_exits_143(tmp_path, reference_table):
+def _ignore_sigint() -> None:
+    """In the child before it starts Python: SIGINT ignored, as in a job a non-interactive shell puts in the background."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    "sig, status, preexec",
+    [
+        pytest.param(signal.SIGTERM, 143, None, id="sigterm"),
+        pytest.param(signal.SIGINT, 130, None, id="sigint"),
+        pytest.param(signal.SIGINT, 130, _ignore_sigint, id="sigint-started-ignored"),
+    ],
+)
+def test_sigterm_saves_and_exits_143(tmp_path, reference_table, sig, status, preexec):
+    """SIGTERM (143) and SIGINT (130) save the state and stop, also in a run started with SIGINT ignored."""
     out = tmp_path / "t.parquet"
-    proc = subprocess.Popen(_cli(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(_cli(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec)
     ckpt = checkpoint.checkpoint_path(out)
     deadline = time.monotonic() + 60
     while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)  # the first checkpoint: the run is under way, its signal handlers installed
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     if proc.returncode == 0:
         pytest.skip("the run finished before the signal (a very fast machine)")
-    assert proc.returncode == 143, err
+    assert proc.returncode == status, err
     assert "rerun the same command to resume" in err and "Traceback" not in err
     assert checkpoint.checkpoint_path(out).exists() and not out.exists()
     done = subprocess.run(_cli(out), capture_output=True, text=True)

@@ -74,7 +74,7 @@ def test_import_fastnoise_cli_registers_every_command_and_loads_nothing_heavy():
     )
     assert res.returncode == 0, res.stderr
     commands = [ln for ln in res.stdout.splitlines() if ln.startswith("COMMANDS=")][0].removeprefix("COMMANDS=").split(",")
-    assert {"check", "data", "plot", "reproduce", "run", "sweep", "theory"} <= set(commands)
+    assert {"check", "data", "meanfield", "plot", "reproduce", "run", "sweep", "theory"} <= set(commands)
     assert _heavy(res) == []
 
 
@@ -92,6 +92,7 @@ def test_import_fastnoise_cli_loads_no_numpy():
         (["run", "--help"], "0"),
         (["sweep", "--help"], "0"),
         (["check", "--help"], "0"),
+        (["meanfield", "--help"], "0"),
         (["theory", "--help"], "0"),
         (["plot", "--help"], "0"),
         (["data", "--help"], "0"),
@@ -100,6 +101,7 @@ def test_import_fastnoise_cli_loads_no_numpy():
         (["reproduce", "--list"], "0"),
         (["run", "--steps", "-1"], "2"),
         (["run", "--checkpoint-every", "soon"], "2"),
+        (["meanfield", "--model", "nope"], "2"),
         (["theory", "--model", "nope"], "2"),
         (["check", "--only", "nope"], "2"),
         (["reproduce", "fig9"], "2"),

@@ -25,6 +25,7 @@ from click.testing import CliRunner
 
 from fastnoise import RunConfig, analysis, checks, theory
 from fastnoise.cli import main
+from fastnoise.cli.docs import render
 from fastnoise.engine import run
 from fastnoise.io import concat_results, read_results, write_results
 from fastnoise.meanfield import SOURCE
@@ -319,12 +320,12 @@ def test_half_time_interpolates_in_log_steps():
     assert half_time(g.iloc[::-1]) == pytest.approx(10**2.5)  # row order does not matter
 
 
-def test_cli_theory_and_plot_overlay(tmp_path):
-    """`fastnoise theory` writes the table; `fastnoise plot --theory` draws it over the run."""
+def test_cli_meanfield_and_plot_overlay(tmp_path):
+    """`fastnoise meanfield` writes the table; `fastnoise plot --theory` draws it over the run."""
     runner = CliRunner()
     opts = ["--model", "neuron", "--steps", "3000", "--replicas", "2", "--records", "20"]
     out = tmp_path / "mf.parquet"
-    r = runner.invoke(main, ["theory", *opts, "--out", str(out)])
+    r = runner.invoke(main, ["meanfield", *opts, "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert "norm_1" in r.output and len(read_results(out)) > 0
     table = tmp_path / "run.parquet"
@@ -346,12 +347,34 @@ def test_cli_theory_and_plot_overlay(tmp_path):
         (["--steps", "1000", "--horizon", "5000"], "--horizon"),
     ],
 )
-def test_cli_theory_refuses_what_it_does_not_cover(args, named, tmp_path):
+def test_cli_meanfield_refuses_what_it_does_not_cover(args, named, tmp_path):
     """One line, exit 2, naming the option, and no file."""
-    r = CliRunner().invoke(main, ["theory", *args, "--out", str(tmp_path / "x.parquet")])
+    r = CliRunner().invoke(main, ["meanfield", *args, "--out", str(tmp_path / "x.parquet")])
     assert r.exit_code == 2, r.output
     assert r.stderr.count("\n") == 1 and named in r.stderr
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_cli_theory_is_a_deprecated_alias_of_meanfield(tmp_path):
+    """`fastnoise theory` (the old name) says once on stderr that it is now `fastnoise meanfield`, then runs it:
+    the same summary and the same table; it is in neither `fastnoise --help` nor docs/cli.md."""
+    opts = ["--model", "neuron", "--d", "5", "--steps", "300", "--replicas", "2", "--records", "8"]
+    new = CliRunner().invoke(main, ["meanfield", *opts, "--out", str(tmp_path / "new.parquet")])
+    old = CliRunner().invoke(main, ["theory", *opts, "--out", str(tmp_path / "old.parquet")])
+    assert new.exit_code == old.exit_code == 0, old.output
+    (notice,) = old.stderr.splitlines()
+    assert "fastnoise theory is deprecated" in notice and "fastnoise meanfield" in notice
+    assert new.stderr == ""
+
+    def summary(r, name):  # the timing line differs
+        return [line.replace(name, "X") for line in r.stdout.splitlines() if "took" not in line]
+
+    assert summary(old, "old.parquet") == summary(new, "new.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "old.parquet"), pd.read_parquet(tmp_path / "new.parquet"))
+    usage = CliRunner().invoke(main, ["theory", "--model", "nope"])
+    assert usage.exit_code == 2 and usage.stderr.splitlines()[0] == notice
+    assert "theory " not in CliRunner().invoke(main, ["--help"]).stdout
+    assert "## `fastnoise theory`" not in render() and "## `fastnoise meanfield`" in render()
 
 
 @pytest.mark.parametrize(

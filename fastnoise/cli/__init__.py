@@ -134,6 +134,36 @@ def _given(ctx: click.Context) -> list[str]:
     return words
 
 
+class _DeprecatedAlias(click.Command):
+    """A command's old name: hidden from help and docs, it says it is deprecated on stderr, then runs the command."""
+
+    def __init__(self, target: click.Command, old_name: str) -> None:
+        super().__init__(
+            old_name,
+            context_settings=target.context_settings,
+            callback=target.callback,
+            params=target.params,
+            help=target.help,
+            short_help=target.short_help,
+            hidden=True,
+        )
+        self.target = target
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Say the command is deprecated (one line on stderr), then parse as the command does."""
+        click.echo(f"fastnoise {self.name} is deprecated: it is now called fastnoise {self.target.name} (same options)", err=True)
+        return super().parse_args(ctx, args)
+
+
+def deprecated_alias(command: click.Command, old_name: str) -> click.Command:
+    """A hidden command ``old_name`` that prints a one-line deprecation notice on stderr, then runs ``command``.
+
+    For a renamed command (register it with ``main.add_command``): it takes the same options and
+    arguments, is left out of ``--help`` and docs/cli.md, and the notice names the new command.
+    """
+    return _DeprecatedAlias(command, old_name)
+
+
 _VERBOSITY = [0]
 
 
@@ -163,10 +193,10 @@ def _register() -> None:
     # One module per command; imported here so that `fastnoise.cli:main` sees them all.
     from . import check as _check  # noqa: F401
     from . import data as _data  # noqa: F401
+    from . import meanfield as _meanfield  # noqa: F401
     from . import reproduce as _reproduce  # noqa: F401
     from . import run as _run  # noqa: F401
     from . import sweep as _sweep  # noqa: F401
-    from . import theory as _theory  # noqa: F401
 
 
 _register()

@@ -114,6 +114,8 @@ def _command(cmd: click.Command, ctx: click.Context, path: str) -> list[str]:
         for name in cmd.list_commands(ctx):
             sub = cmd.get_command(ctx, name)
             assert sub is not None
+            if sub.hidden:  # a deprecated alias (fastnoise theory): documented under its new name only
+                continue
             out += _command(sub, sub.make_context(name, [], parent=ctx, resilient_parsing=True), f"{path} {name}")
     return out
 

@@ -193,7 +193,7 @@ def _config_of(row: pd.Series) -> RunConfig:
 @click.option(
     "--theory",
     is_flag=True,
-    help="Overlay each configuration's mean-field flow (as `fastnoise theory` computes it with its defaults), dotted; "
+    help="Overlay each configuration's mean-field flow (as `fastnoise meanfield` computes it with its defaults), dotted; "
     "configurations the flow does not cover are named on stderr and drawn without.",
 )
 def plot_cmd(path: Path, out: Path | None, where: tuple[str, ...], theory: bool) -> None:
@@ -202,7 +202,7 @@ def plot_cmd(path: Path, out: Path | None, where: tuple[str, ...], theory: bool)
     PATH is one table or a folder of them (a sweep): each configuration gets its own median band,
     labelled with the parameters that differ between them; the title names those they share. A
     figure holds at most 12 configurations: select rows with --where. Rows of a mean-field table
-    (`fastnoise theory`, source = meanfield) in PATH are drawn as dotted flows over the bands of their
+    (`fastnoise meanfield`, source = meanfield) in PATH are drawn as dotted flows over the bands of their
     configuration; --theory computes them.
     """
     check_out(out, ".png", "the figure is written as .png (and a .pdf beside it)")

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -17,9 +14,6 @@ from ..models import get_model
 from . import COUNT, DEFAULT_RESULTS, check_out, command_line, fail, main, verbosity
 from .options import checkpoint_every_option, config_options, progress_options
 from .progress import Progress, duration
-
-if TYPE_CHECKING:
-    from ..checkpoint import Checkpointer
 
 # The engine (Numba), pandas and pyarrow are imported by run_cmd once its configuration is valid:
 # `fastnoise --help` and a usage error load none of them.
@@ -66,14 +60,14 @@ def run_cmd(
         cfg = RunConfig(**params)
     except ConfigError as exc:
         fail(exc.cli_message())
-    from ..checkpoint import Checkpointer, CheckpointError, Stopped, checkpoint_path, load, peek
+    # Function-local imports for start-up speed: the service loads the engine (Numba), pandas and pyarrow.
+    from ..checkpoint import CheckpointError, Stopped, checkpoint_path, peek
     from ..data import DatasetError
-    from ..engine import SimulationError, run
-    from ..files import remove_stale_temporaries
+    from ..engine import SimulationError
     from ..footprint import MemoryLimitError
     from ..footprint import check as check_memory
-    from ..io import check_writable, write_results
-    from ..provenance import code_stamp, run_record, utc_now
+    from ..io import check_writable
+    from ..runfile import EXIT_STATUS, FileRun, Interrupted, holds_run, stop_on_signals
     from ..threads import thread_count
 
     try:
@@ -83,7 +77,7 @@ def run_cmd(
     check_out(out, ".parquet", "a run's table is Parquet")
     path = out if out is not None else DEFAULT_RESULTS / cfg.default_filename()
     ckpt = checkpoint_path(path)
-    if path.exists() and not overwrite and _already_done(path, cfg):
+    if path.exists() and not overwrite and holds_run(path, cfg):
         ckpt.unlink(missing_ok=True)  # a kill after the table's rename left it behind
         click.echo(f"{path} already holds this run (same configuration and code); nothing to do (--overwrite reruns it)")
         return
@@ -97,94 +91,54 @@ def run_cmd(
         check_memory(cfg)
     except MemoryLimitError as exc:
         fail(exc.cli_message())
-    resume = None
-    if ckpt.exists() and not fresh:
+    job = FileRun(cfg, ckpt, checkpoint_every)
+    if not fresh:
         try:
-            resume = load(ckpt, cfg)
+            resume = job.resume()
         except CheckpointError as exc:
             fail(str(exc))
-        saved = peek(ckpt).get("saved", "?")
-        click.echo(f"resuming from checkpoint {ckpt} at step {resume.steps:,} of {cfg.steps:,} (saved {saved})", err=True)
-    # A run killed while writing (kill -9, power cut) leaves its temporaries: remove this output's old ones.
-    for prefix in (f".{path.name}.", f".{ckpt.name}."):
-        remove_stale_temporaries(path.parent, STALE_SECONDS, prefix=prefix, recursive=False)
-    keeper = Checkpointer(ckpt, cfg, checkpoint_every)
-    # Ctrl-C and SIGTERM: save at the end of the current kernel call (a fraction of a second), then exit.
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous = {}
-    if main_thread:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, _stop_handler(keeper))
+        if resume is not None:
+            saved = peek(ckpt).get("saved", "?")
+            click.echo(f"resuming from checkpoint {ckpt} at step {resume.steps:,} of {cfg.steps:,} (saved {saved})", err=True)
+    job.remove_stale_temporaries(path)
     shown = not no_progress and verbosity() >= 0
     progress = Progress(shown, cfg.steps, f"{cfg.replicas} replicas", per_unit=cfg.replicas, log_every=log_every)
-    started, t0 = utc_now(), time.perf_counter()
+    # Ctrl-C and SIGTERM (even if SIGINT was inherited ignored): save at the end of the current kernel call, then exit.
     try:
-        try:
-            result = run(cfg, threads=threads, progress=progress, resume=resume, on_call=keeper)
-        except (SimulationError, DatasetError) as exc:
-            progress.close()
-            fail(str(exc), code=1)
-        except Stopped as exc:
-            progress.close()
-            code = 130 if exc.signum == signal.SIGINT else 143
-            click.echo(
-                f"Interrupted at step {exc.steps:,} of {cfg.steps:,}; state saved to {ckpt}: rerun the same command to resume.",
-                err=True,
-            )
-            sys.exit(code)
-        finally:
-            progress.close()
-        for sig, handler in previous.items():  # the table is written; a signal now just stops
-            signal.signal(sig, handler)
-        previous = {}
-        record = run_record(
-            started=started,
-            ended=utc_now(),
-            wall_seconds=time.perf_counter() - t0,
-            compile_seconds=result.compile_seconds,
-            threads=thread_count(threads),
-            resumed_from_step=resume.steps if resume is not None else None,
-            checkpoints_saved=keeper.saves,
+        with stop_on_signals():
+            result = job.run(threads=threads, progress=progress)
+    except (SimulationError, DatasetError) as exc:
+        progress.close()
+        fail(str(exc), code=1)
+    except Stopped as exc:
+        progress.close()
+        click.echo(
+            f"Interrupted at step {exc.steps:,} of {cfg.steps:,}; state saved to {ckpt}: rerun the same command to resume.",
+            err=True,
         )
-        try:
-            write_results(result.table, path, overwrite=overwrite, extra={"run": record, "code": code_stamp()})
-        except OSError as exc:  # disk full, read-only folder: nothing under the real name (atomic write)
-            if keeper.saves and keeper.failed is None:
-                kept = f"the run's state at step {keeper.saved_steps:,} is kept in {ckpt}"
-            else:
-                kept = "no checkpoint could be kept: the rerun starts over"
-            why = exc.strerror or str(exc)
-            fail(f"cannot write {path}: {why}; {kept}; to resume, run: {command_line()}", code=1)
-        keeper.discard()
+        sys.exit(EXIT_STATUS[exc.signum])
+    except Interrupted as exc:  # a second signal while the state was being saved
+        progress.close()
+        keeper = job.keeper
+        if keeper is not None and keeper.saved_steps is not None:
+            kept = f"the state saved at step {keeper.saved_steps:,} is kept in {ckpt}: rerun the same command to resume"
+        else:
+            kept = "no state was saved: the rerun starts over"
+        click.echo(f"Interrupted; {kept}.", err=True)
+        sys.exit(EXIT_STATUS[exc.signum])
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    _summary(result, path, resume.steps if resume is not None else 0)
-
-
-def _already_done(path: Path, cfg: RunConfig) -> bool:
-    """Whether ``path`` is a table of exactly this run, written by this code."""
-    from ..io import ResultsFileError, read_results
-    from ..provenance import code_stamp
-
+        progress.close()
     try:
-        meta = read_results(path).attrs
-    except ResultsFileError:
-        return False
-    return meta.get("config") == cfg.to_dict() and (meta.get("code") or {}).get("kernels") == code_stamp()["kernels"]
-
-
-def _stop_handler(keeper: Checkpointer) -> Any:
-    def handler(signum: int, frame: Any) -> None:
-        if keeper.stop_requested:  # a second Ctrl-C: stop now (the last checkpoint stays)
-            raise KeyboardInterrupt
-        keeper.request_stop(signum)
-
-    return handler
-
-
-#: A temporary of this run's output older than this is a dead writer's (writing a table takes seconds).
-STALE_SECONDS = 60.0
+        job.write(path, overwrite=overwrite)
+    except OSError as exc:  # disk full, read-only folder: nothing under the real name (atomic write)
+        keeper = job.keeper
+        if keeper is not None and keeper.saves and keeper.failed is None:
+            kept = f"the run's state at step {keeper.saved_steps:,} is kept in {ckpt}"
+        else:
+            kept = "no checkpoint could be kept: the rerun starts over"
+        why = exc.strerror or str(exc)
+        fail(f"cannot write {path}: {why}; {kept}; to resume, run: {command_line()}", code=1)
+    _summary(result, path, job.resumed_from_step or 0)
 
 
 def _summary(result: Any, path: Path, resumed: int) -> None:

@@ -110,14 +110,6 @@ class _SweepProgress:
             self.bar = None
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, turned into an interruption so that the executor is stopped cleanly."""
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise _Terminated()
-
-
 @main.command("sweep")
 @click.argument("spec", required=False, metavar="[SPEC.toml]")
 @click.option("--grid", "grids", multiple=True, metavar="KEY=V1,V2,...", help="A grid axis (adds to or replaces the spec's).")
@@ -207,6 +199,8 @@ def sweep_cmd(
       fastnoise sweep examples/sweep.toml --scheduler tcp://10.0.0.5:8786
       fastnoise sweep --status examples/sweep.toml
     """
+    from ..checkpoint import Stopped
+    from ..runfile import EXIT_STATUS, stop_on_signals
     from ..sweep import FAILED_DIR, SpecError, SweepError, execute, prepare
     from ..sweep.store import SweepWriteError
     from ..threads import max_threads
@@ -230,31 +224,31 @@ def sweep_cmd(
     )
     shown = not no_progress and verbosity() >= 0
     progress = _SweepProgress(shown, len(plan.todo), len(plan.skipped), the_spec.name, plan.folder, log_every)
-    in_main = threading.current_thread() is threading.main_thread()  # signal handlers only there
-    old_term = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     t0 = time.perf_counter()
     try:
-        report = execute(plan, executor, progress=progress, checkpoint_every=checkpoint_every)
+        # Ctrl-C and SIGTERM, even if inherited ignored: an in-process cell saves its state, the pool is stopped.
+        with stop_on_signals():
+            report = execute(plan, executor, progress=progress, checkpoint_every=checkpoint_every)
     except SweepWriteError as exc:  # disk full, read-only folder: the sweep stopped; exit 1, no traceback
         progress.close()
         fail(f"{exc}; to resume, run: {command_line()}", code=1)
     except SweepError as exc:
         progress.close()
         fail(str(exc))
-    except KeyboardInterrupt as exc:
+    except (KeyboardInterrupt, Stopped) as exc:  # runfile.Interrupted is a KeyboardInterrupt
         progress.close()
+        signum = getattr(exc, "signum", signal.SIGINT)
         left = len(plan.todo) - progress.done - progress.failed - progress.others
-        what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
+        what = "terminated" if signum == signal.SIGTERM else "interrupted"
+        saved = f" (the cell in progress saved its state at step {exc.steps:,})" if isinstance(exc, Stopped) else ""
         click.echo(
-            f"sweep {the_spec.name} {what}: {progress.done} cells written, {progress.failed} failed, {left} not run; "
+            f"sweep {the_spec.name} {what}: {progress.done} cells written, {progress.failed} failed, {left} not run{saved}; "
             "run the same command again to resume",
             err=True,
         )
-        sys.exit(143 if isinstance(exc, _Terminated) else 130)
+        sys.exit(EXIT_STATUS.get(signum, 130))
     finally:
         progress.close()
-        if in_main:
-            signal.signal(signal.SIGTERM, old_term)
     seconds = time.perf_counter() - t0
     click.echo(
         f"sweep {the_spec.name}: {len(report.done)} run, {len(report.skipped)} skipped (already done), "

@@ -42,7 +42,7 @@ direction and the log of their scale, reaching norms like 1e-500 as the renormal
 
 Integration. The neuron's flows use Radau (implicit): on the plateau the overlap relaxes at a rate
 ~ 1/|V| while the norm barely moves. The nets' default in :func:`fastnoise.meanfield.theory` (and so
-in ``fastnoise theory`` and the figures) is RK45 at rtol 1e-5: their field over a fixed
+in ``fastnoise meanfield`` and the figures) is RK45 at rtol 1e-5: their field over a fixed
 point set is piecewise smooth (it jumps by O(1/points) wherever a unit's firing boundary crosses a
 point), which defeats tight tolerances, and it is stiff once the output's fast modes (rates of order
 k |W_i|^2 / 4 per unit of tau) meet a slow drift, which caps RK45's step. BDF with the Gauss-Newton

@@ -27,9 +27,15 @@ from typing import Any
 
 import pandas as pd
 
+from .. import engine
+from ..checkpoint import Stopped
 from ..config import RunConfig
 from ..io import versions
+from ..models import model_of
+from ..plan import kernel_spec
 from ..provenance import code_stamp
+from ..runfile import FileRun
+from ..threads import max_threads, thread_count
 from .errors import SweepError, import_distributed, one_line
 from .security import client_security, uses_tls
 from .spec import Cell
@@ -105,10 +111,13 @@ def compute_cell(
     CellResult
         With ``table`` set, or ``error`` and ``traceback`` when the run raised an exception; ``code``
         is this process's :func:`~fastnoise.provenance.code_stamp` (the code that computed the table).
-    """
-    from ..engine import run
-    from ..threads import max_threads, thread_count
 
+    Raises
+    ------
+    Stopped
+        A stop signal asked the cell to stop (:func:`fastnoise.runfile.stop_on_signals`, in the
+        driver's process): its state is saved to ``checkpoint``; the sweep stops.
+    """
     t0 = time.perf_counter()
     nmax = max_threads()
     worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -120,30 +129,18 @@ def compute_cell(
         cfg = RunConfig.from_dict(dict(config))
         # More threads than replicas only adds thread wake-ups (tables do not depend on the thread count).
         k = max(1, min(k, cfg.replicas))
-        resume, keeper = _checkpointing(cfg, checkpoint, checkpoint_every)
-        result = run(cfg, threads=k, resume=resume, on_call=keeper)
+        job = FileRun(cfg, checkpoint if checkpoint_every > 0 else None, checkpoint_every, code=stamp)
+        job.resume(strict=False)  # another code's or a damaged checkpoint: the cell starts over
+        result = job.run(threads=k)
+    except Stopped:  # a stop signal (fastnoise.runfile.stop_on_signals): the state is saved, the sweep stops
+        raise
     except Exception as exc:  # a failed cell is reported, the sweep goes on
         tb = _traceback.format_exc()
         return CellResult(None, one_line(exc), tb, time.perf_counter() - t0, worker, k, _cached_versions(), nmax, stamp)
     seconds = time.perf_counter() - t0
-    resumed = resume.steps if resume is not None else None
+    resumed = job.resumed_from_step
     versions = _cached_versions()
     return CellResult(result.table, None, None, seconds, worker, k, versions, nmax, stamp, result.compile_seconds, resumed)
-
-
-def _checkpointing(cfg: RunConfig, path: str | None, every: float) -> tuple[Any, Any]:
-    """(the state to resume from or None, the engine's on_call or None) for a cell's checkpoint file."""
-    if path is None or every <= 0:
-        return None, None
-    from ..checkpoint import Checkpointer, CheckpointError, load
-
-    resume = None
-    if os.path.exists(path):
-        try:
-            resume = load(path, cfg)
-        except CheckpointError as exc:  # another code's or a damaged one: the cell starts over
-            log.warning("cell checkpoint not used: %s", exc)
-    return resume, Checkpointer(path, cfg, every)
 
 
 def _failure_result(exc: BaseException, worker: str = "") -> CellResult:
@@ -157,17 +154,13 @@ def _warm_up(configs: Iterable[RunConfig]) -> None:
     Kernels are specialised per model and per loss, input law, activation and sparse inputs
     (``plan.kernel_spec``); one tiny run per distinct pair compiles each.
     """
-    from ..engine import run
-    from ..models import model_of
-    from ..plan import kernel_spec
-
     seen = set()
     for cfg in configs:
         key = (model_of(cfg).name, kernel_spec(cfg))
         if key in seen:
             continue
         seen.add(key)
-        run(cfg.replace(steps=1, records=2, replicas=1, n_test=1, probe_size=1, eval_size=1), threads=1)
+        engine.run(cfg.replace(steps=1, records=2, replicas=1, n_test=1, probe_size=1, eval_size=1), threads=1)
 
 
 # --------------------------------------------------------------------------- executors
@@ -288,7 +281,6 @@ class PoolExecutor(_Checkpointing):
         self.workers = workers
         self.worker_threads = worker_threads
         self._pool: ProcessPoolExecutor | None = None
-        self._futures: list[Any] = []
 
     def describe(self) -> str:
         """One-line description for the summary."""
@@ -309,7 +301,6 @@ class PoolExecutor(_Checkpointing):
         for cell in cells:
             fut = self._pool.submit(compute_cell, cell.config.to_dict(), self.worker_threads, False, *self._checkpoint(cell))
             owner[fut] = cell
-        self._futures = list(owner)
         for fut in _futures_as_completed(owner):
             cell = owner.pop(fut)
             try:
@@ -323,8 +314,9 @@ class PoolExecutor(_Checkpointing):
         if self._pool is None:
             return
         if abort:
-            for fut in self._futures:
-                fut.cancel()
+            # The queued cells are cancelled by shutdown, in the pool's own thread: cancelling them from here
+            # raced with that thread marking them failed once the workers were gone (an InvalidStateError
+            # traceback on stderr after Ctrl-C, Python 3.11).
             for proc in list(getattr(self._pool, "_processes", {}).values()):
                 with contextlib.suppress(Exception):
                     proc.terminate()

@@ -1,4 +1,8 @@
-"""``fastnoise theory``: the h -> 0 mean-field flow of a run configuration, written as a run-shaped Parquet table."""
+"""``fastnoise meanfield``: the h -> 0 mean-field flow of a run configuration, written as a run-shaped Parquet table.
+
+(``fastnoise theory``, its old name, is a hidden alias that says so on stderr: the word "theory"
+is kept for :mod:`fastnoise.theory`, the closed-form predictions of the paper's theorems.)
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,11 @@ from typing import Any
 import click
 
 from ..config import ConfigError, RunConfig
-from . import COUNT, DEFAULT_RESULTS, check_out, fail, main
+from . import COUNT, DEFAULT_RESULTS, check_out, deprecated_alias, fail, main
 from .options import config_options
 
 
-@main.command("theory")
+@main.command("meanfield")
 @config_options
 @click.option(
     "--out",
@@ -45,7 +49,7 @@ from .options import config_options
 )
 @click.option("--horizon", type=COUNT, default=None, help="Integrate only to this step [default: --steps].")
 @click.option("--no-second-moment", is_flag=True, help="Drop the O(h) second-moment terms: plain gradient flow.")
-def theory_cmd(
+def meanfield_cmd(
     out: Path | None,
     overwrite: bool,
     flows: int | None,
@@ -116,3 +120,6 @@ def theory_cmd(
         )
     click.echo(f"  took {res.info['seconds']:.2f} s ({res.info['method']}, {res.info['nfev']} field evaluations)")
     click.echo(f"  table: {path} ({len(df)} rows)")
+
+
+main.add_command(deprecated_alias(meanfield_cmd, "theory"))
