@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError
-from .losses import get_loss
-from .models import get_model
 from .options import (  # noqa: F401  (MAX_STEPS: re-exported)
     ACTIVATIONS,
     DEFAULT_LEAK,
@@ -32,13 +30,33 @@ from .options import (  # noqa: F401  (MAX_STEPS: re-exported)
     coerce,
     parameters_doc,
 )
-from .tasks import get_task
 
 __all__ = ["ConfigError", "RunConfig"]
 
 _D = {o.name: o.default for o in OPTIONS}
 #: Options added after ids were defined: absent from :meth:`RunConfig.identity` at their defaults.
 REGIME_FIELDS = ("noise", "noise_mode", "label_smoothing", "batch", "weight_decay", "sampling", "dtype")
+
+
+def get_model(name: str) -> Any:
+    """:func:`fastnoise.models.get_model` (imported on first use: the vocabulary loads numpy; the CLI's start-up does not)."""
+    from .models import get_model as get
+
+    return get(name)
+
+
+def get_task(name: str) -> Any:
+    """:func:`fastnoise.tasks.get_task` (imported on first use, as :func:`get_model`)."""
+    from .tasks import get_task as get
+
+    return get(name)
+
+
+def get_loss(name: str) -> Any:
+    """:func:`fastnoise.losses.get_loss` (imported on first use, as :func:`get_model`)."""
+    from .losses import get_loss as get
+
+    return get(name)
 
 
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:

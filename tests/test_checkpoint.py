@@ -10,6 +10,7 @@ test). SIGTERM saves at the end of the current call and exits 143.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import shlex
@@ -357,6 +358,8 @@ def test_a_checkpoint_that_cannot_be_written_does_not_stop_the_run(tmp_path, mon
     monkeypatch.setattr(checkpoint, "save", full)
     cfg = fastnoise.RunConfig(steps=9000, replicas=2)
     keeper = checkpoint.Checkpointer(tmp_path / "c.npz", cfg, 1e-9)
+    # A CLI test earlier in this process may have set up the "fastnoise" logger (propagate off): caplog listens at the root.
+    monkeypatch.setattr(logging.getLogger("fastnoise"), "propagate", True)
     with caplog.at_level("WARNING", logger="fastnoise.checkpoint"):
         table = engine.run(cfg, on_call=keeper).table
     pd.testing.assert_frame_equal(table, engine.run(cfg).table, check_exact=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..checks import CHECKS, run_check
-from . import DEFAULT_RESULTS, fail, main
+from .app import DEFAULT_RESULTS, fail, main
 from .options import SEED
 
 

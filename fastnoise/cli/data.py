@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import fail, main
+from .app import fail, main
 
 if TYPE_CHECKING:
     import numpy as np

@@ -15,7 +15,7 @@ import click
 
 from ..files import atomic_write_text
 from ..options import Option
-from . import main
+from .app import main
 from .options import DeclaredOption
 
 _REGENERATE = "python -m fastnoise.cli.docs > docs/cli.md"

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from ..config import ConfigError, RunConfig
-from . import COUNT, DEFAULT_RESULTS, check_out, deprecated_alias, fail, main
+from .app import COUNT, DEFAULT_RESULTS, check_out, deprecated_alias, fail, main
 from .options import config_options
 
 

@@ -12,7 +12,7 @@ import click
 from ..config import ConfigError, RunConfig
 from ..options import OPTION, parse
 from ..reproduce import EXPERIMENTS, run_experiment
-from . import DEFAULT_RESULTS, check_out, fail, main
+from .app import DEFAULT_RESULTS, check_out, fail, main
 from .options import SEED
 
 if TYPE_CHECKING:

@@ -10,8 +10,7 @@ from typing import Any
 import click
 
 from ..config import ConfigError, RunConfig
-from ..models import get_model
-from . import COUNT, DEFAULT_RESULTS, check_out, command_line, fail, main, verbosity
+from .app import COUNT, DEFAULT_RESULTS, check_out, command_line, fail, main, verbosity
 from .options import checkpoint_every_option, config_options, progress_options
 from .progress import Progress, duration
 
@@ -147,6 +146,8 @@ def _summary(result: Any, path: Path, resumed: int) -> None:
     last = df[df.step == cfg.steps]
     work = max(result.seconds - result.compile_seconds, 1e-9)
     rate = (cfg.steps - resumed) * cfg.replicas / work
+    from ..models import get_model  # (the vocabulary loads numpy: not at the CLI's start-up)
+
     model = get_model(cfg.model)
     desc = f"{cfg.model}/{cfg.loss}/{'bias' if cfg.bias else 'no bias'}{model.describe(cfg)}"
     click.echo(f"{desc}, {cfg.data} d={cfg.d}, lr={cfg.lr:.4g}, p={cfg.p:g}: {cfg.replicas} replicas x {cfg.steps:,} steps")

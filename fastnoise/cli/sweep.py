@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import COUNT, command_line, fail, main, verbosity
+from .app import COUNT, command_line, fail, main, verbosity
 from .options import checkpoint_every_option, progress_options
 from .progress import duration
 
