@@ -81,7 +81,7 @@ RULES = [
     ),
     pytest.param({"model": "perceptron"}, ["--model", "perceptron"], "model", "--model", ("'perceptron'",), id="model-unknown"),
     pytest.param({"loss": "squared"}, ["--loss", "squared"], "loss", "--loss", ("'squared'",), id="loss-unknown"),
-    pytest.param({"data": "sphere"}, ["--data", "sphere"], "data", "--data", ("'sphere'",), id="data-unknown"),
+    pytest.param({"data": "torus"}, ["--data", "torus"], "data", "--data", ("'torus'",), id="data-unknown"),
     pytest.param({"init": "zeros"}, ["--init", "zeros"], "init", "--init", ("'zeros'",), id="init-unknown"),
     pytest.param(
         {"record_spacing": "cubic"},

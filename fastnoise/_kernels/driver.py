@@ -121,7 +121,8 @@ class Kernels(NamedTuple):
 #: scalar driver (engine.LaneDrive).
 MIN_LANES = 5
 
-_BUILT: dict[tuple[str, Spec], Kernels] = {}  # by (model, spec)
+# By (model, spec, the parts themselves): two parts of one name (a test's and a module's) never share a build.
+_BUILT: dict[tuple[str, Spec, LossKernel, SamplerKernel], Kernels] = {}
 _SHARED: dict[tuple[str, str], tuple[types.FunctionType, Any]] = {}  # by (tag, template key)
 
 
@@ -216,7 +217,7 @@ def build(
     ``replace`` maps driver names (``"UPDATE"``, ``"SAMPLE"``, ...) to already-compiled functions
     used instead of the model's (tests only; such builds are neither memoised nor cached on disk).
     """
-    key = (model.name, spec)
+    key = (model.name, spec, loss, sampler)
     if replace is None and key in _BUILT:
         return _BUILT[key]
     consts, frags, part_roles = _bindings(spec, {"loss": loss, "sampler": sampler})
