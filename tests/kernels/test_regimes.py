@@ -30,11 +30,11 @@ import numba
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import CLI_BASE, _assert_one_line_error, _runner
 from golden import _write_idx, tiny_images
 from reference import extend, simulate_replica, trained_layers
 from test_mlp_reference import _mismatches
 from test_reference import ATOL, RTOL, _report
-from test_validation import CLI_BASE, _assert_one_line_error, _runner
 
 import fastnoise
 import fastnoise.sweep as sw

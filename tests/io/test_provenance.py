@@ -66,7 +66,7 @@ def test_one_run_table_reads_back_its_config(tmp_path):
 
 def test_committed_multi_config_tables_describe_their_rows():
     """The repository's tables of many runs: read_config refuses them, read_configs names every row's config."""
-    root = Path(__file__).resolve().parents[1] / "results"
+    root = Path(__file__).resolve().parents[2] / "results"
     for name in ("cubes/cubes.parquet", "mnist/mnist.parquet", "mnist10/mnist10.parquet"):
         path = root / name
         if not path.exists():
