@@ -7,10 +7,10 @@ import struct
 
 import numpy as np
 import pytest
-from reference import extend, multiclass_errors, multiclass_step
+from conftest import _report, cases
 
 from fastnoise.config import ConfigError, RunConfig
-from fastnoise.engine import checkpoints, datasets, initial_weights, run, sample_stream
+from fastnoise.engine import sample_stream
 
 
 def _write_idx(path, arr):
@@ -32,63 +32,16 @@ def tiny_images(tmp_path_factory):
     return str(folder)
 
 
-CASES = [(loss, bias, p) for loss in ("hinge", "logistic") for bias in (False, True) for p in (0.0, 0.4, 1.0)]
+# The cases (family "multiclass" of tests/conftest.py's registry): loss x bias x p in {0, 0.4, 1},
+# 40 steps, a checkpoint after each; compared by conftest's compare_to_reference.
 
 
-@pytest.mark.parametrize(("loss", "bias", "p"), CASES)
-def test_multiclass_kernel_matches_reference(tiny_images, loss, bias, p):
+@pytest.mark.parametrize("case", cases("multiclass"))
+def test_multiclass_kernel_matches_reference(tiny_images, case):
     """Every checkpoint's norms, counts and errors, and the final weights, match the reference."""
-    steps = 40
-    cfg = RunConfig(
-        model="twolayer",
-        data="mnist",
-        data_path=tiny_images,
-        classes=10,
-        width=6,
-        loss=loss,
-        bias=bias,
-        p=p,
-        lr=0.05,
-        init="fanin",
-        steps=steps,
-        records=steps + 1,
-        record_spacing="linear",
-        replicas=2,
-        seed=3,
-        probe_size=15,
-        eval_size=30,
-    )
-    res = run(cfg)
-    data = datasets(cfg)
-    points = checkpoints(steps, steps + 1, "linear")
-    for r in range(cfg.replicas):
-        xs, _, ys = sample_stream(cfg, r, steps)
-        w = initial_weights(cfg, r)
-        M, V, b = w["M"].copy(), w["V"].copy(), w["b"].copy()
-        Xs = extend(xs, bias)
-        rows = res.table[res.table.replica == r].set_index("step")
-        updates = 0
-        t = 0
-        for point in points:
-            while t < point:
-                M, V, b, upd = multiclass_step(M, V, b, Xs[t], int(ys[t]), loss, cfg.lr, bias)
-                updates += upd
-                t += 1
-            row = rows.loc[point]
-            # Kernel and reference sum in different orders: compare to rounding.
-            np.testing.assert_allclose(row.norm_1, np.linalg.norm(M), rtol=1e-9)
-            np.testing.assert_allclose(row.norm_2, np.linalg.norm(np.concatenate([V.ravel(), b])), rtol=1e-9)
-            assert row.updates == updates
-            updates = 0
-            act = extend(data.Xpr, bias) @ M.T > 0
-            assert row.active_mean == pytest.approx(act.sum(axis=1).mean())
-            assert row.dead == int((~act.any(axis=0)).sum())
-            assert row.error_test == pytest.approx(multiclass_errors(M, V, b, extend(data.Xte, bias), data.Yte))
-            assert row.error_train == pytest.approx(multiclass_errors(M, V, b, extend(data.Xev, bias), data.Yev))
-        fw = res.weights[r]
-        np.testing.assert_allclose(fw["M"], M, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(fw["V"], V, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(fw["b"], b, rtol=1e-9, atol=1e-12)
+    cfg = case.config(tiny_images)
+    problems = case.compare(tiny_images).problems
+    assert not problems, f"{cfg}\n{_report(problems)}"
 
 
 def test_ten_class_noise_draws_from_all_classes(tiny_images):
