@@ -88,7 +88,7 @@ def test_engine_matches_reference(case: Case, images: str) -> None:
         assert 0 < total < cfg.steps * cfg.replicas, f"{total} updating steps in {cfg.steps * cfg.replicas}: tune lr"
 
 
-@pytest.mark.skipif(INTERPRETED, reason="3000 interpreted steps: compiled runs only (as tests/test_longrun.py)")
+@pytest.mark.skipif(INTERPRETED, reason="3000 interpreted steps: compiled runs only (as tests/kernels/test_longrun.py)")
 @pytest.mark.parametrize("case", LONG)
 def test_long_runs_match_reference(case: Case, images: str) -> None:
     """3000 steps, past the periodic check (every 1024 steps): still the reference's trajectory."""
