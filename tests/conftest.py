@@ -54,6 +54,23 @@ def _assert_one_line_error(result, option: str, values: tuple[str, ...]) -> str:
     return line
 
 
+# --------------------------------------------------------------------------- the shared configuration
+
+#: RunConfig fields of the one kernel variant shared by the tests that do not test kernels (CLI, io,
+#: sweep, datasets): the default model, loss and input law (the neuron, hinge, fresh Gaussian
+#: inputs), which every default ``fastnoise run`` (CLI_BASE) and the kernel tests compile anyway.
+#: A test that needs a run but not a particular kernel takes ``tiny_config`` (or these fields with
+#: its own steps or seed: steps, records, replicas, seed, p and d are run-time parameters, not a
+#: new variant), so that it costs no compilation of its own in a cold run.
+TINY = dict(model="neuron", d=5, p=0.3, steps=200, records=5, replicas=2, seed=7)
+
+
+@pytest.fixture
+def tiny_config() -> RunConfig:
+    """A tiny run of the shared kernel variant (see TINY)."""
+    return RunConfig(**TINY)
+
+
 # --------------------------------------------------------------------------- the reference comparison
 #
 # The compiled engine against the plain-NumPy reference (tests/reference.py), step by step. Both sides
