@@ -54,6 +54,38 @@ def _assert_one_line_error(result, option: str, values: tuple[str, ...]) -> str:
     return line
 
 
+# --------------------------------------------------------------------------- compile time
+#
+# Where a cold run's time goes (issue 27). Measured on 2026-12-07 on the 2-core development machine
+# (shared with two other developers, load average 5-8), before the tests moved into folders, with
+# a listener on Numba's "numba:compile" event in each worker (outermost compilations, per test):
+# ``PYTHONPATH=$PWD NUMBA_CACHE_DIR=$(mktemp -d) pytest -p no:cacheprovider -n 2 --durations=40``,
+# then the same command with the same cache folder.
+#
+# - Cold: 1351 s (user + sys 678 s); 182 compilations of 150 distinct kernels (entry points and
+#   drivers by signature), 1510 s of the two workers' time. Warm: 471 s (user + sys 351 s);
+#   69 compilations, 267 s.
+# - Only 5 of the 150 kernels were compiled by both workers (34 s, 2 % of the compile time): xdist's
+#   ``load`` schedule hands each worker runs of consecutive tests, so a file's variants stay in one
+#   worker, and the disk cache (NUMBA_CACHE_DIR, shared) serves the other worker what the first
+#   compiled. Each worker does not compile every spec it meets: the disk cache already makes the
+#   kernels compile once per run, not once per worker.
+# - What the warm run still compiles is never cached on disk, by design: builds with a replaced step
+#   (tests/faults.py and test_ahead.py's plain loop, ``driver.build(replace=...)``: 194 s) and the
+#   test modules' own ``numba.njit`` wrappers around inner kernels (test_lanes.py, test_vec.py: 73 s;
+#   cached, they would be keyed on the test file only and could run stale kernel code).
+#
+# So neither remedy pays here: compiling every variant in the xdist controller before the workers
+# start (pytest_sessionstart, one process per core) does the same compile work before the workers
+# run instead of while they run, saves at most the 2 %, and needs a list of variants that goes
+# stale; grouping tests by variant (``--dist loadgroup``) makes xdist schedule every ungrouped test
+# on its own, which gives up the consecutive batches that keep duplicates rare. The cold run costs
+# what it does because the kernel tests need about 150 distinct kernels (each model x loss x input
+# law x regime x dtype, 5 to 35 s each on this machine); the tests that do not test kernels add
+# none of their own (they use the default variant: TINY below). Re-measure with a new family: the
+# listener is ``numba.core.event.register("numba:compile", listener)``.
+
+
 # --------------------------------------------------------------------------- the shared configuration
 
 #: RunConfig fields of the one kernel variant shared by the tests that do not test kernels (CLI, io,
