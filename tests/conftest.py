@@ -1,11 +1,16 @@
-"""Shared by every test folder: the helper modules' import path and the CLI helpers.
+"""Shared by every test folder: import paths, CLI helpers, the shared configuration, the reference comparison.
 
-The tests sit in one folder per layer of the package (``kernels``, ``engine``, ``datasets``, ``io``,
-``sweep``, ``cli``, ``science``); the helper modules stay here, beside this file, and are imported
-as top-level modules (``from reference import ...``, ``from golden import ...``, ``import faults``):
-``tests/`` is put on ``sys.path`` below, in every process that loads this file (each xdist worker
-does, before it imports a test module), whatever pytest's import mode. ``python tests/golden.py``
-finds its neighbours the same way (a script's folder is on its path).
+- The tests sit in one folder per layer of the package (``kernels``, ``engine``, ``datasets``,
+  ``io``, ``sweep``, ``cli``, ``science``); the helper modules stay here, beside this file, and are
+  imported as top-level modules (``from reference import ...``, ``from golden import ...``,
+  ``import faults``): ``tests/`` is put on ``sys.path`` below, in every process that loads this
+  file (each xdist worker does, before it imports a test module), whatever pytest's import mode.
+  ``python tests/golden.py`` finds its neighbours the same way (a script's folder is on its path).
+  Test modules import what they share from here the same way (``from conftest import cases``).
+- ``TINY`` / ``tiny_config``: the one kernel variant the tests that do not test kernels share.
+- ``compare_to_reference``: the engine against tests/reference.py on identical draws, step by step;
+  ``COMPARISONS``: every case it runs, by family (``cases(family)`` parametrizes a test over them).
+- Where a cold run's time goes, measured ("compile time" below).
 """
 
 from __future__ import annotations
