@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -57,6 +58,24 @@ def _assert_one_line_error(result, option: str, values: tuple[str, ...]) -> str:
     for v in values:
         assert v in line, f"value {v!r} not named in {line!r}"
     return line
+
+
+@pytest.fixture(autouse=True)
+def _fastnoise_logger_restored():
+    """The "fastnoise" logger as it was before the test.
+
+    The CLI's logging set-up (fastnoise/cli/progress.py) gives the logger a handler of its own and
+    stops it propagating, for the rest of the process: after any in-process CLI call, a later test
+    in the same worker saw nothing in ``caplog`` (test_compile_notice_is_logged and
+    test_a_checkpoint_that_cannot_be_written_does_not_stop_the_run failed whenever a CLI test had
+    run before them in their worker, as in both runs of the suite on 2026-12-07 before this fixture).
+    """
+    logger = logging.getLogger("fastnoise")
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    logger.propagate = propagate
 
 
 # --------------------------------------------------------------------------- compile time
