@@ -128,7 +128,7 @@ def _package_locator(base: type) -> type:
 
 #: Numba versions whose ``numba.core.caching`` internals (the locator classes and the
 #: ``CacheImpl._locator_classes`` list) the locators above were written against; the installed
-#: version's cache hit and stamp are checked by tests/test_layout.py.
+#: version's cache hit and stamp are checked by tests/kernels/test_layout.py.
 NUMBA_TESTED = ((0, 60), (0, 69))
 
 

@@ -1,6 +1,6 @@
 """Golden tables: small runs of every existing setting, written by the engine before a refactor.
 
-``tests/test_golden.py`` reruns each case and requires the metric columns to be *bitwise* equal
+``tests/kernels/test_golden.py`` reruns each case and requires the metric columns to be *bitwise* equal
 to the stored table (the brief: refactors keep results). ``python tests/golden.py`` writes the
 tables of new cases only; ``python tests/golden.py --all`` rewrites every table: only when a change
 is meant to alter results, and say so in the commit.

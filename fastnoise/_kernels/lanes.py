@@ -86,7 +86,7 @@ def _gathers_pay() -> bool:
     bench/paired.py, 7 pairs). Elsewhere the gathers stay: on an Intel Xeon (AVX-512, CPUID model
     167) the loads made the 8-lane step 1.24 times slower (54.4 against 43.8 ns per replica-step,
     bench/paired.py against a checkout with LOOKUP_GATHER = False, 9 pairs).
-    The values loaded are the same either way, so the draws are too (``tests/test_lanes.py``
+    The values loaded are the same either way, so the draws are too (``tests/kernels/test_lanes.py``
     checks both forms on any machine).
     """
     cpu = numba.config.CPU_NAME or llvm.get_host_cpu_name()  # type: ignore[attr-defined]

@@ -9,8 +9,8 @@ one AVX-512 register, or two AVX2 ones on machines without AVX-512 (LLVM splits 
 Bitwise contract: each kernel performs, element by element, exactly the operations of the plain
 loop it replaces, in the same order (no FMA: the package never enables fastmath), so tables do
 not change; in float32 the same holds against the plain loops compiled for float32 arrays, except
-the output sum, whose 16 lanes are 16 partial sums (see :func:`_output`). ``tests/test_vec.py``,
-``tests/test_lanes.py`` and ``tests/test_golden.py`` hold them to that.
+the output sum, whose 16 lanes are 16 partial sums (see :func:`_output`). ``tests/kernels/test_vec.py``,
+``tests/kernels/test_lanes.py`` and ``tests/kernels/test_golden.py`` hold them to that.
 
 - :func:`forward_rows4_vec` / :func:`forward_rows1_vec`: :func:`.twolayer.forward_rows4` /
   :func:`.twolayer.forward_rows1` with a block of :data:`NB` x 8 hidden units' sums kept in

@@ -4,7 +4,7 @@ Each check runs simulations with :func:`fastnoise.engine.run` (or one SGD step w
 :func:`fastnoise.probes.apply_step`), compares them with a prediction from
 :mod:`fastnoise.theory` (which shares no code with the engine), and returns a
 :class:`CheckResult`: rows of (check, setting, prediction, measured, tolerance, verdict), the
-measurements as a DataFrame, and a plot. ``fastnoise check`` and ``tests/test_checks.py`` call
+measurements as a DataFrame, and a plot. ``fastnoise check`` and ``tests/science/test_checks.py`` call
 the same functions. ``mode="quick"`` keeps the whole suite to a few minutes on 2 cores;
 ``mode="full"`` runs larger sizes.
 
@@ -18,7 +18,7 @@ The registry is light: the check modules (and Numba, pandas, the engine they imp
 when a check is looked up in :data:`CHECKS`, or when another name of this module is first touched
 (PEP 562 ``__getattr__``), so ``fastnoise check --help`` can list the checks' names cheaply.
 
-The checks' own tests (``tests/test_checks.py``) hand the engine a deliberately faulty step
+The checks' own tests (``tests/science/test_checks.py``) hand the engine a deliberately faulty step
 (``tests/faults.py``) to show that each check fails when the engine is wrong; nothing here knows.
 """
 

@@ -2,7 +2,7 @@
 
 ``python -m fastnoise.cli.docs > docs/cli.md`` (or ``python -m fastnoise.cli.docs docs/cli.md``)
 writes every command's usage, description and options (type, default, allowed values, help);
-tests/test_cli_docs.py checks that the committed file is exactly what this renders.
+tests/cli/test_cli_options.py checks that the committed file is exactly what this renders.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from fastnoise.cli.docs import render
 from fastnoise.cli.options import DeclaredOption
 from fastnoise.options import OPTION, OPTIONS, coerce, parse
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIELDS = [f for f in dataclasses.fields(fastnoise.RunConfig) if not f.name.startswith("_")]
 # options of `run` that are not run parameters
 RUN_ONLY = {"threads", "out", "overwrite", "no_progress", "checkpoint_every", "fresh", "log_every"}

@@ -21,7 +21,6 @@ missing decay or smoothing term) moves a weight by about h * l * |W| or h * e / 
 
 from __future__ import annotations
 
-import functools
 import math
 from pathlib import Path
 from typing import Any
@@ -30,11 +29,9 @@ import numba
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ATOL, CLI_BASE, RTOL, Case, _assert_one_line_error, _report, _runner, cases
 from golden import _write_idx, tiny_images
-from reference import extend, simulate_replica, trained_layers
-from test_mlp_reference import _mismatches
-from test_reference import ATOL, RTOL, _report
-from test_validation import CLI_BASE, _assert_one_line_error, _runner
+from reference import extend
 
 import fastnoise
 import fastnoise.sweep as sw
@@ -44,100 +41,22 @@ from fastnoise.config import REGIME_FIELDS
 from fastnoise.engine import run
 from fastnoise.io import read_results
 from fastnoise.probes import sample_stream
-from fastnoise.schedule import checkpoints
 from fastnoise.schema import config_id
 from fastnoise.sets import datasets, flip_rate
 from fastnoise.sweep import spec_from_dict
 from fastnoise.weights import initial_weights
 
-STEPS = 40
-REPLICAS = 2
-IMAGES = "IMAGES"  # data_path placeholder, replaced by the tiny image set's folder
 INTERPRETED = bool(numba.config.DISABLE_JIT)  # type: ignore[attr-defined]  # NUMBA_DISABLE_JIT=1: kernels run as Python
 
 # --------------------------------------------------------------------------- cases
 
-#: The models, as RunConfig fields (tiny: d = 4, widths <= 6).
-MODELS: dict[str, dict[str, Any]] = {
-    "neuron": dict(model="neuron", lr=0.3),
-    "twolayer": dict(model="twolayer", width=5, lr=0.25),
-    "hidden": dict(model="twolayer", train="hidden", width=4, lr=0.25),
-    "mlp": dict(model="mlp", widths=(5, 3), train="1,3", lr=0.1),  # layer 2 untrained
-    "ten": dict(model="twolayer", data="mnist", data_path=IMAGES, classes=10, width=6, lr=0.05, init="fanin", eval_size=12),
-}
-#: Each option alone, and combinations (the loss is hinge unless given).
-REGIMES: dict[str, dict[str, Any]] = {
-    "smooth": dict(loss="logistic", label_smoothing=0.2),
-    "batch": dict(batch=3),
-    "decay": dict(weight_decay=0.1),
-    "flip": dict(noise="flip"),
-    "fixed": dict(noise_mode="fixed", n_train=7),
-    "epochs": dict(sampling="epochs", n_train=7),
-    "smooth-batch-decay": dict(loss="logistic", label_smoothing=0.2, batch=2, weight_decay=0.1),
-    "batch-decay-epochs-fixed-flip": dict(
-        batch=3, weight_decay=0.1, sampling="epochs", noise_mode="fixed", noise="flip", n_train=7
-    ),
-}
-
-
-def _params(i: int, model: str, regime: str, **extra: Any) -> dict[str, Any]:
-    params: dict[str, Any] = dict(
-        d=4,
-        p=0.3,
-        probe_size=15,
-        n_test=25,
-        steps=STEPS,
-        records=STEPS + 1,
-        record_spacing="linear",
-        replicas=REPLICAS,
-        seed=3000 + i,
-        **MODELS[model],
-    )
-    params.update(REGIMES[regime])
-    if model == "ten":
-        params.pop("d")
-        params.update(steps=24, records=7, p=0.4, probe_size=8)  # 784 inputs: fewer, costlier checkpoints
-        if "n_train" in params:
-            params["n_train"] = 20
-    params.update(extra)
-    return params
-
-
-def _cases() -> list[Any]:
-    cases: list[Any] = []
-    for model in MODELS:
-        for regime in REGIMES:
-            cases.append(pytest.param(_params(len(cases), model, regime), id=f"{model}-{regime}"))
-    # Minibatches and weight decay alone with the other loss (every step updates: no hinge condition).
-    for model in MODELS:
-        for regime in ("batch", "decay"):
-            cases.append(pytest.param(_params(len(cases), model, regime, loss="logistic"), id=f"{model}-{regime}-logistic"))
-    cases.append(pytest.param(_params(len(cases), "twolayer", "batch", bias=True, batch=4), id="twolayer-batch4-bias"))
-    cases.append(pytest.param(_params(len(cases), "neuron", "decay", bias=True, data="cube"), id="neuron-decay-bias-cube"))
-    cases.append(pytest.param(_params(len(cases), "hidden", "decay", bias=True), id="hidden-decay-bias"))
-    cases.append(
-        pytest.param(
-            _params(len(cases), "mlp", "decay", bias=True, train="hidden", widths=(5, 4)), id="mlp-decay-bias-trainhidden"
-        )
-    )
-    cases.append(
-        pytest.param(_params(len(cases), "mlp", "smooth", widths=(3, 5), activation="leaky", leak=0.1), id="mlp-smooth-leaky")
-    )
-    cases.append(
-        pytest.param(
-            _params(len(cases), "neuron", "smooth-batch-decay", bias=True, sampling="epochs", n_train=7), id="neuron-all-logistic"
-        )
-    )
-    return cases
-
-
-CASES = _cases()
+# Families "regimes" and "regimes-long" of tests/conftest.py's registry: every option (REGIMES)
+# alone and in combinations on every model (REGIME_MODELS: the neuron, the two-layer net, its
+# train="hidden" form, an mlp with an untrained layer, the ten-class net), minibatches and decay
+# with the logistic loss, a few with bias or other data; and three 3000-step runs.
+CASES = cases("regimes")
 #: Long runs: past the kernels' periodic check (every 1024 steps), few checkpoints.
-LONG = [
-    pytest.param(_params(100, "neuron", "batch-decay-epochs-fixed-flip", steps=3000, records=16), id="neuron-long"),
-    pytest.param(_params(101, "twolayer", "smooth-batch-decay", steps=3000, records=16), id="twolayer-long"),
-    pytest.param(_params(102, "twolayer", "batch", steps=3000, records=16, p=0.5), id="twolayer-hinge-batch-long"),
-]
+LONG = cases("regimes-long")
 
 
 @pytest.fixture(scope="module")
@@ -157,69 +76,27 @@ def many_images(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(folder)
 
 
-def _config(params: dict[str, Any], images: str) -> RunConfig:
-    fields: dict[str, Any] = {k: (images if v == IMAGES else v) for k, v in params.items()}
-    return RunConfig(**fields)
-
-
 # --------------------------------------------------------------------------- engine vs reference
 
 
-def _untrained(cfg: RunConfig) -> set[str]:
-    """The weight keys that must not move."""
-    if cfg.model == "mlp":
-        L = len(cfg.hidden_widths) + 1
-        return {f"W{l}" for l in set(range(1, L + 1)) - trained_layers(cfg.train, L)}
-    return {"V", "b2"} if cfg.model == "twolayer" and cfg.train == "hidden" else set()
-
-
-@functools.cache
-def _compare(cfg: RunConfig) -> tuple[list[str], int]:
-    """Engine and reference on ``cfg``: every disagreement (one line each), and the reference's update count."""
-    result = run(cfg)
-    table = result.table
-    data = datasets(cfg)
-    points = checkpoints(cfg.steps, cfg.records, cfg.record_spacing)
-    problems: list[str] = []
-    total = 0
-    for r in range(cfg.replicas):
-        got_steps = table.loc[table["replica"] == r, "step"].to_numpy()
-        if not np.array_equal(got_steps, points):
-            problems.append(f"replica {r}: checkpoints {got_steps.tolist()}, expected {points.tolist()}")
-            continue
-        xs, _, ys = sample_stream(cfg, r, cfg.steps * cfg.batch)
-        init = initial_weights(cfg, r)
-        rows, final = simulate_replica(cfg, init, xs, ys, data, points.tolist())
-        total += int(sum(row["updates"] for row in rows))
-        problems += _mismatches(table, r, rows)
-        got = result.weights[r]
-        for key, want in final.items():
-            g = np.asarray(got[key])
-            if g.shape != np.shape(want) or not np.allclose(g, want, rtol=RTOL, atol=ATOL):
-                problems.append(f"replica {r} final {key}: expected {want!r}, got {g!r}")
-            elif key in _untrained(cfg) and not np.array_equal(g, np.asarray(init[key])):
-                problems.append(f"replica {r} final {key}: an untrained layer moved from {init[key]!r} to {g!r}")
-    return problems, total
-
-
-@pytest.mark.parametrize("params", CASES)
-def test_engine_matches_reference(params: dict[str, Any], images: str) -> None:
+@pytest.mark.parametrize("case", CASES)
+def test_engine_matches_reference(case: Case, images: str) -> None:
     """Every metric at every checkpoint (``updates``: steps where some sample updated) and the final
     weights match the reference. A check of the case: binary hinge runs have both updating and idle
     steps (the ten-class hinge rule, on 24 steps of random labels, updates at almost every step)."""
-    cfg = _config(params, images)
-    problems, total = _compare(cfg)
+    cfg = case.config(images)
+    problems, total = case.compare(images)
     assert not problems, f"{cfg}\n{_report(problems)}"
     if cfg.loss == "hinge" and cfg.classes == 2:
         assert 0 < total < cfg.steps * cfg.replicas, f"{total} updating steps in {cfg.steps * cfg.replicas}: tune lr"
 
 
-@pytest.mark.skipif(INTERPRETED, reason="3000 interpreted steps: compiled runs only (as tests/test_longrun.py)")
-@pytest.mark.parametrize("params", LONG)
-def test_long_runs_match_reference(params: dict[str, Any], images: str) -> None:
+@pytest.mark.skipif(INTERPRETED, reason="3000 interpreted steps: compiled runs only (as tests/kernels/test_longrun.py)")
+@pytest.mark.parametrize("case", LONG)
+def test_long_runs_match_reference(case: Case, images: str) -> None:
     """3000 steps, past the periodic check (every 1024 steps): still the reference's trajectory."""
-    cfg = _config(params, images)
-    problems, _ = _compare(cfg)
+    cfg = case.config(images)
+    problems, _ = case.compare(images)
     assert not problems, f"{cfg}\n{_report(problems)}"
 
 

@@ -14,13 +14,15 @@ Counts (updates, active neurons, dead units, errors) must match exactly.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
-from reference import NETWORK_ONLY, simulate_replica
+from conftest import BINARY_DATA as DATA
+from conftest import Case, _report, cases, compare_to_reference
+from conftest import binary_config as _config
+from reference import NETWORK_ONLY
 
 from fastnoise import RunConfig
 from fastnoise.engine import run
@@ -29,184 +31,34 @@ from fastnoise.schema import METRICS
 from fastnoise.sets import datasets
 from fastnoise.weights import initial_weights
 
-RTOL = 1e-9
-ATOL = 1e-12
-STEPS = 50
-REPLICAS = 2
-EXACT_METRICS = ("updates", "active_mean", "active_min", "dead", "error_train", "error_test")
-
-# --------------------------------------------------------------------------- cases
-
-VARIANTS = (("neuron", "all"), ("twolayer", "all"), ("twolayer", "hidden"))
-LOSSES = ("hinge", "logistic")
-# (data, n_train): fresh draws from each input law, and a 7-sample training set.
-DATA = {
-    "gaussian": ("gaussian", None),
-    "basis": ("basis", None),
-    "cube": ("cube", None),
-    "gaussian-n7": ("gaussian", 7),
-    "cube-n7": ("cube", 7),
-}
-WIDTHS_ALL = (5, 4, 13, 6)  # 5 and 13: not multiples of the kernels' 8-unit padding
-WIDTHS_HIDDEN = (4, 6)
-DIMS = (3, 4, 5)
-LR = {"neuron": 0.3, "twolayer": 0.25}
-
-
-def _config(i: int, model: str, train: str, loss: str, bias: bool, data: str, p: float, **extra) -> RunConfig:
-    kind, n_train = DATA[data]
-    widths = WIDTHS_HIDDEN if train == "hidden" else WIDTHS_ALL
-    params = dict(
-        model=model,
-        loss=loss,
-        bias=bias,
-        train=train,
-        data=kind,
-        n_train=n_train,
-        d=DIMS[i % len(DIMS)],
-        width=widths[i % len(widths)],
-        lr=LR[model],
-        p=p,
-        probe_size=16,
-        n_test=25,
-        steps=STEPS,
-        records=STEPS + 1,
-        record_spacing="linear",
-        replicas=REPLICAS,
-        seed=1000 + i,
-    )
-    params.update(extra)
-    return RunConfig(**params)
-
-
-def _cases() -> list:
-    """About 90 configurations: full grids on the key axes, representative combos elsewhere.
-
-    - model/train x loss x bias x p in {0, 0.3, 1}, on gaussian data (36 cases);
-    - model/train x loss x bias x the other data sets, p cycling through 0, 0.3, 1 (48 cases);
-    - a few edge cases: width 1 and 13, d = 1, Gaussian init, log-spaced checkpoints.
-    """
-    cases = []
-
-    def add(name: str, *args, **extra) -> None:
-        i = len(cases)
-        cases.append(pytest.param(_config(i, *args, **extra), id=f"{i}-{name}"))
-
-    for model, train in VARIANTS:
-        for loss in LOSSES:
-            for bias in (False, True):
-                tag = f"{model}-{train}-{loss}-{'bias' if bias else 'nobias'}"
-                for p in (0.0, 0.3, 1.0):
-                    add(f"{tag}-gaussian-p{p:g}", model, train, loss, bias, "gaussian", p)
-    j = 0
-    for model, train in VARIANTS:
-        for loss in LOSSES:
-            for bias in (False, True):
-                tag = f"{model}-{train}-{loss}-{'bias' if bias else 'nobias'}"
-                for data in ("basis", "cube", "gaussian-n7", "cube-n7"):
-                    p = (0.0, 0.3, 1.0)[j % 3]
-                    j += 1
-                    add(f"{tag}-{data}-p{p:g}", model, train, loss, bias, data, p)
-    add("twolayer-width1", "twolayer", "all", "hinge", True, "gaussian", 0.3, width=1)
-    add("twolayer-width13-cube", "twolayer", "all", "logistic", True, "cube", 0.3, width=13, d=5, cube_dims=3)
-    add("hidden-width2-basis", "twolayer", "hidden", "hinge", False, "basis", 1.0, width=2)
-    add("neuron-d1", "neuron", "all", "hinge", True, "gaussian", 0.3, d=1, cube_dims=1)
-    add("twolayer-d1", "twolayer", "all", "logistic", True, "cube", 0.0, d=1, cube_dims=1)
-    add("gaussian-init", "twolayer", "all", "hinge", True, "gaussian", 1.0, init="gaussian", init_scale=0.5)
-    add("init-norm", "neuron", "all", "logistic", True, "cube", 1.0, init_norm=0.7)
-    add("log-records", "twolayer", "all", "hinge", True, "gaussian", 1.0, records=9, record_spacing="log")
-    add("few-linear-records", "neuron", "all", "hinge", False, "basis", 0.3, records=6)
-    return cases
-
-
-CASES = _cases()
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _column(table: pd.DataFrame, name: str) -> np.ndarray:
-    """A metric column as float64 with NaN for nulls (the integer columns are nullable Int64)."""
-    return table[name].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _mismatches(cfg: RunConfig, table: pd.DataFrame, replica: int, rows: list[dict]) -> list[str]:
-    """Every (step, metric) where the engine's row differs from the reference's."""
-    sub = table[table["replica"] == replica]
-    steps = sub["step"].to_numpy()
-    out = []
-    for name in METRICS:
-        got = _column(sub, name)
-        want = np.array([row[name] for row in rows], dtype=np.float64)
-        if name in EXACT_METRICS:
-            ok = (got == want) | (np.isnan(got) & np.isnan(want))
-        else:
-            ok = np.isclose(got, want, rtol=RTOL, atol=ATOL, equal_nan=True)
-        for c in np.flatnonzero(~ok):
-            out.append(f"replica {replica} step {steps[c]} {name}: expected {want[c]!r}, got {got[c]!r}")
-    return out
-
-
-@functools.cache
-def _compare(cfg: RunConfig) -> list[str]:
-    """Run the engine and the reference on ``cfg``; every disagreement, as one line each.
-
-    Cached: the trajectory test and the update-count test look at the same pair of runs.
-    """
-    result = run(cfg)
-    table = result.table
-    data = datasets(cfg)
-    points = np.unique(table["step"].to_numpy())
-    problems: list[str] = []
-    for r in range(cfg.replicas):
-        xs, _, ys = sample_stream(cfg, r, cfg.steps)
-        rows, final = simulate_replica(cfg, initial_weights(cfg, r), xs, ys, data, points)
-        if not np.array_equal(table.loc[table["replica"] == r, "step"].to_numpy(), points):
-            problems.append(f"replica {r}: checkpoints {table.loc[table['replica'] == r, 'step'].tolist()}")
-            continue
-        problems += _mismatches(cfg, table, r, rows)
-        got = result.weights[r]
-        for key, want in final.items():
-            if not np.allclose(got[key], want, rtol=RTOL, atol=ATOL):
-                problems.append(f"replica {r} final {key}: expected {want!r}, got {got[key]!r}")
-    return problems
-
-
-def _reference_updates(cfg: RunConfig) -> int:
-    """Total updating steps of all replicas, per the reference."""
-    data = datasets(cfg)
-    total = 0
-    for r in range(cfg.replicas):
-        xs, _, ys = sample_stream(cfg, r, cfg.steps)
-        rows, _ = simulate_replica(cfg, initial_weights(cfg, r), xs, ys, data, [0, cfg.steps])
-        total += int(rows[-1]["updates"])
-    return total
-
-
-def _report(problems: list[str], limit: int = 12) -> str:
-    more = f"\n... and {len(problems) - limit} more" if len(problems) > limit else ""
-    return "\n".join(problems[:limit]) + more
+# The cases (about 90, family "reference" of tests/conftest.py's registry): model/train x loss x
+# bias x p in {0, 0.3, 1} on gaussian data; model/train x loss x bias x the other data sets; a few
+# edge cases (width 1 and 13, d = 1, Gaussian init, log-spaced checkpoints). The comparison and
+# its tolerances are conftest's compare_to_reference.
 
 
 # --------------------------------------------------------------------------- tests
 
 
-@pytest.mark.parametrize("cfg", CASES)
-def test_engine_matches_reference(cfg: RunConfig) -> None:
+@pytest.mark.parametrize("case", cases("reference"))
+def test_engine_matches_reference(case: Case) -> None:
     """Every metric but ``updates`` at every checkpoint, and the final weights, match the reference."""
-    problems = [q for q in _compare(cfg) if " updates:" not in q]
+    cfg = case.config()
+    problems = [q for q in case.compare().problems if " updates:" not in q]
     assert not problems, f"{cfg}\n{_report(problems)}"
 
 
-@pytest.mark.parametrize("cfg", CASES)
-def test_update_counts_match_reference(cfg: RunConfig) -> None:
+@pytest.mark.parametrize("case", cases("reference"))
+def test_update_counts_match_reference(case: Case) -> None:
     """``updates`` matches the reference at every checkpoint: hinge counts the misclassified steps,
     logistic the steps that change the weights (not those where no unit has M_i.x >= 0 and no output
     bias is trained). Hinge cases must also have both updating and idle steps (a check of the case)."""
+    cfg = case.config()
+    comparison = case.compare()
     if cfg.loss == "hinge":
-        total = _reference_updates(cfg)
+        total = comparison.reference_updates
         assert 0 < total < cfg.steps * cfg.replicas, f"{total} updates in {cfg.steps * cfg.replicas} steps: tune lr"
-    problems = [q for q in _compare(cfg) if " updates:" in q]
+    problems = [q for q in comparison.problems if " updates:" in q]
     assert not problems, f"{cfg}\n{_report(problems)}"
 
 
@@ -338,5 +190,5 @@ def test_engine_replica_does_not_depend_on_replica_count(model: str) -> None:
             np.testing.assert_array_equal(small.weights[r][key], large.weights[r][key])
     one_thread = run(cfg.replace(replicas=5), threads=1)
     pd.testing.assert_frame_equal(one_thread.table, large.table, check_exact=True)
-    problems = _compare(cfg.replace(replicas=5))
+    problems = compare_to_reference(cfg.replace(replicas=5)).problems
     assert not problems, _report(problems)

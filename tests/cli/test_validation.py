@@ -12,39 +12,15 @@ from pathlib import Path
 
 import numba
 import pytest
-from click.testing import CliRunner
+from conftest import CLI_BASE, _assert_one_line_error, _runner
 
 import fastnoise
 from fastnoise.cli import main
 
 # Keep every call tiny, so a missing rule shows as a failed assertion rather than a long run.
 API_BASE = {"steps": 200, "replicas": 1, "records": 5}
-CLI_BASE = ["run", "--steps", "200", "--replicas", "1", "--records", "5", "--no-progress"]
-
 NMAX = numba.config.NUMBA_NUM_THREADS
 TOO_MANY_THREADS = max(os.cpu_count() or 1, NMAX) + 1
-
-
-def _runner() -> CliRunner:
-    """A CliRunner whose result has a separate ``stderr`` (click >= 8.2 always; 8.1 needs mix_stderr=False)."""
-    try:
-        return CliRunner(mix_stderr=False)  # click < 8.2
-    except TypeError:
-        return CliRunner()
-
-
-def _assert_one_line_error(result, option: str, values: tuple[str, ...]) -> str:
-    """Exit 2, nothing on stdout, exactly one stderr line 'Error: ...' naming ``option`` and every value."""
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr, result.exception)
-    assert result.stdout == "", result.stdout
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, f"stderr is not one line: {result.stderr!r}"
-    line = lines[0]
-    assert line.startswith("Error:"), line
-    assert option in line, f"{option!r} not named in {line!r}"
-    for v in values:
-        assert v in line, f"value {v!r} not named in {line!r}"
-    return line
 
 
 # (api kwargs, cli args, api parameter name, cli option, substrings naming the bad value)

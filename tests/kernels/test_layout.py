@@ -215,11 +215,11 @@ def test_generated_step_loops_show_their_source_and_are_cached():
     """The step loops are generated source: linecache shows their lines (to Numba's errors), our locator caches them."""
     import inspect
 
-    from fastnoise import RunConfig, engine
+    from fastnoise import RunConfig
     from fastnoise._kernels.loops import _steps_template
 
     f = _steps_template(("x", "V"), ahead=True)
     assert inspect.getsource(f).startswith("def _steps(P, D, n, t0, st, status, order, flats, r, buf, masks, x2, x, V):")
-    steps = engine.kernels(RunConfig(model="neuron")).drive.py_func.__globals__["STEPS"]
+    steps = plan.kernels(RunConfig(model="neuron")).drive.py_func.__globals__["STEPS"]
     assert Path(steps.py_func.__code__.co_filename).name == "loops__steps_ahead__x_V.py"
     assert _jit.stamped(steps)

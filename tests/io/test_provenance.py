@@ -1,4 +1,6 @@
-"""Provenance: every row names its configuration, files record code, command, host and times; memory is checked first."""
+"""Provenance: every row names its configuration, files record code, command, host and times.
+
+The memory check before a run is tested in tests/engine/test_memory.py."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import fastnoise
-from fastnoise import footprint, io, plan, provenance, schema, threads
+from fastnoise import io, plan, provenance, schema, threads
 from fastnoise.cli import main
 from fastnoise.config import RunConfig
 
@@ -67,7 +69,7 @@ def test_one_run_table_reads_back_its_config(tmp_path):
 
 def test_committed_multi_config_tables_describe_their_rows():
     """The repository's tables of many runs: read_config refuses them, read_configs names every row's config."""
-    root = Path(__file__).resolve().parents[1] / "results"
+    root = Path(__file__).resolve().parents[2] / "results"
     for name in ("cubes/cubes.parquet", "mnist/mnist.parquet", "mnist10/mnist10.parquet"):
         path = root / name
         if not path.exists():
@@ -106,38 +108,6 @@ def test_kernel_hash_follows_the_sources(tmp_path):
     after = provenance.kernel_hash(copy)
     (copy / "cli" / "run.py").write_text("# still not\n")
     assert provenance.kernel_hash(copy) == after
-
-
-# --------------------------------------------------------------------------- memory
-
-
-def test_memory_estimate_refuses_a_run_that_cannot_fit(monkeypatch):
-    cfg = RunConfig(d=1_000_000, steps=10)
-    parts = footprint.estimate(cfg)
-    assert parts["test"] == 0  # pure noise: no test set
-    assert parts["probe"] == 1000 * 1_000_000 * 8  # 1000 probe inputs of 10^6 coordinates: the 7.45 GiB the issue met
-    with pytest.raises(
-        footprint.MemoryLimitError, match=r"^d makes the run need about [78]\.\d+ GiB \(probe 7\.45 GiB.* but 4 GiB"
-    ):
-        footprint.check(cfg, free=4 << 30)
-    assert footprint.check(RunConfig(steps=10), free=4 << 30) < 1 << 20
-    monkeypatch.setattr(footprint, "available", lambda: 4 << 30)
-    res = _runner().invoke(main, ["run", "--d", "1e6", "--steps", "10"])
-    assert res.exit_code == 2
-    assert res.stderr.startswith("Error: --d makes the run need about") and len(res.stderr.strip().splitlines()) == 1
-    with pytest.raises(footprint.MemoryLimitError):
-        fastnoise.simulate(cfg)
-
-
-def test_memory_estimate_names_replicas_for_many_weights():
-    cfg = RunConfig(model="twolayer", d=30, width=1000, replicas=100_000, steps=10, records=2)
-    with pytest.raises(footprint.MemoryLimitError, match="^width|^replicas"):
-        footprint.check(cfg, free=1 << 30)
-
-
-def test_available_memory_is_known_here():
-    free = footprint.available()
-    assert free is None or free > 0
 
 
 # --------------------------------------------------------------------------- logging and progress

@@ -20,11 +20,11 @@ fractions must match exactly; layers that are not trained must come back bitwise
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
-import pandas as pd
 import pytest
+from conftest import MLP_ACTIVATIONS as ACTIVATIONS
+from conftest import MLP_LOSSES as LOSSES
+from conftest import Case, _report, cases, run_once
 from reference import (
     mlp_layers,
     mlp_metric_names,
@@ -32,144 +32,19 @@ from reference import (
     mlp_step,
     mlp_weights,
     net_step,
-    simulate_replica,
     trained_layers,
 )
 
 from fastnoise import RunConfig
-from fastnoise.engine import run
-from fastnoise.probes import sample_stream
-from fastnoise.schedule import checkpoints
 from fastnoise.schema import metric_names
-from fastnoise.sets import datasets
 from fastnoise.weights import initial_weights
 
-RTOL = 1e-9
-ATOL = 1e-12
-STEPS = 40
-REPLICAS = 2
-LEAK = 0.1  # far from the default 0.01, so a leaky unit's slope visibly matters
-
-# --------------------------------------------------------------------------- cases
-
-ACTIVATIONS = ("relu", "leaky")
-LOSSES = ("hinge", "logistic")
-# (data, n_train): fresh Gaussian draws, a 7-sample training set, and the other input laws.
-DATA = {
-    "gaussian": ("gaussian", None),
-    "gaussian-n7": ("gaussian", 7),
-    "cube-n7": ("cube", 7),
-    "basis": ("basis", None),
-}
-DATA_CYCLE = ("gaussian", "gaussian-n7", "gaussian", "cube-n7", "gaussian-n7", "basis", "gaussian", "gaussian-n7")
-P_CYCLE = (1.0, 0.5)
-DIMS = (3, 4, 5)
-# Hidden widths per depth (L - 1 hidden layers, L weight layers): none a multiple of the kernels'
-# 8-unit padding, one of 9 (more than a block); with train="hidden" the last hidden width is even.
-WIDTHS = {
-    1: ((5,), (7,), (9,)),
-    2: ((5, 3), (3, 7), (7, 5)),
-    3: ((5, 3, 7), (7, 5, 3), (3, 9, 5)),
-    4: ((5, 3, 7, 5), (3, 5, 7, 9), (7, 5, 3, 5)),
-}
-WIDTHS_HIDDEN = {1: ((4,), (6,)), 2: ((5, 4), (3, 6)), 3: ((3, 5, 6), (5, 7, 4)), 4: ((5, 3, 7, 4), (3, 5, 5, 6))}
-# Eight train forms per depth, one for each (activation, loss, bias) of that depth: "all", "hidden",
-# explicit lists with the output layer (L) and without it, single layers, the output alone.
-TRAINS = {
-    1: ("all", "hidden", "2", "1,2", "hidden", "all", "1", "2"),
-    2: ("all", "1,3", "hidden", "2", "3", "1,2", "2,3", "all"),
-    3: ("hidden", "all", "1,3", "2,4", "all", "2", "1,2,3", "3,4"),
-    4: ("1,3", "hidden", "all", "2,4,5", "2", "all", "1,3,5", "2,3,4"),
-}
-# Learning rates by depth: large enough for hinge runs to have both updating and idle steps,
-# small enough that 40 steps stay well-conditioned (see the module docstring).
-LR = {1: 0.25, 2: 0.1, 3: 0.05, 4: 0.03}
-
-
-def _params(
-    i: int, widths: tuple[int, ...], activation: str, loss: str, bias: bool, train: str, data: str, p: float, **extra
-) -> dict:
-    kind, n_train = DATA[data]
-    params = dict(
-        model="mlp",
-        widths=widths,
-        activation=activation,
-        loss=loss,
-        bias=bias,
-        train=train,
-        data=kind,
-        n_train=n_train,
-        d=DIMS[i % len(DIMS)],
-        lr=LR[len(widths)],
-        p=p,
-        probe_size=16,
-        n_test=25,
-        steps=STEPS,
-        records=STEPS + 1,
-        record_spacing="linear",
-        replicas=REPLICAS,
-        seed=2000 + i,
-    )
-    if activation == "leaky":
-        params["leak"] = LEAK
-    params.update(extra)
-    return params
-
-
-def _specs() -> list[tuple[str, dict]]:
-    """40 configurations, as (id, RunConfig parameters).
-
-    - depth (1-4 hidden layers) x activation x loss x bias, a full grid (32 cases), with the train
-      form (``TRAINS``: eight per depth), the data set and p in {1, 0.5} cycling;
-    - edge cases: error_train on part of the training set (eval_size < n_train), the default leak,
-      clean labels, Gaussian and fan-in initial weights, init_norm, a width-1 layer, d = 1,
-      log-spaced checkpoints.
-    """
-    specs: list[tuple[str, dict]] = []
-
-    def add(name: str, *args, **extra) -> None:
-        i = len(specs)
-        specs.append((f"{i}-{name}", _params(i, *args, **extra)))
-
-    for depth in (1, 2, 3, 4):
-        j = 0
-        for activation in ACTIVATIONS:
-            for loss in LOSSES:
-                for bias in (False, True):
-                    train = TRAINS[depth][j]
-                    pool = WIDTHS_HIDDEN[depth] if train == "hidden" else WIDTHS[depth]
-                    widths = pool[j % len(pool)]
-                    data = DATA_CYCLE[(j + depth) % len(DATA_CYCLE)]
-                    p = P_CYCLE[(j + depth) % len(P_CYCLE)]
-                    j += 1
-                    tag = f"L{depth + 1}-{activation}-{loss}-{'bias' if bias else 'nobias'}-train{train}-{data}-p{p:g}"
-                    add(tag, widths, activation, loss, bias, train, data, p)
-    add("eval-size", (5, 3), "leaky", "hinge", True, "all", "gaussian-n7", 0.5, n_train=9, eval_size=4)
-    add("default-leak", (5, 7), "leaky", "logistic", False, "all", "gaussian", 0.5, leak=0.01)
-    add("clean-labels", (7, 5, 3), "relu", "hinge", True, "all", "gaussian", 0.0)
-    add("gaussian-init", (5, 3, 7), "leaky", "hinge", False, "1,3", "gaussian", 1.0, init="gaussian", init_scale=0.7)
-    add("fanin-init", (5, 7), "relu", "logistic", True, "all", "cube-n7", 0.5, init="fanin")
-    add("init-norm", (5, 4), "leaky", "hinge", True, "hidden", "gaussian", 1.0, init_norm=1.5)
-    add("width1-d1", (5, 1, 3), "leaky", "logistic", True, "all", "gaussian", 0.5, d=1)
-    add("log-records", (5, 7, 3), "leaky", "hinge", True, "all", "gaussian-n7", 0.5, records=9, record_spacing="log")
-    return specs
-
-
-SPECS = _specs()
-CASES = [pytest.param(RunConfig(**params), id=name) for name, params in SPECS]
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _exact(name: str) -> bool:
-    """Counts and error fractions: compared exactly."""
-    return name in ("updates", "error_train", "error_test") or name.startswith(("active_", "dead"))
-
-
-def _column(table: pd.DataFrame, name: str) -> np.ndarray:
-    """A metric column as float64 with NaN for nulls (the integer columns are nullable Int64)."""
-    return table[name].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+# The cases (40, family "mlp" of tests/conftest.py's registry): depth (1-4 hidden layers) x
+# activation x loss x bias, a full grid, with the train form, the data set and p cycling; and edge
+# cases (eval_size < n_train, the default leak, clean labels, Gaussian and fan-in initial weights,
+# init_norm, a width-1 layer, d = 1, log-spaced checkpoints). The comparison and its tolerances are
+# conftest's compare_to_reference (which also requires untrained layers to come back bitwise).
+CASES = cases("mlp")
 
 
 def _depth(cfg: RunConfig) -> int:
@@ -177,100 +52,28 @@ def _depth(cfg: RunConfig) -> int:
     return len(cfg.widths) + 1
 
 
-def _mismatches(table: pd.DataFrame, replica: int, rows: list[dict]) -> list[str]:
-    """Every (step, metric) where the engine's row differs from the reference's."""
-    sub = table[table["replica"] == replica]
-    steps = sub["step"].to_numpy()
-    out = []
-    for name in rows[0]:
-        if name not in sub.columns:
-            out.append(f"column {name} missing from the table")
-            continue
-        got = _column(sub, name)
-        want = np.array([row[name] for row in rows], dtype=np.float64)
-        if _exact(name):
-            ok = (got == want) | (np.isnan(got) & np.isnan(want))
-        else:
-            ok = np.isclose(got, want, rtol=RTOL, atol=ATOL, equal_nan=True)
-        for c in np.flatnonzero(~ok):
-            out.append(f"replica {replica} step {steps[c]} {name}: expected {want[c]!r}, got {got[c]!r}")
-    return out
-
-
-@functools.cache
-def _run(cfg: RunConfig):
-    return run(cfg)
-
-
-@functools.cache
-def _compare(cfg: RunConfig) -> list[str]:
-    """Run the engine and the reference on ``cfg``; every disagreement, as one line each.
-
-    Cached: the trajectory test and the update-count test look at the same pair of runs.
-    """
-    result = _run(cfg)
-    table = result.table
-    data = datasets(cfg)
-    points = checkpoints(cfg.steps, cfg.records, cfg.record_spacing)
-    untrained = set(range(1, _depth(cfg) + 1)) - trained_layers(cfg.train, _depth(cfg))
-    problems: list[str] = []
-    for r in range(cfg.replicas):
-        got_steps = table.loc[table["replica"] == r, "step"].to_numpy()
-        if not np.array_equal(got_steps, points):
-            problems.append(f"replica {r}: checkpoints {got_steps.tolist()}, expected {points.tolist()}")
-            continue
-        xs, _, ys = sample_stream(cfg, r, cfg.steps)
-        init = initial_weights(cfg, r)
-        rows, final = simulate_replica(cfg, init, xs, ys, data, points)
-        problems += _mismatches(table, r, rows)
-        got = result.weights[r]
-        if sorted(got) != sorted(final):
-            problems.append(f"replica {r} final weights: keys {sorted(got)}, expected {sorted(final)}")
-            continue
-        for key, want in final.items():
-            g = np.asarray(got[key])
-            if g.shape != want.shape or not np.allclose(g, want, rtol=RTOL, atol=ATOL):
-                problems.append(f"replica {r} final {key}: expected {want!r}, got {g!r}")
-            elif int(key[1:]) in untrained and not np.array_equal(g, np.asarray(init[key])):
-                problems.append(f"replica {r} final {key}: an untrained layer moved from {init[key]!r} to {g!r}")
-    return problems
-
-
-def _reference_updates(cfg: RunConfig) -> int:
-    """Total updating steps of all replicas, per the reference."""
-    data = datasets(cfg)
-    total = 0
-    for r in range(cfg.replicas):
-        xs, _, ys = sample_stream(cfg, r, cfg.steps)
-        rows, _ = simulate_replica(cfg, initial_weights(cfg, r), xs, ys, data, [0, cfg.steps])
-        total += int(rows[-1]["updates"])
-    return total
-
-
-def _report(problems: list[str], limit: int = 12) -> str:
-    more = f"\n... and {len(problems) - limit} more" if len(problems) > limit else ""
-    return "\n".join(problems[:limit]) + more
-
-
 # --------------------------------------------------------------------------- the engine
 
 
-@pytest.mark.parametrize("cfg", CASES)
-def test_engine_matches_reference(cfg: RunConfig) -> None:
+@pytest.mark.parametrize("case", CASES)
+def test_engine_matches_reference(case: Case) -> None:
     """Every metric but ``updates`` at every checkpoint, and the final weights, match the reference."""
-    problems = [q for q in _compare(cfg) if " updates:" not in q]
+    cfg = case.config()
+    problems = [q for q in case.compare().problems if " updates:" not in q]
     assert not problems, f"{cfg}\n{_report(problems)}"
 
 
-@pytest.mark.parametrize("cfg", CASES)
-def test_update_counts_match_reference(cfg: RunConfig) -> None:
+@pytest.mark.parametrize("case", CASES)
+def test_update_counts_match_reference(case: Case) -> None:
     """``updates`` matches the reference at every checkpoint: hinge counts the misclassified steps,
     logistic every step with a non-zero scale. Hinge cases must also have both updating and idle
     steps (a check of the case)."""
+    cfg = case.config()
+    comparison = case.compare()
     if cfg.loss == "hinge":
-        total = _reference_updates(cfg)
+        total = comparison.reference_updates
         assert 0 < total < cfg.steps * cfg.replicas, f"{total} updates in {cfg.steps * cfg.replicas} steps: tune lr"
-    problems = [q for q in _compare(cfg) if " updates:" in q]
+    problems = [q for q in comparison.problems if " updates:" in q]
     assert not problems, f"{cfg}\n{_report(problems)}"
 
 
@@ -278,10 +81,10 @@ def test_metric_names() -> None:
     """``schema.metric_names`` lists exactly the reference's metrics, and the table has those columns;
     count columns are integers (nullable Int64)."""
     for depth in (1, 2, 3, 4):
-        cfg = next(c.values[0] for c in CASES if _depth(c.values[0]) == depth + 1)
+        cfg = next(c.values[0].config() for c in CASES if _depth(c.values[0].config()) == depth + 1)
         want = mlp_metric_names(depth + 1)
         assert sorted(metric_names(cfg)) == sorted(want), depth
-        table = _run(cfg).table
+        table = run_once(cfg).table
         assert set(want) <= set(table.columns), sorted(set(want) - set(table.columns))
         counts = ("updates", "active_min", "dead", *(f"{m}_{l}" for l in range(1, depth + 1) for m in ("active_min", "dead")))
         for name in counts:
@@ -291,8 +94,8 @@ def test_metric_names() -> None:
 def test_initial_weights_layout() -> None:
     """``initial_weights``: keys W1..WL, W_l of shape (n_l, n_(l-1) [+1]) and (1, n_(L-1) [+1]) for
     the output, biases (last columns) 0; with train="hidden" the output is (1,..,1,-1,..,-1)."""
-    for _, params in SPECS:
-        cfg = RunConfig(**params)
+    for case in CASES:
+        cfg = case.values[0].config()
         sizes = (cfg.d, *cfg.widths, 1)
         for r in range(cfg.replicas):
             w = initial_weights(cfg, r)

@@ -354,5 +354,5 @@ def test_sigterm_during_a_run_leaves_nothing_behind(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err
     assert "Traceback" not in err
-    # no output and no temporary: only the state saved for a resume (tests/test_checkpoint.py)
+    # no output and no temporary: only the state saved for a resume (tests/engine/test_checkpoint.py)
     assert [p.name for p in tmp_path.iterdir()] == [".out.parquet.ckpt.npz"]
