@@ -80,7 +80,7 @@ def thread_blocks(replicas: int, nthreads: int) -> list[np.ndarray]:
 def choose_driver(kern: driver.Kernels, blocks: list[np.ndarray]) -> Any:
     """The driver for these thread blocks: lane groups through the lane driver when the model has one.
 
-    Both drivers give the same table bit for bit (tests/test_lanes.py); the lane driver advances
+    Both drivers give the same table bit for bit (tests/kernels/test_lanes.py); the lane driver advances
     ``driver.LANES`` replicas together and pays off from ``driver.MIN_LANES`` replicas per thread
     (bench/run_bench.py). Specs without a lane step, and interpreted runs, have ``drive_lanes = None``.
     """

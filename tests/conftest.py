@@ -1,8 +1,8 @@
 """Shared by every test folder: import paths, CLI helpers, the shared configuration, the reference comparison.
 
 - The tests sit in one folder per layer of the package (``kernels``, ``engine``, ``datasets``,
-  ``io``, ``sweep``, ``cli``, ``science``, ``vocab``: the models, tasks and losses); the helper modules stay here, beside this file, and are
-  imported as top-level modules (``from reference import ...``, ``from golden import ...``,
+  ``io``, ``sweep``, ``cli``, ``science``, ``vocab``: the models, tasks and losses); the helper
+  modules stay here, beside this file (the toy task and loss of ``vocab`` too), and are imported as top-level modules (``from reference import ...``, ``from golden import ...``,
   ``import faults``): ``tests/`` is put on ``sys.path`` below, in every process that loads this
   file (each xdist worker does, before it imports a test module), whatever pytest's import mode.
   ``python tests/golden.py`` finds its neighbours the same way (a script's folder is on its path).
