@@ -2,9 +2,10 @@
 
 - The tests sit in one folder per layer of the package (``kernels``, ``engine``, ``datasets``,
   ``io``, ``sweep``, ``cli``, ``science``, ``vocab``: the models, tasks and losses); the helper
-  modules stay here, beside this file (the toy task and loss of ``vocab`` too), and are imported as top-level modules (``from reference import ...``, ``from golden import ...``,
-  ``import faults``): ``tests/`` is put on ``sys.path`` below, in every process that loads this
-  file (each xdist worker does, before it imports a test module), whatever pytest's import mode.
+  modules stay here, beside this file (the toy task and loss of ``vocab`` too), and are imported
+  as top-level modules (``from reference import ...``, ``from golden import ...``, ``import
+  faults``): ``tests/`` is put on ``sys.path`` below, in every process that loads this file
+  (each xdist worker does, before it imports a test module), whatever pytest's import mode.
   ``python tests/golden.py`` finds its neighbours the same way (a script's folder is on its path).
   Test modules import what they share from here the same way (``from conftest import cases``).
 - ``TINY`` / ``tiny_config``: the one kernel variant the tests that do not test kernels share.
