@@ -21,8 +21,7 @@ import fastnoise
 from fastnoise import engine, plan, state
 from fastnoise._kernels import driver
 from fastnoise._kernels.common import OK, S_CODE
-from fastnoise._kernels.models import MODELS
-from fastnoise.models import model_of
+from fastnoise.models import get_model, model_of
 
 IMAGES = "<tiny images>"  # replaced by the folder of tests/golden.py's tiny image set
 
@@ -85,7 +84,7 @@ def test_sampling_ahead_is_the_plain_loop(monkeypatch, tmp_path, name):
     params = dict(CASES[name], replicas=3, steps=4_000, records=9, seed=21)
     if params.get("data_path") == IMAGES:
         params["data_path"] = tiny_images(tmp_path / "images")
-    model = MODELS[params["model"]]
+    model = get_model(params["model"]).kernel()
     assert model.evaluate is not None and model.learn is not None  # the production loop samples ahead
     ahead, a_calls = _calls(monkeypatch, False, **params)
     plain, p_calls = _calls(monkeypatch, True, **params)

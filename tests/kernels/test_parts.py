@@ -16,9 +16,8 @@ import pytest
 from fastnoise import RunConfig, _rng, engine, plan, weights
 from fastnoise._kernels import driver
 from fastnoise._kernels.draws import GAUSSIAN, draw_gaussian, draw_stream
-from fastnoise._kernels.models import MODELS
 from fastnoise._kernels.parts import LossKernel, SamplerKernel
-from fastnoise.models import model_of
+from fastnoise.models import model_of, neuron, tenclass
 
 
 def sqhinge_scale(y, out, P):
@@ -89,10 +88,10 @@ def test_a_loss_without_a_class_form_is_refused_by_the_ten_class_net():
     cfg = RunConfig(model="twolayer", d=5, width=8)
     spec = plan.kernel_spec(cfg)._replace(loss="sqhinge", sampler="sphere")
     with pytest.raises(ValueError, match="LOSS_CLASSES"):
-        driver.build(MODELS["multiclass"], spec, SQHINGE, SPHERE)
+        driver.build(tenclass.MODEL.kernel(), spec, SQHINGE, SPHERE)
 
 
 def test_parts_must_be_the_ones_the_spec_names():
     cfg = RunConfig(model="neuron", d=5)
     with pytest.raises(ValueError, match="sqhinge"):
-        driver.build(MODELS["neuron"], plan.kernel_spec(cfg)._replace(loss="other"), SQHINGE, SPHERE)
+        driver.build(neuron.MODEL.kernel(), plan.kernel_spec(cfg)._replace(loss="other"), SQHINGE, SPHERE)
