@@ -203,6 +203,26 @@ def _spec_reads(
     return {k: frozenset(r) for k, r in reads.items()}
 
 
+def _reaching(templates: Mapping[str, Callable], roles: Mapping[str, Callable], targets: frozenset[str]) -> frozenset[str]:
+    """The templates that call a role of ``targets`` (``UPDATE``), directly or through the templates they call."""
+    by_id = {id(f): k for k, f in templates.items()}
+    role_key = {role: _key(f) for role, f in roles.items()}
+    calls = {
+        k: {role_key[u] for u in f.__code__.co_names if u in role_key and u not in targets}
+        | {by_id[id(f.__globals__[u])] for u in f.__code__.co_names if id(f.__globals__.get(u)) in by_id}
+        for k, f in templates.items()
+    }
+    out = {k for k, f in templates.items() if targets & set(f.__code__.co_names)}
+    grew = True
+    while grew:
+        grew = False
+        for k, callees in calls.items():
+            if k not in out and callees & out:
+                out.add(k)
+                grew = True
+    return frozenset(out)
+
+
 def build(
     model: Model, spec: Spec, loss: LossKernel, sampler: SamplerKernel, replace: Mapping[str, Any] | None = None
 ) -> Kernels:
@@ -215,7 +235,8 @@ def build(
     were when the models and ``sample_binary`` wrote them out); a template that reads one is
     named after its part (``__loss_hinge``, ``__sampler_gaussian``).
     ``replace`` maps driver names (``"UPDATE"``, ``"SAMPLE"``, ...) to already-compiled functions
-    used instead of the model's (tests only; such builds are neither memoised nor cached on disk).
+    used instead of the model's (tests only; such builds are not memoised, and what reaches a replaced role is
+    compiled anew and not cached on disk: the rest is the production build's).
     """
     key = (model.name, spec, loss, sampler)
     if replace is None and key in _BUILT:
@@ -263,7 +284,10 @@ def build(
         raise ValueError(
             f"model {model.name} reads {', '.join(sorted(unbound))}, which {loss.name!r} and {sampler.name!r} leave unbound"
         )
-    cache = replace is None
+    # A replaced step recompiles only what reaches it (the step loop and the driver): every other
+    # template is the production build's, shared and cached (a faulty build of the two-layer net
+    # compiles in a fraction of the time, and its records, checks and views are the real ones).
+    dirty = _reaching(templates, roles, frozenset(replace)) if replace else frozenset()
     # The engine calls the drivers, VIEW and UPDATE from Python; every other template is reached
     # from compiled code only and is compiled without Numba's wrappers (_jit.jit(inner=True)).
     entry = {_key(f) for f in (_drive, _drive_lanes, model.view, model.update)}
@@ -286,15 +310,15 @@ def build(
     for k, f in templates.items():
         mine = {c: consts[c] for c in reads[k] if c in consts}
         tag = model.name + "".join(f"__{t}" for t in sorted({frags[c] for c in reads[k]}))
-        if replace:
+        if k in dirty:
             tag += "__replaced"
         shared_key = (tag, k)
-        if replace is None and shared_key in _SHARED:
+        if k not in dirty and shared_key in _SHARED:
             _, compiled[k] = _SHARED[shared_key]
             continue
         copies[k] = _copy(f, mine, tag)
-        compiled[k] = jit(copies[k], cache=cache, inner=k not in entry, **inline.get(k, {}))
-        if replace is None:
+        compiled[k] = jit(copies[k], cache=k not in dirty, inner=k not in entry, **inline.get(k, {}))
+        if k not in dirty:
             _SHARED[shared_key] = (copies[k], compiled[k])
     bound = {role: compiled[_key(f)] for role, f in roles.items()}
     if replace:
