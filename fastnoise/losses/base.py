@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..fields import RunFields
+from ..registry import Registry
 
 __all__ = ["Loss", "get_loss", "loss_names", "register_loss"]
 
@@ -57,34 +58,29 @@ class Loss:
         """The rules this loss adds: label smoothing only for a loss that has targets; a C-class form for ten classes."""
         e = cfg.label_smoothing
         if isinstance(e, (int, float)) and e > 0.0 and not self.smoothing:
-            able = " or ".join(f"{x.name}" for x in _LOSSES.values() if x.smoothing)
+            able = " or ".join(x.name for x in _LOSSES.entries() if x.smoothing)
             raise ConfigError("label_smoothing", f"{e:g} applies only to --loss {able} (cross-entropy), got --loss {self.name}")
         if cfg.classes > 2 and not self.multiclass:
             raise ConfigError("loss", f"{self.name} has no {cfg.classes}-class form, got --classes {cfg.classes}")
 
 
-_LOSSES: dict[str, Loss] = {}
+_LOSSES: Registry[Loss] = Registry("loss", "loss")
 
 
 def register_loss(loss: Loss) -> Loss:
-    """Add ``loss`` to the vocabulary (``RunFields(loss=loss.name)``); returns it.
+    """Add ``loss`` to the vocabulary (``RunConfig(loss=loss.name)``); returns it.
 
     Raises
     ------
     ValueError
         Its name is not an identifier, or another loss already has it.
     """
-    if not loss.name.isidentifier():
-        raise ValueError(f"a loss's name must be an identifier (it names compiled kernels), got {loss.name!r}")
-    if loss.name in _LOSSES and _LOSSES[loss.name] is not loss:
-        raise ValueError(f"a loss named {loss.name!r} is registered already")
-    _LOSSES[loss.name] = loss
-    return loss
+    return _LOSSES.register(loss)
 
 
 def loss_names() -> tuple[str, ...]:
     """The names ``--loss`` accepts."""
-    return tuple(_LOSSES)
+    return _LOSSES.names()
 
 
 def get_loss(name: str) -> Loss:
@@ -95,7 +91,4 @@ def get_loss(name: str) -> Loss:
     ConfigError
         No loss has that name.
     """
-    loss = _LOSSES.get(name) if isinstance(name, str) else None
-    if loss is None:
-        raise ConfigError("loss", f"must be one of {', '.join(_LOSSES)}; got {name!r}")
-    return loss
+    return _LOSSES.get(name)

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..fields import RunFields
+from ..registry import Registry
 
 if TYPE_CHECKING:
     from .._kernels.layout import Geometry
@@ -230,39 +231,42 @@ def draw_weights(cfg: RunFields, rng: np.random.Generator) -> tuple[Draw, Rescal
     return draw, rescale
 
 
+def first_layer(cfg: RunFields, draw: Draw, rescale: Rescale) -> np.ndarray:
+    """A two-layer net's M, (width, d [+1]), from the initial law; the bias column starts at 0."""
+    assert cfg.d is not None
+    M = np.zeros((cfg.width, cfg.din))
+    M[:, : cfg.d] = rescale(draw((cfg.width, cfg.d)))
+    return M
+
+
 def fixed_output(k: int) -> np.ndarray:
     """The fixed output layer of ``--train hidden``: (1, ..., 1, -1, ..., -1) over ``k`` (even) units."""
     return np.concatenate([np.ones(k // 2), -np.ones(k // 2)])
 
 
 # --------------------------------------------------------------------------- the registry
-_MODELS: dict[str, Model] = {}
+_MODELS: Registry[Model] = Registry("model", "model", listed=lambda m: m.selectable)
 
 
 def register_model(model: Model) -> Model:
-    """Add ``model`` to the vocabulary (``RunFields(model=model.name)``); returns it.
+    """Add ``model`` to the vocabulary (``RunConfig(model=model.name)``); returns it.
 
     Raises
     ------
     ValueError
-        Another model already has that name.
+        Its name is not an identifier, or another model already has it.
     """
-    if not model.name.isidentifier():
-        raise ValueError(f"a model's name must be an identifier (it names compiled kernels), got {model.name!r}")
-    if model.name in _MODELS and _MODELS[model.name] is not model:
-        raise ValueError(f"a model named {model.name!r} is registered already")
-    _MODELS[model.name] = model
-    return model
+    return _MODELS.register(model)
 
 
 def registered_models() -> tuple[Model, ...]:
-    """Every registered model, built-in ones first."""
-    return tuple(_MODELS.values())
+    """Every registered model (forms such as the ten-class net too), built-in ones first."""
+    return _MODELS.entries()
 
 
 def model_names(*, selectable: bool = True) -> tuple[str, ...]:
-    """The names ``--model`` accepts (``selectable=False``: every model, forms such as ``tenclass`` too)."""
-    return tuple(m.name for m in _MODELS.values() if m.selectable or not selectable)
+    """The names ``--model`` accepts (``selectable=False``: every model, forms such as ``multiclass`` too)."""
+    return _MODELS.names() if selectable else tuple(m.name for m in _MODELS.entries())
 
 
 def get_model(name: str) -> Model:
@@ -271,12 +275,9 @@ def get_model(name: str) -> Model:
     Raises
     ------
     ConfigError
-        No model has that name (``--model``: the message lists the allowed ones).
+        No model ``--model`` accepts has that name (the message lists the allowed ones).
     """
-    m = _MODELS.get(name) if isinstance(name, str) else None
-    if m is None or not m.selectable:
-        raise ConfigError("model", f"must be one of {', '.join(model_names())}; got {name!r}")
-    return m
+    return _MODELS.get(name)
 
 
 def model_of(cfg: RunFields) -> Model:

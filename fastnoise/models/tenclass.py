@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..fields import RunFields
-from .base import Draw, Model, Rescale
+from .base import Draw, Model, Rescale, first_layer
 
 if TYPE_CHECKING:
     from .._kernels.layout import Geometry
@@ -29,11 +29,8 @@ class TenClass(Model):
         return False
 
     def initial_weights(self, cfg: RunFields, draw: Draw, rescale: Rescale) -> dict[str, np.ndarray | float]:
-        assert cfg.d is not None
-        k = cfg.width
-        M = np.zeros((k, cfg.din))
-        M[:, : cfg.d] = rescale(draw((k, cfg.d)))
-        return {"M": M, "V": rescale(draw((cfg.classes, k))), "b": np.zeros(cfg.classes)}
+        M = first_layer(cfg, draw, rescale)
+        return {"M": M, "V": rescale(draw((cfg.classes, cfg.width))), "b": np.zeros(cfg.classes)}
 
     def blocks(self, geo: Geometry) -> dict[str, tuple[int, ...]]:
         from .._kernels.layout import net_scratch

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..fields import RunFields
-from .base import Draw, Model, Rescale, fixed_output
+from .base import Draw, Model, Rescale, first_layer, fixed_output
 from .tenclass import MODEL as TENCLASS
 
 if TYPE_CHECKING:
@@ -31,11 +31,8 @@ class TwoLayer(Model):
         return TENCLASS if cfg.classes > 2 else self
 
     def initial_weights(self, cfg: RunFields, draw: Draw, rescale: Rescale) -> dict[str, np.ndarray | float]:
-        assert cfg.d is not None
-        k = cfg.width
-        M = np.zeros((k, cfg.din))
-        M[:, : cfg.d] = rescale(draw((k, cfg.d)))
-        V = fixed_output(k) if cfg.train == "hidden" else rescale(draw((k,)))
+        M = first_layer(cfg, draw, rescale)
+        V = fixed_output(cfg.width) if cfg.train == "hidden" else rescale(draw((cfg.width,)))
         return {"M": M, "V": V, "b2": 0.0}
 
     def blocks(self, geo: Geometry) -> dict[str, tuple[int, ...]]:

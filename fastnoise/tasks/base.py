@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..fields import RunFields
+from ..registry import Registry
 
 __all__ = ["Task", "get_task", "register_task", "registered_tasks", "task_names"]
 
@@ -134,33 +135,28 @@ class Task:
 
 
 # --------------------------------------------------------------------------- the registry
-_TASKS: dict[str, Task] = {}
+_TASKS: Registry[Task] = Registry("task", "data", dashes=True)
 
 
 def register_task(task: Task) -> Task:
-    """Add ``task`` to the vocabulary (``RunFields(data=task.name)``); returns it.
+    """Add ``task`` to the vocabulary (``RunConfig(data=task.name)``); returns it.
 
     Raises
     ------
     ValueError
-        Another task already has that name, or it is not a valid name.
+        Its name is not an identifier (dashes allowed), or another task already has it.
     """
-    if not task.name or not task.name.replace("-", "_").isidentifier():
-        raise ValueError(f"a task's name must be an identifier (dashes allowed), got {task.name!r}")
-    if task.name in _TASKS and _TASKS[task.name] is not task:
-        raise ValueError(f"a task named {task.name!r} is registered already")
-    _TASKS[task.name] = task
-    return task
+    return _TASKS.register(task)
 
 
 def registered_tasks() -> tuple[Task, ...]:
     """Every registered task, built-in ones first."""
-    return tuple(_TASKS.values())
+    return _TASKS.entries()
 
 
 def task_names() -> tuple[str, ...]:
     """The names ``--data`` accepts."""
-    return tuple(_TASKS)
+    return _TASKS.names()
 
 
 def get_task(name: str) -> Task:
@@ -171,7 +167,4 @@ def get_task(name: str) -> Task:
     ConfigError
         No task has that name (``--data``).
     """
-    task = _TASKS.get(name) if isinstance(name, str) else None
-    if task is None:
-        raise ConfigError("data", f"must be one of {', '.join(_TASKS)}; got {name!r}")
-    return task
+    return _TASKS.get(name)
