@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from fastnoise._kernels.parts import SamplerKernel
 
 from fastnoise import Task, register_task
 from fastnoise._kernels.draws import draw_gaussian
+from fastnoise._kernels.parts import SamplerKernel
 from fastnoise.fields import RunFields
 
 

@@ -7,9 +7,8 @@ update) once the margin reaches 1. It has no ten-class form. The whole loss is t
 
 from __future__ import annotations
 
-from fastnoise._kernels.parts import LossKernel
-
 from fastnoise import Loss, register_loss
+from fastnoise._kernels.parts import LossKernel
 
 
 def sqhinge_scale(y, out, P):
