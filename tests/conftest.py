@@ -283,6 +283,7 @@ class Case(NamedTuple):
     params: dict[str, Any]
     rtol: float = RTOL
     atol: float = ATOL
+    slow: bool = False  # run by ``pytest -m slow`` only (the reason stands where the case is made)
 
     def config(self, images: str | None = None) -> RunConfig:
         """The case's RunConfig (``images``: the folder that replaces the IMAGES placeholder)."""
@@ -576,16 +577,18 @@ def regime_params(i: int, model: str, regime: str, **extra: Any) -> dict[str, An
 def _regime_cases() -> list[Case]:
     cases: list[Case] = []
 
-    def add(name: str, *args: Any, **extra: Any) -> None:
-        cases.append(Case(name, "regimes", regime_params(len(cases), *args, **extra)))
+    def add(name: str, *args: Any, slow: bool = False, **extra: Any) -> None:
+        cases.append(Case(name, "regimes", regime_params(len(cases), *args, **extra), slow=slow))
 
     for model in REGIME_MODELS:
         for regime in REGIMES:
             add(f"{model}-{regime}", model, regime)
     # Minibatches and weight decay alone with the other loss (every step updates: no hinge condition).
+    # The default suite keeps the neuron's and the two-layer net's; the others' are slow (each its own
+    # kernels), their logistic minibatches and decay being also in each model's "smooth-batch-decay" case.
     for model in REGIME_MODELS:
         for regime in ("batch", "decay"):
-            add(f"{model}-{regime}-logistic", model, regime, loss="logistic")
+            add(f"{model}-{regime}-logistic", model, regime, loss="logistic", slow=model not in ("neuron", "twolayer"))
     add("twolayer-batch4-bias", "twolayer", "batch", bias=True, batch=4)
     add("neuron-decay-bias-cube", "neuron", "decay", bias=True, data="cube")
     add("hidden-decay-bias", "hidden", "decay", bias=True)
@@ -608,6 +611,6 @@ assert len({(c.family, c.id) for c in COMPARISONS}) == len(COMPARISONS), "case i
 
 def cases(family: str) -> list[Any]:
     """A family's cases as pytest parameters (``@pytest.mark.parametrize("case", cases("mlp"))``)."""
-    found = [pytest.param(c, id=c.id) for c in COMPARISONS if c.family == family]
+    found = [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.slow else []) for c in COMPARISONS if c.family == family]
     assert found, f"no reference cases of family {family!r}"
     return found

@@ -636,7 +636,8 @@ def test_kill_9_mid_sweep_then_resume(tmp_path, monkeypatch):
         pytest.param(signal.SIGINT, ["--workers", "2"], 130, "interrupted", id="ctrl-c-pool"),
         pytest.param(signal.SIGINT, ["--threads", "1"], 130, "interrupted", id="ctrl-c-in-process"),
         pytest.param(signal.SIGTERM, ["--workers", "2"], 143, "terminated", id="sigterm-pool"),
-        pytest.param(signal.SIGTERM, ["--threads", "1"], 143, "terminated", id="sigterm-in-process"),
+        # (SIGTERM to an in-process sweep: the same handler as Ctrl-C in-process above, with the other status)
+        pytest.param(signal.SIGTERM, ["--threads", "1"], 143, "terminated", id="sigterm-in-process", marks=pytest.mark.slow),
     ],
 )
 def test_signal_mid_sweep_stops_cleanly_then_resume(tmp_path, monkeypatch, sig, executor, status, word):
