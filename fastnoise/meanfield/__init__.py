@@ -11,8 +11,8 @@ One job per module:
 - :mod:`.table`: the flow of a run configuration at its checkpoints, as a table with a run's
   columns and ``source = "meanfield"`` (:func:`theory`).
 
-Nothing here imports the kernels: the flow only shares with the simulations the initial weights
-(:func:`fastnoise.engine.initial_weights`) and the table's schema.
+Nothing here imports the kernels (nor Numba): the flow only shares with the simulations the initial weights
+(:func:`fastnoise.weights.initial_weights`) and the table's schema.
 """
 
 from __future__ import annotations

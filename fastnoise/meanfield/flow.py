@@ -153,7 +153,7 @@ def neuron_flow(
     Parameters
     ----------
     V0 : ndarray, shape (R, din) or (din,)
-        Initial weights (as :func:`fastnoise.engine.initial_weights` draws them), one flow per row.
+        Initial weights (as :func:`fastnoise.weights.initial_weights` draws them), one flow per row.
     taus : ndarray
         Increasing times h * step at which to report (the first is 0).
     loss, p, h, bias
@@ -341,7 +341,7 @@ def twolayer_flow(
     fld : TwoLayerField
         The expectations (its d, bias, loss and p are the run's).
     M0, v0, b20
-        Initial weights (as :func:`fastnoise.engine.initial_weights` draws them).
+        Initial weights (as :func:`fastnoise.weights.initial_weights` draws them).
     taus : ndarray
         Increasing times h * step at which to report (the first is 0).
     h : float
