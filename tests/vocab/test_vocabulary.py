@@ -264,3 +264,13 @@ def test_no_import_cycle():
     for m in sorted(graph):
         if m not in state:
             visit(m)
+
+
+def test_the_mean_field_loads_no_numba():
+    """The flow shares the initial weights and the schema with the engine, not its kernels (meanfield/__init__.py)."""
+    import subprocess
+    import sys
+
+    code = "import sys, fastnoise.meanfield, fastnoise.weights, fastnoise.schema\nassert 'numba' not in sys.modules"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
