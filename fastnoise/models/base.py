@@ -158,7 +158,8 @@ class Model:
     def rescaling_exact(self, cfg: RunFields, homogeneous_loss: bool) -> bool:
         """Whether scaling all weights by one factor maps trajectories to trajectories (see ``engine``).
 
-        The default (a net): a homogeneous loss (the hinge), no bias, every layer trained.
+        The default (a net): a homogeneous loss (the hinge), no bias, every layer trained. A deep net
+        is then L-homogeneous and its kernel rescales the step with the weights (``_kernels/mlp.py``).
         """
         return homogeneous_loss and not cfg.bias and cfg.train == "all"
 

@@ -28,10 +28,6 @@ class Mlp(Model):
     def hidden_widths(self, cfg: RunFields) -> tuple[int, ...]:
         return cfg.widths if cfg.widths is not None else (cfg.width,)
 
-    def rescaling_exact(self, cfg: RunFields, homogeneous_loss: bool) -> bool:
-        """Hinge, no bias, every layer trained: L-homogeneous, the kernel rescales the step with the weights."""
-        return homogeneous_loss and not cfg.bias and cfg.train == "all"
-
     def initial_weights(self, cfg: RunFields, draw: Draw, rescale: Rescale) -> dict[str, np.ndarray | float]:
         """Layers drawn in order W1, W2, ..., output: with one hidden layer, the two-layer net's draws."""
         assert cfg.d is not None, "RunFields resolves d on construction"
