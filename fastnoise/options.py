@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import math
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
     "ACTIVATIONS",
     "DATA",
     "DEFAULT_LEAK",
+    "GROUPS",
     "INITS",
     "KINDS",
     "LOSSES",
@@ -55,6 +56,9 @@ DTYPES = ("float64", "float32")
 DEFAULT_LEAK = 0.01
 MAX_STEPS = 2**62
 _INT32 = 2**31 - 1
+
+#: The groups of run options, a panel each of ``fastnoise run --help`` and docs/cli.md, in this order.
+GROUPS = ("model", "task and data", "label noise", "training regime", "recording", "execution", "output")
 
 #: ``count``: a non-negative integer (text may say ``1e6``); ``float``: a real number; ``choice``:
 #: one of ``choices``; ``flag``: true or false (``--x/--no-x``); ``text``: a string; ``widths``:
@@ -90,6 +94,8 @@ class Option:
         What a ``None`` default means, shown as ``[default: ...]``.
     doc_type : str
         The numpydoc type, when the one derived from ``kind`` does not say it all.
+    group : str
+        One of :data:`GROUPS` (required, keyword-only): its panel in ``fastnoise run --help``.
     """
 
     name: str
@@ -104,6 +110,7 @@ class Option:
     optional: bool = False
     default_text: str = ""
     doc_type: str = ""
+    group: str = field(kw_only=True)
 
     @property
     def flag(self) -> str:
@@ -155,18 +162,18 @@ OPTIONS: tuple[Option, ...] = (
         "Single neuron, two-layer ReLU net, or a deep net (mlp, hidden widths --widths)",
         "Single neuron ``V.x``, two-layer ReLU net ``V.ReLU(M x)``, or a deep net ``W_L phi(... phi(W_1 x))`` "
         "with hidden widths ``widths`` (a one-hidden-layer mlp is the two-layer net, bit for bit).",
-        choices=MODELS,
+        choices=MODELS, group="model",
     ),
     Option(
         "loss", "choice", "hinge",
         "Hinge (perceptron rule) or cross-entropy",
         "Hinge (update only when ``y N(x) <= 0``) or cross-entropy (every step).",
-        choices=LOSSES,
+        choices=LOSSES, group="training regime",
     ),
     Option(
         "bias", "flag", False,
         "Bias on the neuron / on every layer",
-        "Bias on the neuron / on every layer of the network.",
+        "Bias on the neuron / on every layer of the network.", group="model",
     ),
     Option(
         "train", "text", "all",
@@ -174,71 +181,71 @@ OPTIONS: tuple[Option, ...] = (
         "Train every layer, or every layer but the output one with ``V = (1,..,1,-1,..,-1)`` (the last "
         "hidden width even); for an mlp also a list of 1-based layers such as ``\"1,3\"`` (layer L is "
         "the output layer; the others keep their initial weights).",
-        doc_type='{"all", "hidden"} or str',
+        doc_type='{"all", "hidden"} or str', group="model",
     ),
     Option(
         "data", "choice", "gaussian",
         "Input law: N(0, I_d), standard basis, [-1, 1]^d, or an image set (mnist, fashion-mnist)",
         "Input law: N(0, I_d), uniform on the standard basis, uniform on [-1, 1]^d; or an image "
         "data set (pixels scaled to [0, 1], label +1 for even digits / classes, -1 for odd).",
-        choices=DATA,
+        choices=DATA, group="task and data",
     ),
     Option(
         "d", "count", None,
         "Input dimension",
         "Input dimension; None means 30, or 784 for image data.",
-        lo=1, hi=1_000_000, optional=True, default_text="30; 784 for image data",
+        lo=1, hi=1_000_000, optional=True, default_text="30; 784 for image data", group="task and data",
     ),
     Option(
         "width", "count", 100,
         "Hidden units (two-layer, and an mlp without --widths)",
         "Hidden units of the two-layer net (ignored by the neuron; an mlp without ``widths`` has one "
         "hidden layer of this width).",
-        lo=1, hi=10_000_000,
+        lo=1, hi=10_000_000, group="model",
     ),
     Option(
         "widths", "widths", None,
         "mlp: hidden layer widths, e.g. 64,32,16 or 64x32x16",
         "Hidden layer widths of an mlp, e.g. ``(64, 32, 16)``, ``\"64,32,16\"`` or ``\"64x32x16\"`` (the "
         "spelling for sweep grids, where commas separate values); 1 to 64 layers of 1 to 10000000 units.",
-        lo=1, hi=10_000_000, optional=True, default_text="--width", doc_type="tuple of int, str or None",
+        lo=1, hi=10_000_000, optional=True, default_text="--width", doc_type="tuple of int, str or None", group="model",
     ),
     Option(
         "activation", "choice", "relu",
         "mlp: ReLU or leaky-ReLU units",
         "Hidden units of an mlp: ReLU, or leaky ReLU with slope ``leak`` below 0.",
-        choices=ACTIVATIONS,
+        choices=ACTIVATIONS, group="model",
     ),
     Option(
         "leak", "float", None,
         "mlp, --activation leaky: slope below 0",
         f"Slope of leaky units below 0, in (0, 1]; only with ``activation=\"leaky\"`` (None means {DEFAULT_LEAK}).",
-        lo=0.0, hi=1.0, lo_open=True, optional=True, default_text=f"{DEFAULT_LEAK}",
+        lo=0.0, hi=1.0, lo_open=True, optional=True, default_text=f"{DEFAULT_LEAK}", group="model",
     ),
     Option(
         "lr", "float", None,
         "Learning rate h",
         "Learning rate h; None means 1/d**2 for the neuron (Fig. 1) and 1/d for the networks (Figs. 2-3).",
-        lo=0.0, lo_open=True, optional=True, default_text="1/d^2 neuron, 1/d networks",
+        lo=0.0, lo_open=True, optional=True, default_text="1/d^2 neuron, 1/d networks", group="training regime",
     ),
     Option(
         "p", "float", 1.0,
         "Label noise rate: relabel uniformly with probability p (1 = pure noise)",
         "Label noise: each step, with probability p, the label is replaced by a uniform draw.",
-        lo=0.0, hi=1.0,
+        lo=0.0, hi=1.0, group="label noise",
     ),
     Option(
         "n_train", "count", None,
         "Fixed training set of this size",
         "Size of a fixed training set sampled uniformly by SGD; None draws fresh samples (image "
-        "data: None uses the whole training split, a number its first ``n_train`` images).",
+        "data: None uses the whole training split, a number its first ``n_train`` images).", group="task and data",
         lo=1, hi=_INT32, optional=True, default_text="fresh samples each step; image data: the whole training split",
     ),
     Option(
         "data_path", "text", None,
         "Image data: a folder of IDX files instead of the cached copy",
         "Image data: a folder of IDX files to read instead of the cached copy.",
-        optional=True,
+        optional=True, group="task and data",
     ),
     Option(
         "classes", "choice", 2,
@@ -246,80 +253,80 @@ OPTIONS: tuple[Option, ...] = (
         "2: a binary task with labels +-1 (for images: even vs odd). 10: the ten image classes, "
         "with a C-output two-layer net (multiclass hinge or softmax cross-entropy); label noise "
         "then draws from all ten classes.",
-        choices=(2, 10),
+        choices=(2, 10), group="task and data",
     ),
     Option(
         "eval_size", "count", 10_000,
         "Training samples on which error_train is measured",
         "``error_train`` is measured on the first ``eval_size`` training samples (all if fewer).",
-        lo=1, hi=_INT32,
+        lo=1, hi=_INT32, group="recording",
     ),
     Option(
         "n_test", "count", 1000,
         "Test set size (labelled runs)",
         "Size of the test set for ``error_test`` (basis data: the d basis vectors).",
-        lo=1, hi=_INT32,
+        lo=1, hi=_INT32, group="recording",
     ),
     Option(
         "probe_size", "count", 1000,
         "Probe inputs for active neurons (basis: e_1..e_d)",
         "Size of the fixed probe set for active neurons (basis data: the d basis vectors).",
-        lo=1, hi=_INT32,
+        lo=1, hi=_INT32, group="recording",
     ),
     Option(
         "cube_dims", "count", 2,
         "K: coordinates that decide the cube label (at most d)",
         "K, the coordinates that decide the cube label (at most d with cube data).",
-        lo=1, hi=1_000_000,  # d's own maximum; a larger K would not fit the kernels' integers
+        lo=1, hi=1_000_000, group="task and data",  # hi: d's own; a larger K would not fit the kernels' integers
     ),
     Option(
         "init", "choice", "uniform",
         "Weight law U[-a, a], N(0, a^2), or U[-a, a]/sqrt(fan-in) per layer (fanin); biases start at 0",
         "Weight law: U[-a, a], N(0, a**2), or U[-a/sqrt(fan_in), a/sqrt(fan_in)] per layer, with "
         "a = ``init_scale``; biases start at 0.",
-        choices=INITS,
+        choices=INITS, group="model",
     ),
     Option(
         "init_scale", "float", None,
         "a",
         "a above; None means sqrt(3) for uniform and fanin (unit variance [note]) and 1 for gaussian.",
-        lo=0.0, lo_open=True, optional=True, default_text="sqrt(3) uniform and fanin, 1 gaussian",
+        lo=0.0, lo_open=True, optional=True, default_text="sqrt(3) uniform and fanin, 1 gaussian", group="model",
     ),
     Option(
         "init_norm", "float", None,
         "Rescale each trained layer's initial weights to this norm",
         "If given, each trained layer's initial weights are rescaled to this Frobenius norm.",
-        lo=0.0, lo_open=True, optional=True,
+        lo=0.0, lo_open=True, optional=True, group="model",
     ),
     Option(
         "steps", "count", 1_000_000,
         "SGD steps per replica (1e6 notation accepted)",
         "SGD steps per replica.",
-        lo=1, hi=MAX_STEPS,
+        lo=1, hi=MAX_STEPS, group="training regime",
     ),
     Option(
         "records", "count", 100,
         "Checkpoints per replica (at most; 0 and the last step always)",
         "Checkpoints per replica (at most; always step 0 and the last step).",
-        lo=2, hi=10_000_000,
+        lo=2, hi=10_000_000, group="recording",
     ),
     Option(
         "record_spacing", "choice", "log",
         "Checkpoint spacing",
         "Spacing of the checkpoints.",
-        choices=SPACINGS,
+        choices=SPACINGS, group="recording",
     ),
     Option(
         "replicas", "count", 8,
         "Independent replicas, run in parallel",
         "Independent replicas, each with its own random stream.",
-        lo=1, hi=1_000_000,
+        lo=1, hi=1_000_000, group="execution",
     ),
     Option(
         "seed", "count", 0,
         "Root of all random streams",
         "Root of every random stream of the run.",
-        lo=0, hi=2**63 - 1,
+        lo=0, hi=2**63 - 1, group="execution",
     ),
     # Training regimes of the wider literature (each default is the paper's rule, bit for bit).
     Option(
@@ -328,7 +335,7 @@ OPTIONS: tuple[Option, ...] = (
         "How a noisy label is drawn: ``uniform`` replaces it by a uniform draw from all labels "
         "(two classes: a flip with probability p/2; C classes: p(C-1)/C), ``flip`` by a uniform "
         "draw from the other labels (a flip with probability p).",
-        choices=NOISES,
+        choices=NOISES, group="label noise",
     ),
     Option(
         "noise_mode", "choice", "fresh",
@@ -336,14 +343,14 @@ OPTIONS: tuple[Option, ...] = (
         "``fresh`` draws the noise anew at every step (the paper); ``fixed`` corrupts each example "
         "of the training set once, before training, and keeps its label for the whole run (needs "
         "a training set: ``n_train`` or image data).",
-        choices=NOISE_MODES,
+        choices=NOISE_MODES, group="label noise",
     ),
     Option(
         "label_smoothing", "float", 0.0,
         "Logistic/softmax targets (1 - e) onehot + e/C",
         "Label smoothing e of the logistic and softmax losses: targets (1 - e) * onehot + e / C "
         "(an error with the hinge loss).",
-        lo=0.0, hi=1.0,
+        lo=0.0, hi=1.0, group="training regime",
     ),
     Option(
         "batch", "count", 1,
@@ -351,14 +358,14 @@ OPTIONS: tuple[Option, ...] = (
         "Minibatch size b: each step averages the b per-sample updates computed at the same "
         "weights (hinge: a sample contributes only if misclassified; the divisor is b either "
         "way); ``steps`` counts updates, so a run sees ``steps * batch`` samples.",
-        lo=1, hi=65_536,
+        lo=1, hi=65_536, group="training regime",
     ),
     Option(
         "weight_decay", "float", 0.0,
         "L2 penalty l: every step adds the gradient of (l/2)|W|^2 over the trained weights",
         "L2 regularisation l: every step (also a hinge step without update) adds the gradient "
         "of (l/2) * ||W||**2 over all trained weights, biases included.",
-        lo=0.0,
+        lo=0.0, group="training regime",
     ),
     Option(
         "sampling", "choice", "replace",
@@ -366,7 +373,7 @@ OPTIONS: tuple[Option, ...] = (
         "How SGD draws from a training set: ``replace``, uniformly with replacement (the "
         "paper); ``epochs``, shuffled passes without replacement, a new permutation per epoch "
         "from the replica's stream (needs a training set).",
-        choices=SAMPLINGS,
+        choices=SAMPLINGS, group="training regime",
     ),
     Option(
         "dtype", "choice", "float64",
@@ -377,7 +384,7 @@ OPTIONS: tuple[Option, ...] = (
         "float64; exact renormalisation below 2**-32 and the underflow stop below 2**-100, float32's "
         "range). float32 runs agree with float64 ones to float32 rounding until a hinge decision "
         "falls within that rounding of 0; see README, \"float32\".",
-        choices=DTYPES,
+        choices=DTYPES, group="model",
     ),
 )  # fmt: skip
 
@@ -394,6 +401,8 @@ def _check_table() -> None:
             raise RuntimeError(f"fastnoise.options: option {o.name!r} is malformed")
         if (o.kind == "choice") != bool(o.choices) or (o.default is None) != o.optional:
             raise RuntimeError(f"fastnoise.options: option {o.name!r} is malformed")
+        if o.group not in GROUPS:
+            raise RuntimeError(f"fastnoise.options: option {o.name!r} has group {o.group!r}, not one of {', '.join(GROUPS)}")
 
 
 _check_table()

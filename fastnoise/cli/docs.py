@@ -14,9 +14,9 @@ from typing import Any
 import click
 
 from ..files import atomic_write_text
-from ..options import Option
+from ..options import GROUPS, Option
 from .app import main
-from .options import DeclaredOption
+from .options import DeclaredOption, GroupedCommand, RunKeysCommand, declared_groups, group_title, option_group
 
 _REGENERATE = "python -m fastnoise.cli.docs > docs/cli.md"
 _UNSET = getattr(click.core, "UNSET", object())  # click >= 8.3: the default of a parameter given none
@@ -99,16 +99,37 @@ def _spelling(param: click.Parameter) -> str:
     return _code(param.human_readable_name)
 
 
+def _table(params: list[click.Parameter], ctx: click.Context) -> list[str]:
+    """The Markdown table of ``params``: spelling, type, default, allowed values, help."""
+    out = ["| Option | Type | Default | Allowed | Description |", "|---|---|---|---|---|"]
+    for p in params:
+        out.append(f"| {_spelling(p)} | {_type(p)} | {_default(p, ctx)} | {_allowed(p)} | {_help(p)} |")
+    return [*out, ""]
+
+
+def _by_group(params: list[click.Parameter]) -> list[tuple[str, list[click.Parameter]]]:
+    """``params`` by group, in :data:`~fastnoise.options.GROUPS`' order (titled); those without one last, as ``Other options``."""
+    groups: dict[str | None, list[click.Parameter]] = {g: [] for g in GROUPS}
+    groups[None] = []
+    for p in params:
+        groups[option_group(p)].append(p)
+    return [(group_title(g) if g is not None else "Other options", ps) for g, ps in groups.items() if ps]
+
+
 def _command(cmd: click.Command, ctx: click.Context, path: str) -> list[str]:
     out = [f"## `{path}`", ""]
     usage = " ".join(cmd.collect_usage_pieces(ctx))
     out += ["```", f"{path} {usage}".rstrip(), "```", ""]
     out += _description(cmd.help)
     params = [p for p in cmd.get_params(ctx) if p is not cmd.get_help_option(ctx)]
-    if params:
-        out += ["| Option | Type | Default | Allowed | Description |", "|---|---|---|---|---|"]
-        for p in params:
-            out.append(f"| {_spelling(p)} | {_type(p)} | {_default(p, ctx)} | {_allowed(p)} | {_help(p)} |")
+    if isinstance(cmd, GroupedCommand):  # one table per group, as its --help shows them
+        for title, group in _by_group(params):
+            out += [f"### {title}", "", *_table(group, ctx)]
+    elif params:
+        out += _table(params, ctx)
+    if isinstance(cmd, RunKeysCommand):
+        out += [f"{cmd.run_keys_heading}:", "", "| Group | Keys |", "|---|---|"]
+        out += [f"| {group_title(g)} | {', '.join(_code(o.name) for o in opts)} |" for g, opts in declared_groups()]
         out.append("")
     if isinstance(cmd, click.Group):
         for name in cmd.list_commands(ctx):

@@ -1,8 +1,10 @@
 """Click options generated from the run options' declaration (:data:`fastnoise.options.OPTIONS`).
 
 One click parameter type per option kind, each converting text with :func:`fastnoise.options.parse`
-(the function sweeps use for ``--set`` / ``--grid``), and :func:`config_options`, the decorator
-that gives ``fastnoise run`` one option per RunConfig field.
+(the function sweeps use for ``--set`` / ``--grid``), :func:`config_options`, the decorator
+that gives ``fastnoise run`` one option per RunConfig field, and the grouped help:
+:class:`GroupedOption` (an option with a group of :data:`fastnoise.options.GROUPS`) and
+:class:`GroupedCommand`, whose ``--help`` lists its options in one section per group.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from typing import Any, TypeVar
 
 import click
 
+from ..options import GROUPS, OPTIONS, Option, coerce, parse, parse_count
 from ..options import OPTION as OPTION_BY_NAME
-from ..options import OPTIONS, Option, coerce, parse, parse_count
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,16 +101,116 @@ class Duration(click.ParamType):
 DURATION = Duration()
 
 
+class GroupedOption(click.Option):
+    """A click option that belongs to one group of :data:`fastnoise.options.GROUPS` (a section of :class:`GroupedCommand`'s help).
+
+    Parameters
+    ----------
+    *args, **kwargs
+        What :class:`click.Option` takes.
+    group : str
+        One of :data:`fastnoise.options.GROUPS`; a command that is not a :class:`GroupedCommand`
+        ignores it.
+
+    Raises
+    ------
+    ValueError
+        ``group`` is not one of :data:`fastnoise.options.GROUPS`.
+    """
+
+    def __init__(self, *args: Any, group: str, **kwargs: Any) -> None:
+        if group not in GROUPS:
+            raise ValueError(f"option group {group!r} is not one of {', '.join(GROUPS)}")
+        super().__init__(*args, **kwargs)
+        self.group = group
+
+
+def option_group(param: click.Parameter) -> str | None:
+    """The group of ``param`` (one of :data:`fastnoise.options.GROUPS`), or ``None`` if it has none (``--help``)."""
+    return param.group if isinstance(param, GroupedOption) else None
+
+
+def group_title(group: str) -> str:
+    """A group's heading: ``Task and data``."""
+    return group[:1].upper() + group[1:]
+
+
+class GroupedCommand(click.Command):
+    """A command whose ``--help`` lists its options in one section per group, in :data:`~fastnoise.options.GROUPS`' order.
+
+    Each :class:`GroupedOption` goes under its group's heading (``Model:``, ``Task and data:``,
+    ...), in the order the command declares them; options without a group (``-h, --help``) come
+    last, under ``Options:``. The help stays plain text (click's own formatter): one column of
+    option names aligned across all sections.
+    """
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Write one section per group that has options, then the options without a group."""
+        sections: dict[str, list[tuple[str, str]]] = {g: [] for g in GROUPS}
+        others: list[tuple[str, str]] = []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            group = option_group(param)
+            (others if group is None else sections[group]).append(record)
+        listed = [(group_title(g), rows) for g, rows in sections.items() if rows]
+        if others:
+            listed.append(("Options", others))
+        _write_sections(formatter, listed)
+
+
+def _write_sections(formatter: click.HelpFormatter, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+    """Write each ``(heading, rows)`` as a help section, the rows' second column aligned across sections."""
+    names = [name for _, rows in sections for name, _ in rows]
+    width = min(max((len(n) for n in names), default=0), _COL_MAX)
+    for heading, rows in sections:
+        with formatter.section(heading):
+            formatter.write_dl([(name.ljust(width), text) for name, text in rows], col_max=_COL_MAX)
+
+
+#: click's widest first column (longer option names get a line of their own).
+_COL_MAX = 30
+
+
+def declared_groups() -> list[tuple[str, list[Option]]]:
+    """The declared run options by group: ``(group, options)`` for each group that has some, in :data:`GROUPS`' order."""
+    return [(g, [o for o in OPTIONS if o.group == g]) for g in GROUPS if any(o.group == g for o in OPTIONS)]
+
+
+class RunKeysCommand(click.Command):
+    """A command whose ``--help`` ends with the run options its ``KEY=VALUE`` options take, by group (``fastnoise sweep``).
+
+    The section :attr:`run_keys_heading` lists each group of :data:`~fastnoise.options.GROUPS`
+    that has declared run options, with their names as a spec writes them (``n_train``; the
+    command line also reads ``n-train``).
+    """
+
+    run_keys_heading = "Run options for --set, --grid and a spec's [base] and [grid] (see fastnoise run --help)"
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The options as click writes them, then the run options by group."""
+        super().format_options(ctx, formatter)
+        with formatter.section(self.run_keys_heading):
+            formatter.write_dl([(group_title(g), ", ".join(o.name for o in opts)) for g, opts in declared_groups()])
+
+
 def checkpoint_every_option(help: str) -> Callable[[F], F]:
-    """``--checkpoint-every`` (a :data:`DURATION`, default 5m) with the command's own ``help``."""
-    return click.option("--checkpoint-every", type=DURATION, default="5m", show_default=True, help=help)
+    """``--checkpoint-every`` (a :data:`DURATION`, default 5m, group ``execution``) with the command's own ``help``."""
+    return click.option(
+        "--checkpoint-every", cls=GroupedOption, group="execution", type=DURATION, default="5m", show_default=True, help=help
+    )
 
 
 def progress_options(f: F) -> F:
-    """``--log-every`` and ``--no-progress``: how a long command shows its progress (:mod:`.progress`)."""
-    f = click.option("--no-progress", is_flag=True, help="No progress bar or progress lines.")(f)
+    """``--log-every`` and ``--no-progress`` (group ``execution``): how a long command shows its progress (:mod:`.progress`)."""
+    f = click.option(
+        "--no-progress", cls=GroupedOption, group="execution", is_flag=True, help="No progress bar or progress lines."
+    )(f)
     return click.option(
         "--log-every",
+        cls=GroupedOption,
+        group="execution",
         type=DURATION,
         default="30s",
         show_default=True,
@@ -129,11 +231,11 @@ def click_type(option: Option) -> click.ParamType | None:
     return OptionType(option)
 
 
-class DeclaredOption(click.Option):
-    """A click option made from a declared run option (``declared``: its :class:`~fastnoise.options.Option`)."""
+class DeclaredOption(GroupedOption):
+    """A click option made from a declared run option (``declared``: its :class:`~fastnoise.options.Option`; its group)."""
 
     def __init__(self, *args: Any, declared: Option, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, group=declared.group, **kwargs)
         self.declared = declared
 
 

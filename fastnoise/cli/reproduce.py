@@ -200,8 +200,10 @@ def plot_cmd(path: Path, out: Path | None, where: tuple[str, ...], theory: bool)
     """Draw norms, active neurons and errors against steps from a table written by `fastnoise run`.
 
     PATH is one table or a folder of them (a sweep): each configuration gets its own median band,
-    labelled with the parameters that differ between them; the title names those they share. A
-    figure holds at most 12 configurations: select rows with --where. Rows of a mean-field table
+    labelled with the parameters that differ between them; the title names those they share.
+    Labels and title name only the parameters that apply to a configuration's model and data (no
+    width for a single neuron) and break into lines to fit the figure. A figure holds at most 12
+    configurations: select rows with --where. Rows of a mean-field table
     (`fastnoise meanfield`, source = meanfield) in PATH are drawn as dotted flows over the bands of their
     configuration; --theory computes them.
     """

@@ -11,7 +11,7 @@ import click
 
 from ..config import ConfigError, RunConfig
 from .app import COUNT, DEFAULT_RESULTS, check_out, command_line, fail, main, verbosity
-from .options import checkpoint_every_option, config_options, progress_options
+from .options import GroupedCommand, GroupedOption, checkpoint_every_option, config_options, progress_options
 from .progress import Progress, duration
 
 # The engine (Numba), pandas and pyarrow are imported by run_cmd once its configuration is valid:
@@ -20,20 +20,33 @@ from .progress import Progress, duration
 log = logging.getLogger("fastnoise.cli")
 
 
-@main.command("run")
+@main.command("run", cls=GroupedCommand)
 @config_options
 @click.option(
-    "--threads", type=COUNT, default=None, help="Threads over replicas [default: all cores]; results never depend on it."
+    "--threads",
+    cls=GroupedOption,
+    group="execution",
+    type=COUNT,
+    default=None,
+    help="Threads over replicas [default: all cores]; results never depend on it.",
 )
 @click.option(
     "--out",
+    cls=GroupedOption,
+    group="output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Output Parquet file [default: results/<parameters>.parquet].",
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--overwrite", cls=GroupedOption, group="output", is_flag=True, help="Replace an existing output file.")
 @checkpoint_every_option("Save the run's full state this often (90s, 5m, 1h; off: never); a rerun of the same command resumes.")
-@click.option("--fresh", is_flag=True, help="Ignore (and replace) a checkpoint of this output: start from step 0.")
+@click.option(
+    "--fresh",
+    cls=GroupedOption,
+    group="execution",
+    is_flag=True,
+    help="Ignore (and replace) a checkpoint of this output: start from step 0.",
+)
 @progress_options
 def run_cmd(
     threads: int | None,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .app import COUNT, command_line, fail, main, verbosity
-from .options import checkpoint_every_option, progress_options
+from .options import RunKeysCommand, checkpoint_every_option, progress_options
 from .progress import duration
 
 if TYPE_CHECKING:
@@ -110,10 +110,22 @@ class _SweepProgress:
             self.bar = None
 
 
-@main.command("sweep")
+@main.command("sweep", cls=RunKeysCommand)
 @click.argument("spec", required=False, metavar="[SPEC.toml]")
-@click.option("--grid", "grids", multiple=True, metavar="KEY=V1,V2,...", help="A grid axis (adds to or replaces the spec's).")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A base value for every cell (overrides the spec's).")
+@click.option(
+    "--grid",
+    "grids",
+    multiple=True,
+    metavar="KEY=V1,V2,...",
+    help="A grid axis (adds to or replaces the spec's); KEY is a run option (listed below).",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A base value for every cell (overrides the spec's); KEY is a run option (listed below, by group).",
+)
 @click.option("--name", default=None, help="Sweep name [default: the spec's name, else its file name, else 'sweep'].")
 @click.option(
     "--out",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -210,6 +210,41 @@ class Model:
     def width_option(self, cfg: RunFields) -> str:
         """The option that sets the hidden widths (named when a run's weights do not fit in memory)."""
         return "width"
+
+    def applies(self, name: str, params: Mapping[str, Any]) -> bool:
+        """Whether run parameter ``name`` means anything for this model (a figure's labels name only those that do).
+
+        Parameters
+        ----------
+        name : str
+            A run option (:data:`fastnoise.options.OPTIONS`) or any other column; only the model's
+            own parameters can be answered False.
+        params : mapping
+            The configuration's other parameters (a table row's columns, or
+            :meth:`~fastnoise.config.RunConfig.to_dict`); a missing one counts as not given.
+
+        Returns
+        -------
+        bool
+            The default, from :attr:`hidden` and :attr:`layered`: ``width`` and ``train`` apply to a
+            model with hidden layers, except ``width`` to a layered one (``widths`` names its layers,
+            the first one too); ``widths`` and ``activation`` to a layered model, ``leak`` to a
+            layered one with leaky units; ``classes`` and ``dtype`` when the model takes more than one
+            value of them; every other parameter applies.
+        """
+        if name == "width":
+            return self.hidden and not self.layered
+        if name == "train":
+            return self.hidden
+        if name in ("widths", "activation"):
+            return self.layered
+        if name == "leak":
+            return self.layered and params.get("activation") == "leaky"
+        if name == "classes":
+            return len(self.classes) > 1
+        if name == "dtype":
+            return len(self.dtypes) > 1
+        return True
 
 
 def draw_weights(cfg: RunFields, rng: np.random.Generator) -> tuple[Draw, Rescale]:

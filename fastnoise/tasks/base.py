@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,17 @@ class Task:
     def max_cube_dims(self, d: int) -> int | None:
         """The largest ``--cube-dims`` the task allows (None: the option's own bound)."""
         return None
+
+    def applies(self, name: str, params: Mapping[str, Any]) -> bool:
+        """Whether run parameter ``name`` means anything for this task (a figure's labels name only those that do).
+
+        ``params`` are the configuration's other parameters (a table row's columns). The default:
+        ``data_path`` and ``classes`` apply to a data set (:attr:`dataset`), ``cube_dims`` to no
+        task (the cube task overrides it); every other parameter applies.
+        """
+        if name in ("data_path", "classes"):
+            return self.dataset
+        return name != "cube_dims"
 
     def kernel_params(self, cfg: RunFields) -> dict[str, Any]:
         """Fields of the kernels' :class:`~fastnoise._kernels.params.Params` this task sets (read by its sampler)."""

@@ -5,6 +5,7 @@ The half-width is c = (1/2)^(1/K) (``--cube-dims K``), so the clean labels are b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,9 @@ class Cube(Task):
 
     def max_cube_dims(self, d: int) -> int | None:
         return d
+
+    def applies(self, name: str, params: Mapping[str, Any]) -> bool:
+        return name == "cube_dims" or super().applies(name, params)
 
     def kernel_params(self, cfg: RunFields) -> dict[str, Any]:
         return {"cube_k": cfg.cube_dims, "cube_c": cube_halfwidth(cfg.cube_dims)}
