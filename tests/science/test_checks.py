@@ -18,9 +18,13 @@ from fastnoise.io import read_results
 SEED = 0
 
 
-@pytest.mark.parametrize("name", list(checks.CHECKS))
+@pytest.mark.parametrize("name", [n for n in checks.CHECKS if n != "meanfield"])
 def test_quick_check_passes(name):
-    """Each theorem holds numerically in quick mode; a failure says what was expected and measured."""
+    """Each theorem holds numerically in quick mode; a failure says what was expected and measured.
+
+    (The mean-field check's quick run is in tests/science/test_meanfield.py, beside its faulty run: both
+    use the same flows, computed once.)
+    """
     res = checks.run_check(name, mode="quick", seed=SEED)
     assert res.rows, "a check with no rows proves nothing"
     assert any(r.passed is not None for r in res.rows), "a check must assert something"
@@ -57,11 +61,12 @@ def test_check_fails_when_the_engine_is_wrong(fault, name, failing_row, monkeypa
 def test_cli_check_writes_table_plots_and_parquet(tmp_path):
     """`fastnoise check --only` prints the rows, writes Parquet and a PNG, and exits 0 when all pass."""
     out = tmp_path / "check"
-    result = CliRunner().invoke(main, ["check", "--only", "hinge-neuron", "--only", "l2", "--out", str(out)])
+    # (two of the quickest checks: the command's output is under test here, each check's verdict above)
+    result = CliRunner().invoke(main, ["check", "--only", "hinge-neuron", "--only", "flow", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "hinge-neuron" in result.output and "predicted:" in result.output and "measured:" in result.output
     assert "2/2 checks passed" in result.output
-    for name in ("hinge-neuron", "l2"):
+    for name in ("hinge-neuron", "flow"):
         assert (out / f"{name}.png").stat().st_size > 10_000
         assert len(read_results(out / f"{name}.parquet")) > 0
     rows = read_results(out / "rows.parquet")

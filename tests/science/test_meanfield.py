@@ -385,12 +385,17 @@ def test_cli_theory_is_a_deprecated_alias_of_meanfield(tmp_path):
         ("ignore_noise", "neuron, hinge, bias, p=0.5"),
     ],
 )
-def test_meanfield_check_fails_when_the_engine_is_wrong(fault, failing_row, monkeypatch):
-    """A broken engine (sign flipped, label noise ignored) leaves the flow's band: the check fails on that row.
+def test_meanfield_check_passes_and_fails_when_the_engine_is_wrong(fault, failing_row, monkeypatch):
+    """The quick mean-field check passes; a broken engine (sign flipped, label noise ignored) leaves the
+    flow's band, and the check fails on that row.
 
-    The flows depend on no kernel, so they are computed once per process (the quick check's); only
-    the simulations rerun with the faulty step.
+    Both halves are one test (not the quick check in test_checks.py's list and this one apart) because the
+    flows depend on no kernel and are computed once per process: the faulty half reuses them, and only the
+    simulations rerun with the faulty step.
     """
+    ok = checks.run_check("meanfield", mode="quick", seed=0)
+    assert ok.rows and any(r.passed is not None for r in ok.rows)
+    assert ok.passed, "\n" + ok.failures()
     faults.inject(monkeypatch, fault)
     res = checks.run_check("meanfield", mode="quick", seed=0)
     assert not res.passed

@@ -113,6 +113,7 @@ def test_conventions_quick_records_matched_flip_rates(tmp_path):
         assert (tmp_path / f"conventions.{ext}").stat().st_size > 10_000
     assert len(read_results(tmp_path / "summary.parquet")) == len(cells)
     assert len(s["n=500"]) == 2 and "fresh - fixed" in s["n=500"][0]
+    assert not list(tmp_path.glob(".*")), "a temporary file was left behind"
 
 
 def test_batch_plateau_by_hand():
