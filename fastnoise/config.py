@@ -4,7 +4,7 @@ Every field is declared once, in :data:`fastnoise.options.OPTIONS` (kind, defaul
 help); the defaults below and the docstring's Parameters section come from it. Every rule gives
 a one-line message naming the parameter, the value and what is allowed; the CLI shows the same
 message with the option's spelling (``--lr``). Defaults marked [ours] are this project's choices
-where the paper is silent (see README).
+where the paper is silent (see docs/model.md, section 9).
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ def run(
         Continue from this state (as handed to ``on_call`` by a run of the same configuration and
         code; see :mod:`fastnoise.checkpoint`). The result is bitwise that of an uninterrupted run.
     on_call : callable, optional
-        Called with the :class:`RunState` after every kernel call (a checkpointer); it may raise
+        Called with the :class:`~fastnoise.state.RunState` after every kernel call (a checkpointer); it may raise
         to stop the run.
 
     Returns

@@ -143,7 +143,7 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     -------
     pandas.DataFrame
         The rows; ``attrs["configs"]`` (config id -> configuration, for tables of schema 3),
-        ``attrs["config"]`` (the configuration as a dict, see :meth:`RunConfig.from_dict`; None
+        ``attrs["config"]`` (the configuration as a dict, see :meth:`fastnoise.RunConfig.from_dict`; None
         when the table holds several), ``attrs["versions"]`` and ``attrs["schema_version"]``
         hold the metadata.
 
@@ -194,7 +194,7 @@ def read_configs(path: str | os.PathLike[str]) -> dict[str, RunConfig]:
 
 
 def read_config(path: str | os.PathLike[str]) -> RunConfig:
-    """The :class:`RunConfig` of a results file of one run.
+    """The :class:`~fastnoise.RunConfig` of a results file of one run.
 
     Raises
     ------

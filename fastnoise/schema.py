@@ -30,7 +30,7 @@ from .models import model_of
 
 SCHEMA_VERSION = 4
 
-#: Base metric columns, in the kernels' order, with their meaning (README's schema table).
+#: Base metric columns, in the kernels' order, with their meaning (docs/table.md).
 METRICS: dict[str, str] = {
     "norm_1": "Frobenius norm of the first weight layer (the neuron's V), bias included",
     "norm_2": "norm of the output layer (V and b2; ten classes: the 10 x width V and b) of a two-layer net",

@@ -22,15 +22,22 @@ __all__ = ["LossKernel", "SamplerKernel"]
 class LossKernel(NamedTuple):
     """A loss as the kernels see it.
 
-    name : identifier-safe ("hinge", "logistic", "sqhinge"); part of compiled kernels' names.
-    scale : template ``scale(y, out, P) -> s``: the binary step moves by ``h*y*s`` (``y`` the
+    Parameters
+    ----------
+    name : str
+        Identifier-safe ("hinge", "logistic", "sqhinge"); part of compiled kernels' names.
+    scale : callable
+        Template ``scale(y, out, P) -> s``: the binary step moves by ``h*y*s`` (``y`` the
         label +-1, ``out`` = N(x), finite).
-    conditional : True: a step updates only when ``s != 0.0`` (the hinge: only if y*N <= 0);
+    conditional : bool
+        True: a step updates only when ``s != 0.0`` (the hinge: only if y*N <= 0);
         False: every step updates (logistic), even if ``s`` underflows to 0.
-    classes : template ``classes(s, y, C, e, P) -> bool``: for C-class nets, fill ``e[:C]`` with
+    classes : callable or None
+        Template ``classes(s, y, C, e, P) -> bool``: for C-class nets, fill ``e[:C]`` with
         the error signal from the scores ``s`` and the class ``y``; False: no update. None: this
         loss has no C-class form.
-    helpers : templates it calls that must be specialised too (those that read spec constants).
+    helpers : tuple of callables
+        Templates it calls that must be specialised too (those that read spec constants).
     """
 
     name: str
@@ -43,12 +50,19 @@ class LossKernel(NamedTuple):
 class SamplerKernel(NamedTuple):
     """An input law and its clean target, as the kernels see it.
 
-    name : identifier-safe ("gaussian", "basis", "cube", "rows"); part of compiled kernels' names.
-    draw : template ``draw(P, D, st, ri, x) -> (j, clean, st)``: an input into ``x[:P.d]``, its
+    Parameters
+    ----------
+    name : str
+        Identifier-safe ("gaussian", "basis", "cube", "rows"); part of compiled kernels' names.
+    draw : callable
+        Template ``draw(P, D, st, ri, x) -> (j, clean, st)``: an input into ``x[:P.d]``, its
         clean label +-1, ``j`` its basis index or -1 (``ri``: the training row of an epoch, or -1).
-    onehot : the inputs are basis vectors e_j (models take their one-hot path).
-    lanes : the neuron's lane step can draw this law itself (it draws standard normals).
-    helpers : templates it calls that must be specialised too.
+    onehot : bool
+        The inputs are basis vectors e_j (models take their one-hot path).
+    lanes : bool
+        The neuron's lane step can draw this law itself (it draws standard normals).
+    helpers : tuple of callables
+        Templates it calls that must be specialised too.
     """
 
     name: str
