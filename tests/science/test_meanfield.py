@@ -380,7 +380,7 @@ def test_cli_theory_is_a_deprecated_alias_of_meanfield(tmp_path):
 @pytest.mark.parametrize(
     ("fault", "failing_row"),
     [
-        # flip_sign compiles faulty builds of four more kernels (~25 s): run with pytest -m slow
+        # flip_sign compiles faulty kernels of its own (~10 s): run with pytest -m slow
         pytest.param("flip_sign", "neuron, hinge, pure noise", marks=pytest.mark.slow),
         ("ignore_noise", "neuron, hinge, bias, p=0.5"),
     ],
@@ -396,7 +396,8 @@ def test_meanfield_check_passes_and_fails_when_the_engine_is_wrong(fault, failin
     ok = checks.run_check("meanfield", mode="quick", seed=0)
     assert ok.rows and any(r.passed is not None for r in ok.rows)
     assert ok.passed, "\n" + ok.failures()
-    faults.inject(monkeypatch, fault)
+    # (limited to the neuron's hinge runs, where the expected row is: no faulty kernels for the others)
+    faults.inject(monkeypatch, fault, only={"model": "neuron", "loss": "hinge"})
     res = checks.run_check("meanfield", mode="quick", seed=0)
     assert not res.passed
     failed = [r.setting for r in res.rows if r.passed is False]
