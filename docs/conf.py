@@ -46,8 +46,8 @@ source_suffix = {".md": "myst-nb", ".rst": "restructuredtext"}
 # below are each narrow and say why.
 nitpicky = True
 nitpick_ignore = [
-    # Names that fastnoise.sweep's docstrings (another engineer's files) write unqualified, in the
-    # context of fastnoise.sweep where the reference documents them: RunConfig is fastnoise.RunConfig,
+    # Names that fastnoise.sweep's docstrings and signatures write unqualified, in the context of
+    # fastnoise.sweep where the reference documents them: RunConfig is fastnoise.RunConfig,
     # Stopped is fastnoise.checkpoint.Stopped, Path is pathlib.Path (the standard library's, no
     # intersphinx); fragment_state is documented as fastnoise.sweep.fragment_state (autodoc records
     # the defining module's name for classes only).
