@@ -44,6 +44,15 @@ def _assert_tables_and_figures(folder):
     assert not list(folder.glob(".*")), "a temporary file was left behind"
 
 
+def _short_net_flows(monkeypatch) -> None:
+    """The quick nets' mean-field flows (fig2 and fig3, to tau = 5 or 1) take most of their tests' time
+    (10-20 s of CPU each); here they go to tau = 0.5: what these tests check is the files and the
+    simulations. The flows themselves are tested in tests/science/test_meanfield.py."""
+    from fastnoise.reproduce import slides
+
+    monkeypatch.setattr(slides, "NET_FLOW_TAU", {loss: (full, 0.5) for loss, (full, _) in slides.NET_FLOW_TAU.items()})
+
+
 @pytest.mark.parametrize("name", [n for n in EXPERIMENTS if n not in _OWN_TEST])
 def test_reproduce_quick_writes_tables_and_figures(name, tmp_path, monkeypatch):
     """Each experiment's quick version writes its Parquet tables and a PNG and a PDF figure."""
@@ -52,12 +61,7 @@ def test_reproduce_quick_writes_tables_and_figures(name, tmp_path, monkeypatch):
             pytest.fail("MNIST is required (FASTNOISE_REQUIRE_DATA=1) but absent: fastnoise data fetch mnist")
         pytest.skip("MNIST is not cached here: run `fastnoise data fetch mnist`")
     if name == "fig2":
-        # The quick nets' mean-field flows (to tau = 5 and 1) take most of this test's time (~20 s of CPU);
-        # here they go to tau = 0.5: what is tested is that the tables and the figure are written. The
-        # flows themselves are tested in tests/science/test_meanfield.py.
-        from fastnoise.reproduce import slides
-
-        monkeypatch.setattr(slides, "NET_FLOW_TAU", {loss: (full, 0.5) for loss, (full, _) in slides.NET_FLOW_TAU.items()})
+        _short_net_flows(monkeypatch)
     result = CliRunner().invoke(main, ["reproduce", name, "--quick", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output + result.stderr
     _assert_tables_and_figures(tmp_path / name)
@@ -73,11 +77,12 @@ def test_reproduce_list_and_bad_name(tmp_path):
     assert bad.exit_code == 2 and bad.stderr.count("\n") == 1 and "fig9" in bad.stderr
 
 
-def test_fig3_quick_shows_neurons_dying(tmp_path):
+def test_fig3_quick_shows_neurons_dying(tmp_path, monkeypatch):
     """The quick Fig. 3 (with bias, pure noise, h = 1/d) writes its tables and figures, and loses most
     active neurons, biases negative."""
     from fastnoise.reproduce import run_experiment
 
+    _short_net_flows(monkeypatch)
     s = run_experiment("fig3", tmp_path, quick=True)
     _assert_tables_and_figures(tmp_path / "fig3")
     assert s["active_end"] < 0.1 * s["active_start"]
