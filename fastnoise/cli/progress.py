@@ -5,7 +5,8 @@ kernels" notice); :func:`configure_logging` sends those records to stderr at the
 ``-q`` / ``-v`` choose. :class:`Progress` shows a long job's progress: a bar with rate, elapsed
 and remaining time when stderr is a terminal, otherwise one log line every ``log_every`` seconds
 (batch and cluster logs see a sign of life). Both wait a couple of seconds before showing
-anything, so short jobs stay quiet.
+anything, so short jobs stay quiet; a job may ask for its first log line as soon as that wait is
+over (``first_log``) rather than after ``log_every``.
 """
 
 from __future__ import annotations
@@ -89,6 +90,10 @@ class Progress:
     start : int
         Units already done when the job starts (a resumed run). The rate counts from the first
         :meth:`update` (the engine calls it once before its first step, after compiling).
+    first_log : float, optional
+        Seconds from the start before the first log line may be written (default ``log_every``;
+        :data:`QUIET_SECONDS` for a job that should show a sign of life at once). Later lines
+        come every ``log_every`` seconds.
     """
 
     def __init__(
@@ -101,6 +106,7 @@ class Progress:
         per_unit: int = 1,
         log_every: float = 30.0,
         start: int = 0,
+        first_log: float | None = None,
     ) -> None:
         self.enabled = enabled and total > 0
         self.tty = sys.stderr.isatty()
@@ -112,7 +118,8 @@ class Progress:
         self.t0 = time.perf_counter()
         self.start = start
         self.done = start
-        self.last_log = self.t0
+        # the first line is due first_log seconds after the start, the next ones log_every after the last
+        self.last_log = self.t0 - (log_every - first_log if first_log is not None else 0.0)
         self.bar: Any = None
         self.shown = 0
         self.rate_from: float | None = None  # when the timed part (after compiling) started
@@ -121,10 +128,18 @@ class Progress:
         t = self.rate_from if self.rate_from is not None else self.t0
         return (self.done - self.start) * self.per_unit / max(now - t, 1e-9)
 
-    def _status(self, now: float) -> str:
+    def _left(self, now: float) -> float:
+        """Seconds left at the rate so far (inf before any progress)."""
         r = self._rate(now) / self.per_unit
-        left = (self.total - self.done) / r if r > 0 else float("inf")
-        return f"{rate(r * self.per_unit, self.unit)}, elapsed {duration(now - self.t0)}, remaining ~{duration(left)}"
+        return (self.total - self.done) / r if r > 0 else float("inf")
+
+    def _status(self, now: float) -> str:
+        r = self._rate(now)
+        return f"{rate(r, self.unit)}, elapsed {duration(now - self.t0)}, remaining ~{duration(self._left(now))}"
+
+    def _count(self) -> str:
+        """How much is done, for a log line: ``500 / 1,000 steps``."""
+        return f"{self.done:,} / {self.total:,} {self.unit}"
 
     def update(self, done: int, total: int | None = None) -> None:
         """``done`` of the units are finished (the engine's progress callback signature)."""
@@ -141,8 +156,7 @@ class Progress:
             if self.log_every > 0 and now - self.last_log >= self.log_every:
                 self.last_log = now
                 pct = 100.0 * done / self.total
-                count = f"{done:,} / {self.total:,} {self.unit}"
-                log.info("%s: %s (%.0f%%), %s", self.label, count, pct, self._status(now))
+                log.info("%s: %s (%.0f%%), %s", self.label, self._count(), pct, self._status(now))
             return
         if self.bar is None:
             self.bar = click.progressbar(
