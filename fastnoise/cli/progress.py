@@ -6,19 +6,23 @@ kernels" notice); :func:`configure_logging` sends those records to stderr at the
 and remaining time when stderr is a terminal, otherwise one log line every ``log_every`` seconds
 (batch and cluster logs see a sign of life). Both wait a couple of seconds before showing
 anything, so short jobs stay quiet; a job may ask for its first log line as soon as that wait is
-over (``first_log``) rather than after ``log_every``.
+over (``first_log``) rather than after ``log_every``. :class:`Heartbeat` is the sign of life of a
+job whose progress is not counted (a check, an experiment): on a non-terminal stderr, a line
+every ``log_every`` seconds saying it is still running.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
+from types import TracebackType
 from typing import Any
 
 import click
 
-__all__ = ["Progress", "configure_logging", "duration", "rate"]
+__all__ = ["Heartbeat", "Progress", "configure_logging", "duration", "rate"]
 
 log = logging.getLogger("fastnoise.cli")
 
@@ -179,3 +183,45 @@ class Progress:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+class Heartbeat:
+    """A context manager: while its block runs, a log line ``<label>: still running, elapsed 1:30`` every ``log_every`` seconds.
+
+    Only when stderr is not a terminal (a terminal sees the command's own output) and ``enabled``
+    (``--no-progress`` and ``-q`` turn it off); the lines come from a daemon timer thread, so a job
+    that reports nothing for minutes (one long check or experiment) still shows a sign of life.
+
+    Parameters
+    ----------
+    enabled : bool
+        False shows nothing.
+    label : str
+        What is running (``"check nobias"``).
+    log_every : float
+        Seconds between lines (0: none).
+    """
+
+    def __init__(self, enabled: bool, label: str, log_every: float = 30.0) -> None:
+        self.enabled = enabled and log_every > 0 and not sys.stderr.isatty()
+        self.label = label
+        self.log_every = log_every
+        self.t0 = time.perf_counter()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Heartbeat:
+        """Start the clock (and the lines)."""
+        self.t0 = time.perf_counter()
+        if self.enabled:
+            self._thread = threading.Thread(target=self._tick, name="fastnoise-heartbeat", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        """Stop the lines."""
+        self._stop.set()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.log_every):
+            log.info("%s: still running, elapsed %s", self.label, duration(time.perf_counter() - self.t0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from pathlib import Path
@@ -12,8 +13,11 @@ import click
 from ..config import ConfigError, RunConfig
 from ..options import OPTION, parse
 from ..reproduce import EXPERIMENTS, run_experiment
-from .app import DEFAULT_RESULTS, check_out, fail, main
-from .options import SEED
+from .app import DEFAULT_RESULTS, check_out, fail, main, verbosity
+from .options import SEED, progress_options
+from .progress import Heartbeat
+
+log = logging.getLogger("fastnoise.cli")
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,8 +38,13 @@ if TYPE_CHECKING:
     help="Tables and figures go to OUT/NAME/.",
 )
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Root seed.")
-def reproduce_cmd(name: str | None, list_: bool, quick: bool, out: Path, seed: int) -> None:
-    """Regenerate a figure of the slides: NAME is one of the experiments (see --list) or all."""
+@progress_options
+def reproduce_cmd(name: str | None, list_: bool, quick: bool, out: Path, seed: int, log_every: float, no_progress: bool) -> None:
+    """Regenerate a figure of the slides: NAME is one of the experiments (see --list) or all.
+
+    Each experiment is announced on stderr as it starts, with its expected run time; when stderr is
+    not a terminal, a line every --log-every says a long experiment is still running.
+    """
     if list_ or name is None:
         for e in EXPERIMENTS.values():
             click.echo(f"{e.name:<7} {e.figure:<10} {e.description}")
@@ -55,10 +64,15 @@ def reproduce_cmd(name: str | None, list_: bool, quick: bool, out: Path, seed: i
         check_writable(out / names[0] / "probe.parquet", overwrite=True)
     except OSError as exc:
         fail(f"--out {exc}")
-    for n in names:
-        click.echo(f"== {n}: {EXPERIMENTS[n].description}{' (quick)' if quick else ''}")
+    beat = not no_progress and verbosity() >= 0
+    for i, n in enumerate(names, 1):
+        e = EXPERIMENTS[n]
+        expected = "under a minute" if quick else f"about {e.minutes_full:g} min on 2 cores"
+        log.info("reproduce %d/%d: %s (%s; %s)...", i, len(names), n, e.figure, expected)
+        click.echo(f"== {n}: {e.description}{' (quick)' if quick else ''}")
         try:
-            summary = run_experiment(n, out, quick=quick, seed=seed)
+            with Heartbeat(beat, f"reproduce {n}", log_every):
+                summary = run_experiment(n, out, quick=quick, seed=seed)
         except DatasetError as exc:
             fail(str(exc), code=1)
         for key, value in summary.items():
