@@ -102,7 +102,8 @@ def _refusal(cfg: RunConfig, cost: Cost) -> str:
     if step > 0:
         when = duration(cost.seconds(step * cost.h))
         instead.insert(0, f"integrate to a shorter step with --horizon {step} (tau {step * cost.h:.3g}, ~{when})")
-    return f"{what}; instead: {', or '.join(instead)}; --force integrates anyway (Ctrl-C keeps what was integrated)"
+    advice = f"; instead: {', or '.join(instead)}" if instead else ""
+    return f"{what}{advice}; --force integrates anyway (Ctrl-C keeps what was integrated)"
 
 
 @main.command("meanfield")

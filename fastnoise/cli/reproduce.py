@@ -15,7 +15,7 @@ from ..options import OPTION, parse
 from ..reproduce import EXPERIMENTS, run_experiment
 from .app import DEFAULT_RESULTS, check_out, fail, main, verbosity
 from .options import SEED, progress_options
-from .progress import Heartbeat
+from .progress import QUIET_SECONDS, Heartbeat, duration
 
 log = logging.getLogger("fastnoise.cli")
 
@@ -157,8 +157,8 @@ def _flows_of(df: pd.DataFrame) -> pd.DataFrame:
     """The mean-field table of every configuration of ``df`` that the flow covers (others named on stderr)."""
     import pandas as pd
 
+    from ..meanfield import estimate, unsupported
     from ..meanfield import theory as mean_field
-    from ..meanfield import unsupported
 
     stored = df.attrs.get("configs") or {}
     tables = []
@@ -172,6 +172,21 @@ def _flows_of(df: pd.DataFrame) -> pd.DataFrame:
         if why is not None:
             click.echo(f"--theory: no flow for configuration {cid}: {why[1]}", err=True)
             continue
+        cost = estimate(cfg)  # the defaults of `fastnoise meanfield`, refused alike (fastnoise.meanfield.cost)
+        if cost.refused:
+            reach = (
+                f"past tau ~ {cost.tau_slide:.2g} its discontinuous field is out of reach"
+                if cost.sliding
+                else f"estimated ~{duration(cost.seconds())}"
+            )
+            click.echo(
+                f"--theory: no flow for configuration {cid}: to tau = {cost.tau:.4g}, {reach}; "
+                "fastnoise meanfield --horizon computes part of it",
+                err=True,
+            )
+            continue
+        if cost.seconds() >= QUIET_SECONDS:
+            log.info("--theory: mean-field flow of configuration %s, estimated ~%s...", cid, duration(cost.seconds()))
         tables.append(mean_field(cfg).table)
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["step", "config_id"])
 

@@ -220,3 +220,14 @@ def test_a_signal_after_the_first_progress_line_writes_the_flow_so_far(tmp_path,
     assert meta["complete"] is False and meta["stopped"]["signal"] == sig
     table = pq.read_table(out).to_pandas()
     assert 0 < table.step.max() == meta["horizon_step"] < 900
+
+
+def test_plot_theory_skips_an_out_of_reach_flow_with_a_reason(tmp_path):
+    """`plot --theory` takes the same estimate: a hinge net past tau_slide is named on stderr and drawn without its flow."""
+    table = tmp_path / "run.parquet"
+    opts = ["--model", "twolayer", "--loss", "hinge", "--width", "4", "--lr", str(1 / 30), "--steps", "300", "--replicas", "2"]
+    assert CliRunner().invoke(main, ["run", *opts, "--out", str(table), "--no-progress"]).exit_code == 0
+    r = CliRunner().invoke(main, ["plot", str(table), "--theory", "--out", str(tmp_path / "fig.png")])
+    assert r.exit_code == 0, r.output
+    assert "--theory: no flow for configuration" in r.stderr and "out of reach" in r.stderr and "--horizon" in r.stderr
+    assert (tmp_path / "fig.png").exists()
