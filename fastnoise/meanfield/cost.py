@@ -33,8 +33,8 @@ work; counts of evaluations do not depend on the machine, only their seconds do)
   k = 30, d = 10. tau_slide is below every onset seen (0.6 is 10 % under the tightest ratio,
   k = 10 and d = 10); the onset moved little with p, h, the bias or the points.
 - *the neuron* (expectations in closed form or by quadrature: a smooth field): ``2000 + 500
-  log10(1 + tau)`` per flow (Radau's steps grow on the plateau: 2300 to 3300 evaluations per flow
-  up to tau = 1.1e7), plus ``3 tau`` when the bias's variance is driven by a difference quotient
+  log10(1 + tau)`` per flow (Radau's steps grow on the plateau: 310 to 3,330 evaluations per flow at d = 30
+  for tau = 11 to 1.1e7), plus ``3 tau`` when the bias's variance is driven by a difference quotient
   of quadratures (logistic with bias: at d = 30, 7,200, 37,000 and 288,000 evaluations per flow
   to tau = 1.1e3, 1.1e4 and 1.1e5).
 
