@@ -64,7 +64,7 @@ def flow_line(
 
     Drawn thick and dotted over a replica band of the same colour; rows at step 0 and nulls are skipped.
     """
-    if col not in theory.columns:
+    if col not in theory.columns:  # no flow at all (``plot --theory`` found none to compute)
         return
     t = theory[(theory[x] > 0) & theory[col].notna()]
     if t.empty:

@@ -19,21 +19,18 @@ columns, checksum, lock: :mod:`fastnoise.sweep.store`). The callers keep their m
 module prints nothing.
 
 **Stopping.** ``fastnoise run`` and ``fastnoise sweep`` stop alike on SIGINT (Ctrl-C) and SIGTERM
-through :func:`stop_on_signals`: a run in progress in this process saves its state at the end of
-its current kernel call and raises :class:`~fastnoise.checkpoint.Stopped`; with none (a sweep
-waiting for its pool, writing a fragment), or at a second signal, :class:`Interrupted` is raised
-at once. The command then exits with :data:`EXIT_STATUS` (130 for SIGINT, 143 for SIGTERM).
+through :func:`stop_on_signals` (:mod:`fastnoise.stopping`, re-exported here): a run in progress in
+this process saves its state at the end of its current kernel call and raises
+:class:`~fastnoise.checkpoint.Stopped`; with none (a sweep waiting for its pool, writing a
+fragment), or at a second signal, :class:`Interrupted` is raised at once. The command then exits
+with :data:`EXIT_STATUS` (130 for SIGINT, 143 for SIGTERM).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +42,7 @@ from .checkpoint import Checkpointer, CheckpointError, load
 from .config import RunConfig
 from .files import remove_stale_temporaries
 from .provenance import code_stamp, run_record, utc_now
+from .stopping import EXIT_STATUS, Interrupted, stop_on_signals, stoppable
 from .threads import thread_count
 
 __all__ = ["EXIT_STATUS", "STALE_SECONDS", "FileRun", "Interrupted", "holds_run", "stop_on_signals", "write_table"]
@@ -153,9 +151,9 @@ class FileRun:
     def request_stop(self, signum: int) -> bool:
         """Ask the run to save its state at the end of the current kernel call and stop (signal-handler safe).
 
-        Returns False (nothing asked) when the run has no checkpoint to save to.
+        Returns False (nothing asked) when the run has no checkpoint to save to, or was asked already.
         """
-        if self.keeper is None:
+        if self.keeper is None or self.keeper.stop_requested:
             return False
         self.keeper.request_stop(signum)
         return True
@@ -183,11 +181,8 @@ class FileRun:
         """
         self.threads = thread_count(threads)
         self.started, t0 = utc_now(), time.perf_counter()
-        _RUNNING.append(self)  # a stop signal now asks this run to save and stop (stop_on_signals)
-        try:
+        with stoppable(self):  # a stop signal now asks this run to save and stop (stop_on_signals)
             self.result = engine.run(self.config, threads=threads, progress=progress, resume=self.state, on_call=self.keeper)
-        finally:
-            _RUNNING.remove(self)
         self.wall_seconds = time.perf_counter() - t0
         self.ended = utc_now()
         return self.result
@@ -257,60 +252,3 @@ def holds_run(path: str | os.PathLike[str], cfg: RunConfig) -> bool:
     except results_io.ResultsFileError:
         return False
     return meta.get("config") == cfg.to_dict() and (meta.get("code") or {}).get("kernels") == code_stamp()["kernels"]
-
-
-# --------------------------------------------------------------------------- stopping on SIGINT and SIGTERM
-
-#: The exit status of a command stopped by each signal (128 + its number, as a shell reports a signal's death).
-EXIT_STATUS: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143}
-
-#: The runs computing in this process now (:meth:`FileRun.run`): a stop signal asks them to save and stop.
-_RUNNING: list[FileRun] = []
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM with no run that could save its state first (or a second signal): stop at once.
-
-    A ``KeyboardInterrupt``, so that whatever is under way unwinds as on Ctrl-C (atomic writes
-    remove their temporaries, a sweep stops its executor); ``signum`` says which signal it was.
-    """
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"stopped by signal {signum}")
-        self.signum = signum
-
-
-@contextlib.contextmanager
-def stop_on_signals() -> Iterator[None]:
-    """Within the block, SIGINT and SIGTERM stop the command the same way, whatever disposition it inherited.
-
-    Python keeps SIGINT ignored when the process started with it ignored (a job put in the
-    background with ``&`` by a non-interactive shell), so Ctrl-C alone would not stop it: here both
-    signals get the one handler explicitly, and their previous dispositions come back after the
-    block. The handler asks every run in progress (:meth:`FileRun.run`, with a checkpoint) to save
-    its state at the end of its current kernel call, after which the run raises
-    :class:`~fastnoise.checkpoint.Stopped`; when there is none, or at a second signal, it raises
-    :class:`Interrupted` at once. Outside the main thread (where handlers cannot be installed) the
-    block runs with the dispositions it has.
-
-    Pool workers of a sweep ignore SIGINT and die on SIGTERM: the parent, which runs this
-    handler, stops them.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, _on_stop_signal) for sig in EXIT_STATUS}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            if handler is not None:  # None: installed by other than Python, cannot be put back
-                signal.signal(sig, handler)
-
-
-def _on_stop_signal(signum: int, frame: Any) -> None:
-    asked = [job for job in _RUNNING if job.keeper is not None and not job.keeper.stop_requested]
-    if not asked:
-        raise Interrupted(signum)
-    for job in asked:
-        job.request_stop(signum)

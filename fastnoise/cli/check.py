@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
@@ -9,8 +10,11 @@ from pathlib import Path
 import click
 
 from ..checks import CHECKS, run_check
-from .app import DEFAULT_RESULTS, fail, main
-from .options import SEED
+from .app import DEFAULT_RESULTS, fail, main, verbosity
+from .options import SEED, progress_options
+from .progress import Heartbeat
+
+log = logging.getLogger("fastnoise.cli")
 
 
 @main.command("check")
@@ -25,10 +29,15 @@ from .options import SEED
 )
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Root seed of the checks' runs.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
-def check_cmd(full: bool, only: tuple[str, ...], out: Path, seed: int, no_plots: bool) -> None:
+@progress_options
+def check_cmd(
+    full: bool, only: tuple[str, ...], out: Path, seed: int, no_plots: bool, log_every: float, no_progress: bool
+) -> None:
     """Check each theorem numerically: prediction, measurement, tolerance, verdict.
 
-    Exit status 0 when every check passes, 1 when any fails.
+    Exit status 0 when every check passes, 1 when any fails. Each check is announced on stderr as
+    it starts (check 3/9: NAME); when stderr is not a terminal, a line every --log-every says a
+    long check is still running.
     """
     unknown = [n for n in only if n not in CHECKS]
     if unknown:
@@ -45,9 +54,12 @@ def check_cmd(full: bool, only: tuple[str, ...], out: Path, seed: int, no_plots:
         fail(f"--out {exc}")
     all_rows = []
     failed = []
-    for name in names:
+    beat = not no_progress and verbosity() >= 0
+    for i, name in enumerate(names, 1):
+        log.info("check %d/%d: %s (%s mode)...", i, len(names), name, mode)
         t0 = time.perf_counter()
-        res = run_check(name, mode=mode, seed=seed)
+        with Heartbeat(beat, f"check {name}", log_every):
+            res = run_check(name, mode=mode, seed=seed)
         dt = time.perf_counter() - t0
         verdict = "pass" if res.passed else "FAIL"
         click.echo(f"\n== {name}: {res.title} [{verdict}, {dt:.1f} s]")

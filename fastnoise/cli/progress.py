@@ -5,19 +5,24 @@ kernels" notice); :func:`configure_logging` sends those records to stderr at the
 ``-q`` / ``-v`` choose. :class:`Progress` shows a long job's progress: a bar with rate, elapsed
 and remaining time when stderr is a terminal, otherwise one log line every ``log_every`` seconds
 (batch and cluster logs see a sign of life). Both wait a couple of seconds before showing
-anything, so short jobs stay quiet.
+anything, so short jobs stay quiet; a job may ask for its first log line as soon as that wait is
+over (``first_log``) rather than after ``log_every``. :class:`Heartbeat` is the sign of life of a
+job whose progress is not counted (a check, an experiment): on a non-terminal stderr, a line
+every ``log_every`` seconds saying it is still running.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
+from types import TracebackType
 from typing import Any
 
 import click
 
-__all__ = ["Progress", "configure_logging", "duration", "rate"]
+__all__ = ["Heartbeat", "Progress", "configure_logging", "duration", "rate"]
 
 log = logging.getLogger("fastnoise.cli")
 
@@ -89,6 +94,10 @@ class Progress:
     start : int
         Units already done when the job starts (a resumed run). The rate counts from the first
         :meth:`update` (the engine calls it once before its first step, after compiling).
+    first_log : float, optional
+        Seconds from the start before the first log line may be written (default ``log_every``;
+        :data:`QUIET_SECONDS` for a job that should show a sign of life at once). Later lines
+        come every ``log_every`` seconds.
     """
 
     def __init__(
@@ -101,6 +110,7 @@ class Progress:
         per_unit: int = 1,
         log_every: float = 30.0,
         start: int = 0,
+        first_log: float | None = None,
     ) -> None:
         self.enabled = enabled and total > 0
         self.tty = sys.stderr.isatty()
@@ -112,7 +122,8 @@ class Progress:
         self.t0 = time.perf_counter()
         self.start = start
         self.done = start
-        self.last_log = self.t0
+        # the first line is due first_log seconds after the start, the next ones log_every after the last
+        self.last_log = self.t0 - (log_every - first_log if first_log is not None else 0.0)
         self.bar: Any = None
         self.shown = 0
         self.rate_from: float | None = None  # when the timed part (after compiling) started
@@ -121,10 +132,18 @@ class Progress:
         t = self.rate_from if self.rate_from is not None else self.t0
         return (self.done - self.start) * self.per_unit / max(now - t, 1e-9)
 
-    def _status(self, now: float) -> str:
+    def _left(self, now: float) -> float:
+        """Seconds left at the rate so far (inf before any progress)."""
         r = self._rate(now) / self.per_unit
-        left = (self.total - self.done) / r if r > 0 else float("inf")
-        return f"{rate(r * self.per_unit, self.unit)}, elapsed {duration(now - self.t0)}, remaining ~{duration(left)}"
+        return (self.total - self.done) / r if r > 0 else float("inf")
+
+    def _status(self, now: float) -> str:
+        r = self._rate(now)
+        return f"{rate(r, self.unit)}, elapsed {duration(now - self.t0)}, remaining ~{duration(self._left(now))}"
+
+    def _count(self) -> str:
+        """How much is done, for a log line: ``500 / 1,000 steps``."""
+        return f"{self.done:,} / {self.total:,} {self.unit}"
 
     def update(self, done: int, total: int | None = None) -> None:
         """``done`` of the units are finished (the engine's progress callback signature)."""
@@ -141,8 +160,7 @@ class Progress:
             if self.log_every > 0 and now - self.last_log >= self.log_every:
                 self.last_log = now
                 pct = 100.0 * done / self.total
-                count = f"{done:,} / {self.total:,} {self.unit}"
-                log.info("%s: %s (%.0f%%), %s", self.label, count, pct, self._status(now))
+                log.info("%s: %s (%.0f%%), %s", self.label, self._count(), pct, self._status(now))
             return
         if self.bar is None:
             self.bar = click.progressbar(
@@ -165,3 +183,45 @@ class Progress:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+class Heartbeat:
+    """A context manager: while its block runs, a log line ``<label>: still running, elapsed 1:30`` every ``log_every`` seconds.
+
+    Only when stderr is not a terminal (a terminal sees the command's own output) and ``enabled``
+    (``--no-progress`` and ``-q`` turn it off); the lines come from a daemon timer thread, so a job
+    that reports nothing for minutes (one long check or experiment) still shows a sign of life.
+
+    Parameters
+    ----------
+    enabled : bool
+        False shows nothing.
+    label : str
+        What is running (``"check nobias"``).
+    log_every : float
+        Seconds between lines (0: none).
+    """
+
+    def __init__(self, enabled: bool, label: str, log_every: float = 30.0) -> None:
+        self.enabled = enabled and log_every > 0 and not sys.stderr.isatty()
+        self.label = label
+        self.log_every = log_every
+        self.t0 = time.perf_counter()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Heartbeat:
+        """Start the clock (and the lines)."""
+        self.t0 = time.perf_counter()
+        if self.enabled:
+            self._thread = threading.Thread(target=self._tick, name="fastnoise-heartbeat", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        """Stop the lines."""
+        self._stop.set()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.log_every):
+            log.info("%s: still running, elapsed %s", self.label, duration(time.perf_counter() - self.t0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from pathlib import Path
@@ -12,8 +13,11 @@ import click
 from ..config import ConfigError, RunConfig
 from ..options import OPTION, parse
 from ..reproduce import EXPERIMENTS, run_experiment
-from .app import DEFAULT_RESULTS, check_out, fail, main
-from .options import SEED
+from .app import DEFAULT_RESULTS, check_out, fail, main, verbosity
+from .options import SEED, progress_options
+from .progress import QUIET_SECONDS, Heartbeat, duration
+
+log = logging.getLogger("fastnoise.cli")
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,8 +38,13 @@ if TYPE_CHECKING:
     help="Tables and figures go to OUT/NAME/.",
 )
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Root seed.")
-def reproduce_cmd(name: str | None, list_: bool, quick: bool, out: Path, seed: int) -> None:
-    """Regenerate a figure of the slides: NAME is one of the experiments (see --list) or all."""
+@progress_options
+def reproduce_cmd(name: str | None, list_: bool, quick: bool, out: Path, seed: int, log_every: float, no_progress: bool) -> None:
+    """Regenerate a figure of the slides: NAME is one of the experiments (see --list) or all.
+
+    Each experiment is announced on stderr as it starts, with its expected run time; when stderr is
+    not a terminal, a line every --log-every says a long experiment is still running.
+    """
     if list_ or name is None:
         for e in EXPERIMENTS.values():
             click.echo(f"{e.name:<7} {e.figure:<10} {e.description}")
@@ -55,10 +64,15 @@ def reproduce_cmd(name: str | None, list_: bool, quick: bool, out: Path, seed: i
         check_writable(out / names[0] / "probe.parquet", overwrite=True)
     except OSError as exc:
         fail(f"--out {exc}")
-    for n in names:
-        click.echo(f"== {n}: {EXPERIMENTS[n].description}{' (quick)' if quick else ''}")
+    beat = not no_progress and verbosity() >= 0
+    for i, n in enumerate(names, 1):
+        e = EXPERIMENTS[n]
+        expected = "under a minute" if quick else f"about {e.minutes_full:g} min on 2 cores"
+        log.info("reproduce %d/%d: %s (%s; %s)...", i, len(names), n, e.figure, expected)
+        click.echo(f"== {n}: {e.description}{' (quick)' if quick else ''}")
         try:
-            summary = run_experiment(n, out, quick=quick, seed=seed)
+            with Heartbeat(beat, f"reproduce {n}", log_every):
+                summary = run_experiment(n, out, quick=quick, seed=seed)
         except DatasetError as exc:
             fail(str(exc), code=1)
         for key, value in summary.items():
@@ -143,8 +157,8 @@ def _flows_of(df: pd.DataFrame) -> pd.DataFrame:
     """The mean-field table of every configuration of ``df`` that the flow covers (others named on stderr)."""
     import pandas as pd
 
+    from ..meanfield import estimate, unsupported
     from ..meanfield import theory as mean_field
-    from ..meanfield import unsupported
 
     stored = df.attrs.get("configs") or {}
     tables = []
@@ -158,6 +172,21 @@ def _flows_of(df: pd.DataFrame) -> pd.DataFrame:
         if why is not None:
             click.echo(f"--theory: no flow for configuration {cid}: {why[1]}", err=True)
             continue
+        cost = estimate(cfg)  # the defaults of `fastnoise meanfield`, refused alike (fastnoise.meanfield.cost)
+        if cost.refused:
+            reach = (
+                f"past tau ~ {cost.tau_slide:.2g} its discontinuous field is out of reach"
+                if cost.sliding
+                else f"estimated ~{duration(cost.seconds())}"
+            )
+            click.echo(
+                f"--theory: no flow for configuration {cid}: to tau = {cost.tau:.4g}, {reach}; "
+                "fastnoise meanfield --horizon computes part of it",
+                err=True,
+            )
+            continue
+        if cost.seconds() >= QUIET_SECONDS:
+            log.info("--theory: mean-field flow of configuration %s, estimated ~%s...", cid, duration(cost.seconds()))
         tables.append(mean_field(cfg).table)
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["step", "config_id"])
 

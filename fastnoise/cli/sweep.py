@@ -225,6 +225,9 @@ def sweep_cmd(
         executor = _executor(
             workers, cluster, scheduler, threads, worker_threads, max_threads(), (tls_ca_file, tls_cert, tls_key)
         )
+        folder = the_spec.folder(out)
+        if not force and folder.is_dir() and any(folder.iterdir()):  # every fragment is read and checksummed
+            log.info("sweep %s: checking which cells are done in %s (each fragment is read)...", the_spec.name, folder)
         plan = prepare(the_spec, out, force=force, skip_failed=skip_failed)
     except (SpecError, SweepError) as exc:
         fail(str(exc))

@@ -30,6 +30,11 @@ class Loss:
     homogeneous : bool
         The rule is invariant under scaling all weights by one factor (the hinge): a net without
         bias can then be renormalised exactly (``engine.rescaling_exact``).
+    discontinuous : bool
+        The step's scale s(y, N(x)) jumps as a function of the output (the hinge: a step only where
+        y N(x) <= 0). An average of it over a finite point set, as the mean-field flow of a net
+        takes (:mod:`fastnoise.meanfield.twolayer`), is then a discontinuous field, which adaptive
+        integrators cross only with tiny steps (:mod:`fastnoise.meanfield.cost`).
     smoothing : bool
         Label smoothing applies (``--label-smoothing``: targets for a probabilistic loss).
     multiclass : bool
@@ -44,6 +49,7 @@ class Loss:
     kernel_name: str = ""
     help: str = ""
     homogeneous: bool = False
+    discontinuous: bool = False
     smoothing: bool = False
     multiclass: bool = False
     part: Any = None

@@ -2,6 +2,7 @@
 
 Ten classes: the multiclass hinge against the highest-scoring wrong class c*, only if
 s[c*] >= s[y]. Homogeneous: scaling every weight by one factor maps trajectories to trajectories.
+Discontinuous: the step's scale jumps from h to 0 where y N(x) crosses 0.
 """
 
 from __future__ import annotations
@@ -14,5 +15,6 @@ LOSS = Loss(
     kernel_name="HINGE_KERNEL",
     help="Hinge (perceptron rule): update only when y N(x) <= 0",
     homogeneous=True,
+    discontinuous=True,
     multiclass=True,
 )

@@ -13,6 +13,7 @@ LOSS = Loss(
     kernel_module=".losses",
     kernel_name="LOGISTIC_KERNEL",
     help="Cross-entropy: every step, scaled by sigmoid(-y N(x))",
+    discontinuous=False,  # sigmoid(-y N) is smooth in N
     smoothing=True,
     multiclass=True,
 )

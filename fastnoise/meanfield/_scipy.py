@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["expit", "ndtr", "ndtri", "owens_t", "sobol", "solve_ivp"]
+__all__ = ["expit", "ndtr", "ndtri", "ode_solver", "owens_t", "sobol"]
 
 
 def expit(x: Any) -> Any:
@@ -34,6 +34,19 @@ def ndtri(x: Any) -> Any:
     return f(x)
 
 
+def ode_solver(method: str) -> Any:
+    """The ``scipy.integrate`` solver class ``solve_ivp`` uses for ``method`` (``"RK45"``, ``"Radau"``, ...)."""
+    import scipy.integrate
+
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {', '.join(_METHODS)}, got {method!r}")
+    return getattr(scipy.integrate, method)
+
+
+#: ``solve_ivp``'s methods (each a solver class of ``scipy.integrate`` of that name).
+_METHODS = ("RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA")
+
+
 def owens_t(h: Any, a: Any) -> Any:
     """``scipy.special.owens_t``: Owen's T function."""
     from scipy.special import owens_t as f
@@ -46,10 +59,3 @@ def sobol(d: int, seed: Any) -> Any:
     from scipy.stats import qmc
 
     return qmc.Sobol(d, scramble=True, seed=seed)
-
-
-def solve_ivp(*args: Any, **kwargs: Any) -> Any:
-    """``scipy.integrate.solve_ivp``."""
-    from scipy.integrate import solve_ivp as f
-
-    return f(*args, **kwargs)

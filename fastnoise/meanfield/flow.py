@@ -1,4 +1,4 @@
-"""The h -> 0 flows in tau = h t, integrated with ``scipy.integrate.solve_ivp``: the neuron's order parameters, the nets' weights.
+"""The h -> 0 flows in tau = h t, integrated by ``scipy.integrate``'s solvers: the neuron's order parameters, the nets' weights.
 
 Both flows move each quantity by its exact expected one-step change divided by h, evaluated at the
 flow's own state (the mean-field closure), and keep the O(h) second-moment term that sets plateaus:
@@ -50,6 +50,9 @@ part of the Jacobian (:meth:`TwoLayerField.drift_jacobian`) is available (``meth
 slower on every setting tried; the full Fig. 3 horizon (tau ~ 2e5 at width 120) is out of reach of
 both at the cost of one field evaluation (~0.1 s), so figures integrate the nets to a stated horizon.
 The tests compare each flow with an independent integration (another method, tighter tolerance).
+Both flows step through :func:`fastnoise.meanfield.integrate.solve` (``solve_ivp``'s loop, the same
+numbers), which reports progress to a :class:`~fastnoise.meanfield.integrate.Monitor` and stops when
+it asks, keeping the checkpoints reached (``reached`` in the paths).
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ from typing import Any
 import numpy as np
 
 from . import neuron as nm
-from ._scipy import solve_ivp
+from .integrate import Monitor, solve
 from .twolayer import TwoLayerField, active_mean
 
 __all__ = ["NeuronPath", "TwoLayerPath", "balance", "neuron_flow", "neuron_rhs", "twolayer_flow"]
@@ -69,21 +72,16 @@ __all__ = ["NeuronPath", "TwoLayerPath", "balance", "neuron_flow", "neuron_rhs",
 _LN10 = math.log(10.0)
 
 
-def _solve(rhs: Any, y0: np.ndarray, taus: np.ndarray, method: str, rtol: float, atol: float, jac: Any = None) -> Any:
-    """solve_ivp from 0 to the last of ``taus``, dense at ``taus``; raises if the integrator fails."""
-    kw: dict[str, Any] = {} if jac is None else {"jac": jac}
-    sol = solve_ivp(rhs, (0.0, float(taus[-1])), y0, method=method, t_eval=taus, rtol=rtol, atol=atol, **kw)
-    if not sol.success:
-        raise RuntimeError(f"the mean-field integration failed at tau = {sol.t[-1] if len(sol.t) else 0:.4g}: {sol.message}")
-    return sol
-
-
 # --------------------------------------------------------------------------- neuron
 
 
 @dataclass
 class NeuronPath:
-    """Neuron flows (one row per starting point) at the requested times: order parameters, clean error, integrator's record."""
+    """Neuron flows (one row per starting point) at the requested times: order parameters, clean error, integrator's record.
+
+    A flow stopped early (:class:`~fastnoise.meanfield.integrate.Monitor`) holds its first
+    ``reached[i]`` times, NaN after them.
+    """
 
     tau: np.ndarray
     a: np.ndarray
@@ -93,6 +91,7 @@ class NeuronPath:
     error: np.ndarray
     nfev: int
     quadrature_error: float
+    reached: np.ndarray
 
     @property
     def b2(self) -> np.ndarray:
@@ -147,6 +146,7 @@ def neuron_flow(
     method: str = "Radau",
     rtol: float = 1e-8,
     atol: float = 1e-12,
+    monitor: Monitor | None = None,
 ) -> NeuronPath:
     """Integrate the neuron's flow from each row of ``V0`` (d weights, then the bias with ``bias``).
 
@@ -164,6 +164,9 @@ def neuron_flow(
         The integrator (``solve_ivp``'s method: the default Radau is implicit, for the plateau, where
         the overlap relaxes at a rate ~ 1/|V| while the norm barely moves) and its tolerances. Each
         flow is solved on its own.
+    monitor : Monitor, optional
+        Told of the integration's progress; when it asks to stop, the flow under way keeps the
+        times it passed and the later flows are not started (``reached`` 0).
 
     Returns
     -------
@@ -181,18 +184,28 @@ def neuron_flow(
     rhs = neuron_rhs(loss, p, d, h, bias, second_moment)
     # One solve per flow: each has its own stiff stretch (reaching the plateau), which a stacked
     # system would have to resolve for all of them at once.
-    sols = [_solve(rhs, y0[i], taus, method, rtol, atol) for i in range(R)]
-    Y = np.stack([s.y for s in sols])  # (R, 4, times)
-    nfev = sum(int(s.nfev) for s in sols)
+    taus = np.asarray(taus, float)
+    Y = np.full((R, 4, len(taus)), np.nan)
+    reached = np.zeros(R, np.int64)
+    nfev = 0
+    for i in range(R):
+        if monitor is not None and monitor.signum:
+            break
+        sol = solve(rhs, y0[i], taus, method, rtol, atol, monitor=monitor)
+        Y[i, :, : len(sol.t)], reached[i] = sol.y, len(sol.t)
+        nfev += sol.nfev
     a, q, b, vb = Y.transpose(1, 0, 2)
     r = np.sqrt(np.maximum(q, 0.0))
-    error = nm.clean_error(a, r, b)
+    error = np.full(a.shape, np.nan)
+    done = np.arange(len(taus))[None, :] < reached[:, None]
+    error[done] = nm.clean_error(a[done], r[done], b[done])
     qerr = 0.0
     if loss != "hinge":
         qerr = max(
-            nm.quadrature_error(loss, ai, ri, bi, p, d) for ai, ri, bi in zip(a.ravel(), r.ravel(), b.ravel(), strict=True)
+            (nm.quadrature_error(loss, ai, ri, bi, p, d) for ai, ri, bi in zip(a[done], r[done], b[done], strict=True)),
+            default=0.0,
         )
-    return NeuronPath(sols[0].t, a, q, b, vb, np.asarray(error), nfev, qerr)
+    return NeuronPath(taus, a, q, b, vb, error, nfev, qerr, reached)
 
 
 # --------------------------------------------------------------------------- two-layer
@@ -200,7 +213,11 @@ def neuron_flow(
 
 @dataclass
 class TwoLayerPath:
-    """One two-layer flow at the requested times: per-checkpoint metrics and the final weights."""
+    """One two-layer flow at the requested times: per-checkpoint metrics and the final weights.
+
+    A flow stopped early (:class:`~fastnoise.meanfield.integrate.Monitor`) holds the first times
+    only (``complete`` false); ``final`` is then the state at the last of them (empty if none).
+    """
 
     tau: np.ndarray
     log10_norm_1: np.ndarray
@@ -213,6 +230,7 @@ class TwoLayerPath:
     nfev: int
     njev: int
     final: dict[str, Any] = field(default_factory=dict)
+    complete: bool = True
 
     @property
     def norm_1(self) -> np.ndarray:
@@ -333,6 +351,7 @@ def twolayer_flow(
     method: str = "BDF",
     rtol: float = 1e-5,
     atol: float = 1e-9,
+    monitor: Monitor | None = None,
 ) -> TwoLayerPath:
     """Integrate the two-layer flow from (M0, v0, b20) over the field's point set.
 
@@ -350,6 +369,8 @@ def twolayer_flow(
         Keep the O(h) terms (False: plain gradient flow, which conserves :func:`balance`).
     method, rtol, atol
         ``solve_ivp``'s method and tolerances; implicit methods get :meth:`_TwoLayerSystem.jac`.
+    monitor : Monitor, optional
+        Told of the integration's progress; when it asks to stop, the path holds the times passed.
 
     Returns
     -------
@@ -357,10 +378,13 @@ def twolayer_flow(
     """
     sys_ = _TwoLayerSystem(fld, np.asarray(M0, float), np.asarray(v0, float), float(b20), h, second_moment)
     implicit = method in ("BDF", "Radau", "LSODA")
-    sol = _solve(sys_.rhs, sys_.y0, taus, method, rtol, atol, jac=sys_.jac if implicit else None)
+    sol = solve(sys_.rhs, sys_.y0, taus, method, rtol, atol, jac=sys_.jac if implicit else None, monitor=monitor)
     rows = [sys_.metrics(sol.y[:, j]) for j in range(sol.y.shape[1])]
-    M, v, eta, b2, _, _ = sys_.unpack(sol.y[:, -1])
-    ell = float(sol.y[-1, -1]) if sys_.homogeneous else 0.0
+    final: dict[str, Any] = {}
+    if rows:
+        M, v, eta, b2, _, _ = sys_.unpack(sol.y[:, -1])
+        ell = float(sol.y[-1, -1]) if sys_.homogeneous else 0.0
+        final = {"M": M, "V": v, "eta": eta, "b2": b2, "log_scale": ell}
     return TwoLayerPath(
         tau=sol.t,
         log10_norm_1=np.array([r["log10_norm_1"] for r in rows]),
@@ -369,8 +393,9 @@ def twolayer_flow(
         bias_norm_2=np.array([r["bias_norm_2"] for r in rows]),
         active_mean=np.array([r["active_mean"] for r in rows]),
         error=np.array([r["error"] for r in rows]),
-        balance=np.array([r["balance"] for r in rows]),
+        balance=np.array([r["balance"] for r in rows]).reshape(len(rows), sys_.k),
         nfev=int(sol.nfev),
         njev=int(sol.njev),
-        final={"M": M, "V": v, "eta": eta, "b2": b2, "log_scale": ell},
+        final=final,
+        complete=sol.complete,
     )

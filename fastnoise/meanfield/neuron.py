@@ -32,7 +32,16 @@ import numpy as np
 
 from ._scipy import expit, ndtr, owens_t
 
-__all__ = ["Moments", "clean_error", "hinge_moments", "logistic_moments", "moments", "quadrant_moments", "quadrature_error"]
+__all__ = [
+    "Moments",
+    "clean_error",
+    "closed_form",
+    "hinge_moments",
+    "logistic_moments",
+    "moments",
+    "quadrant_moments",
+    "quadrature_error",
+]
 
 _SQRT_2PI = float(np.sqrt(2.0 * np.pi))
 #: Quadrature range in zeta: the standard normal density beyond 9 is below 1e-17.
@@ -217,9 +226,14 @@ def logistic_moments(a: float, r: float, b: float, p: float, d: int, refine: int
     return Moments(*(float(v) for v in _quadrature(a, r, b, p, d, "logistic", refine)))
 
 
+def closed_form(loss: str) -> bool:
+    """Whether the expectations of ``loss`` are in closed form (the hinge), not by quadrature (the logistic)."""
+    return loss == "hinge"
+
+
 def moments(loss: str, a: Any, r: Any, b: Any, p: float, d: int) -> Moments:
     """The neuron's one-step expectations for ``loss`` ("hinge" or "logistic"), elementwise over arrays of states."""
-    if loss == "hinge":
+    if closed_form(loss):
         return hinge_moments(a, r, b, p, d)
     a, r, b = (np.asarray(x, float) for x in (a, r, b))
     if a.ndim == 0:

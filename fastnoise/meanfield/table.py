@@ -10,6 +10,14 @@ set) and ``error_train``; ``error_test`` is the clean error of the whole law, no
 Two-layer flows are run once per scrambling of the quasi-Monte Carlo rule; the table holds their
 mean and ``info["qmc_se"]`` the largest standard error over the scramblings (an estimate of the
 rule's error, with scramblings - 1 degrees of freedom).
+
+**Partial tables.** Given a :class:`~fastnoise.meanfield.integrate.Monitor`, :func:`theory` reports
+its progress there and stops when the monitor asks (a signal, in ``fastnoise meanfield``): the table
+then holds what was integrated, which ``info`` says: ``complete`` false, ``stopped`` (the signal,
+the flows finished, the last step in the table) and ``horizon_step`` the last step any flow
+reached. Each flow keeps the checkpoints it passed (flows not started have no rows); a net's
+checkpoint is the mean over the scramblings that passed it, and ``qmc_se`` is taken over the
+checkpoints every scrambling passed. A finished table has ``complete`` true.
 """
 
 from __future__ import annotations
@@ -30,9 +38,10 @@ from ..schedule import checkpoints
 from ..schema import frame_from_arrays, metric_names
 from ..weights import initial_weights
 from .flow import neuron_flow, twolayer_flow
+from .integrate import Monitor
 from .twolayer import TwoLayerField
 
-__all__ = ["SOURCE", "TheoryResult", "flip_parameter", "theory", "unsupported"]
+__all__ = ["SOURCE", "TheoryResult", "flip_parameter", "flow_count", "theory", "unsupported"]
 
 #: The value of the ``source`` column of a mean-field table.
 SOURCE = "meanfield"
@@ -99,6 +108,7 @@ def theory(
     second_moment: bool = True,
     method: str | None = None,
     rtol: float | None = None,
+    monitor: Monitor | None = None,
 ) -> TheoryResult:
     """The mean-field flow of a run configuration, as a run-shaped table.
 
@@ -121,6 +131,9 @@ def theory(
     method, rtol : optional
         ``solve_ivp``'s method and relative tolerance (defaults: Radau, 1e-8 for the neuron;
         RK45, 1e-5 for the nets).
+    monitor : Monitor, optional
+        Told of the integrations' progress (:meth:`Monitor.plan` is called here); when it asks
+        to stop, the table holds what was integrated (see the module docstring).
 
     Returns
     -------
@@ -134,10 +147,10 @@ def theory(
     why = unsupported(cfg)
     if why is not None:
         raise ValueError(f"--{why[0]}: {why[1]}")
-    rows_of, default_method, default_rtol, one_per_replica = _FLOWS[cfg.model]
-    n_flows = flows if flows is not None else (cfg.replicas if one_per_replica else 1)
+    n_flows = flow_count(cfg, flows)
     if not 1 <= n_flows <= cfg.replicas:
         raise ValueError(f"--flows must be between 1 and --replicas ({cfg.replicas}), got {n_flows}")
+    kind = _FLOWS[cfg.model]
     steps, taus = _schedule(cfg, horizon)
     assert cfg.lr is not None
     h = float(cfg.lr)
@@ -148,12 +161,36 @@ def theory(
         "horizon_step": int(steps[-1]),
         "code": kernel_hash(patterns=MEANFIELD_SOURCES),  # the flow's own sources (the kernels' are in fastnoise.code)
     }
-    rows, extra = rows_of(
-        cfg, taus, n_flows, h, second_moment, method or default_method, rtol or default_rtol, points, scramblings
+    mon = monitor if monitor is not None else Monitor()
+    per_flow = scramblings if kind.scrambled else 1  # integrations per flow, one after another
+    mon.plan(n_flows * per_flow, float(taus[-1]))
+    rows, reached, extra = kind.rows(
+        cfg, taus, n_flows, h, second_moment, method or kind.method, rtol or kind.rtol, points, scramblings, mon
     )
     info.update(extra)
     info["seconds"] = time.perf_counter() - t0
-    return TheoryResult(_table(cfg, steps, rows), info)
+    info["complete"] = mon.finished == mon.solves
+    if not info["complete"]:
+        last = int(steps[max(int(reached.max()), 1) - 1])
+        info["horizon_step"] = last
+        info["stopped"] = {
+            "signal": mon.signum,
+            "flows_finished": mon.finished // per_flow,
+            "last_step": last,
+            "checkpoints_reached": [int(n) for n in reached],
+        }
+    return TheoryResult(_table(cfg, steps, rows, reached), info)
+
+
+def flow_count(cfg: RunConfig, flows: int | None = None) -> int:
+    """How many flows :func:`theory` integrates: ``flows``, else every replica for the neuron, one for a net."""
+    if flows is not None:
+        return flows
+    return cfg.replicas if _FLOWS[cfg.model].one_per_replica else 1
+
+
+#: What a row-builder returns: per-flow metric arrays over the checkpoints, the checkpoints each flow reached, info.
+_Rows = tuple[list[dict[str, np.ndarray]], np.ndarray, dict[str, Any]]
 
 
 def _neuron_rows(
@@ -164,13 +201,23 @@ def _neuron_rows(
     second_moment: bool,
     method: str,
     rtol: float,
-    m: int = 0,
-    scramblings: int = 0,
-) -> tuple[list[dict[str, np.ndarray]], dict[str, Any]]:
+    m: int,
+    scramblings: int,
+    monitor: Monitor,
+) -> _Rows:
     """The neuron's flow from each of the first ``n`` replicas' weights (``m``, ``scramblings``: unused, the nets' rule)."""
     V0 = np.stack([np.asarray(initial_weights(cfg, r)["V"], float) for r in range(n)])
     path = neuron_flow(
-        V0, taus, loss=cfg.loss, p=flip_parameter(cfg), h=h, bias=cfg.bias, second_moment=second_moment, method=method, rtol=rtol
+        V0,
+        taus,
+        loss=cfg.loss,
+        p=flip_parameter(cfg),
+        h=h,
+        bias=cfg.bias,
+        second_moment=second_moment,
+        method=method,
+        rtol=rtol,
+        monitor=monitor,
     )
     rows = []
     for r in range(n):
@@ -183,7 +230,7 @@ def _neuron_rows(
         rows.append(row)
     closure = "order parameters (overlap a, off-target energy q, mean bias b, Var b); exact one-step expectations"
     info = {"closure": closure, "method": method, "rtol": rtol, "nfev": path.nfev, "quadrature_error": path.quadrature_error}
-    return rows, info
+    return rows, path.reached, info
 
 
 def _net_rows(
@@ -196,21 +243,44 @@ def _net_rows(
     rtol: float,
     m: int,
     scramblings: int,
-) -> tuple[list[dict[str, np.ndarray]], dict[str, Any]]:
+    monitor: Monitor,
+) -> _Rows:
     assert cfg.d is not None
     fields = [
         TwoLayerField(cfg.d, cfg.bias, cfg.loss, flip_parameter(cfg), m=m, seed=cfg.seed * 1000 + s) for s in range(scramblings)
     ]
     rows, se_max, nfev = [], dict.fromkeys(_NET_METRICS, 0.0), 0
+    reached = np.zeros(n, np.int64)
+    T = len(taus)
+    compared = False  # some checkpoint passed by every scrambling (not so if stopped in the first)
     for r in range(n):
         w = initial_weights(cfg, r)
         M0, V0 = np.asarray(w["M"], float), np.asarray(w["V"], float)
-        paths = [twolayer_flow(f, M0, V0, taus, h=h, second_moment=second_moment, method=method, rtol=rtol) for f in fields]
+        paths = []
+        for f in fields:
+            if monitor.signum:
+                break
+            paths.append(
+                twolayer_flow(f, M0, V0, taus, h=h, second_moment=second_moment, method=method, rtol=rtol, monitor=monitor)
+            )
         nfev += sum(p.nfev for p in paths)
-        mean = {k: np.mean([getattr(p, k) for p in paths], axis=0) for k in _NET_METRICS}
-        if scramblings > 1:
+        # Checkpoint j of scrambling i is passed when j < len(path_i.tau) (all of them unless stopped).
+        passed = np.arange(T)[None, :] < np.array([len(p.tau) for p in paths], dtype=np.int64).reshape(-1, 1)
+        count = passed.sum(axis=0)
+        reached[r] = int(np.sum(count > 0))
+
+        def stacked(k: str, paths: list[Any] = paths) -> np.ndarray:
+            out = np.full((len(paths), T), np.nan)
+            for i, p in enumerate(paths):
+                out[i, : len(p.tau)] = getattr(p, k)
+            return out
+
+        mean = {k: np.where(passed, stacked(k), 0.0).sum(axis=0) / np.maximum(count, 1) for k in _NET_METRICS}
+        every = count == scramblings  # checkpoints every scrambling passed
+        if scramblings > 1 and every.any():
+            compared = True
             for k in _NET_METRICS:
-                se = np.std([getattr(p, k) for p in paths], axis=0, ddof=1) / math.sqrt(scramblings)
+                se = np.std(stacked(k)[:, every], axis=0, ddof=1) / math.sqrt(scramblings)
                 if np.isfinite(se).any():
                     se_max[k] = max(se_max[k], float(np.nanmax(se)))
         row = {
@@ -236,13 +306,13 @@ def _net_rows(
         "nfev": nfev,
         "qmc_points": 2**m,
         "scramblings": scramblings,
-        "qmc_se": {k: (v if scramblings > 1 else math.nan) for k, v in se_max.items()},
+        "qmc_se": {k: (v if scramblings > 1 and compared else math.nan) for k, v in se_max.items()},
     }
-    return rows, info
+    return rows, reached, info
 
 
-def _table(cfg: RunConfig, steps: np.ndarray, rows: list[dict[str, np.ndarray]]) -> pd.DataFrame:
-    """The run's columns (null where the flow gives nothing) and ``source``."""
+def _table(cfg: RunConfig, steps: np.ndarray, rows: list[dict[str, np.ndarray]], reached: np.ndarray) -> pd.DataFrame:
+    """The run's columns (null where the flow gives nothing) and ``source``; flow r's first ``reached[r]`` checkpoints."""
     names = metric_names(cfg)
     out = np.full((len(rows), len(steps), len(names)), np.nan)
     for r, row in enumerate(rows):
@@ -251,11 +321,29 @@ def _table(cfg: RunConfig, steps: np.ndarray, rows: list[dict[str, np.ndarray]])
                 out[r, :, j] = row[name]
     df = frame_from_arrays(cfg, steps, out)
     df["source"] = SOURCE
+    if np.any(reached < len(steps)):  # stopped: only what was integrated (frame_from_arrays is replica-major)
+        keep = (np.arange(len(steps))[None, :] < reached[:, None]).ravel()
+        df = df[keep].reset_index(drop=True)
     return df
 
 
-#: The models the mean field has a flow for: (rows of the table, default solver, its rtol, one flow per replica by default).
-_FLOWS: dict[str, tuple[Callable[..., tuple[list[dict[str, np.ndarray]], dict[str, Any]]], str, float, bool]] = {
-    "neuron": (_neuron_rows, "Radau", 1e-8, True),
-    "twolayer": (_net_rows, "RK45", 1e-5, False),
+@dataclass(frozen=True)
+class _Flow:
+    """The mean field's form for one model: its table's rows, its integrator, and how it is run by default.
+
+    ``scrambled``: its expectations are taken over a quasi-Monte Carlo rule, one integration per
+    scrambling (the net); otherwise in closed form or by quadrature (the neuron), smooth in the state.
+    """
+
+    rows: Callable[..., _Rows]
+    method: str
+    rtol: float
+    one_per_replica: bool
+    scrambled: bool
+
+
+#: The models the mean field has a flow for.
+_FLOWS: dict[str, _Flow] = {
+    "neuron": _Flow(_neuron_rows, "Radau", 1e-8, one_per_replica=True, scrambled=False),
+    "twolayer": _Flow(_net_rows, "RK45", 1e-5, one_per_replica=False, scrambled=True),
 }
