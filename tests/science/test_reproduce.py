@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -159,7 +160,9 @@ def test_missing_mnist_is_a_one_line_error_saying_how_to_get_it(tmp_path, monkey
     out = ["--out", str(tmp_path / ("x.parquet" if args[0] == "run" else "r"))]
     result = CliRunner().invoke(main, args + out)
     assert result.exit_code == 1
-    assert result.stderr.count("\n") == 1 and "fastnoise data fetch mnist" in result.stderr
+    # (reproduce first announces the experiment on a timestamped progress line: the error is one line after it)
+    errors = [line for line in result.stderr.splitlines() if not re.match(r"\d{4}-\d\d-\d\dT[\d:]+ reproduce 1/1: mnist", line)]
+    assert len(errors) == 1 and "fastnoise data fetch mnist" in errors[0]
     assert not (tmp_path / "x.parquet").exists()
 
 
