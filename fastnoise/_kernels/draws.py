@@ -325,7 +325,12 @@ def draw_stream(state_row, n, d, data, X, Y, cube_c, cube_k, p, xs, clean, ys, f
     store_state(state_row, st)
 
 
-@jit
+# Not cached on disk: its first argument is a part from outside the package (a task's compiled
+# draw), whose type Numba pickles into the cache index of this one function; a later process in
+# which that part's module cannot be imported (a notebook after the tests ran, another project)
+# would then fail to read the index at all (ModuleNotFoundError). Compiling it costs ~2 s per
+# process, and only for tasks defined outside the package.
+@jit(cache=False)
 def draw_stream_of(draw, state_row, n, P, D, xs, clean, ys, flip=False, order=None):
     """:func:`draw_stream` for a sampler's compiled ``draw(P, D, st, ri, x)`` (a task outside the package).
 

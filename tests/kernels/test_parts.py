@@ -95,3 +95,14 @@ def test_parts_must_be_the_ones_the_spec_names():
     cfg = RunConfig(model="neuron", d=5)
     with pytest.raises(ValueError, match="sqhinge"):
         driver.build(neuron.MODEL.kernel(), plan.kernel_spec(cfg)._replace(loss="other"), SQHINGE, SPHERE)
+
+
+def test_the_stream_of_an_outside_task_is_never_cached_on_disk():
+    """draw_stream_of takes an outside task's compiled draw as an argument: Numba would pickle that part's
+    type into the function's one cache index, and a process that cannot import the part's module (the
+    tutorial's notebook after this suite had run) failed to read the index at all. It is compiled per process."""
+    from numba.core.caching import NullCache
+
+    from fastnoise._kernels.draws import draw_stream_of
+
+    assert draw_stream_of._cache.__class__ is NullCache
