@@ -34,7 +34,7 @@ class Loss:
         The step's scale s(y, N(x)) jumps as a function of the output (the hinge: a step only where
         y N(x) <= 0). An average of it over a finite point set, as the mean-field flow of a net
         takes (:mod:`fastnoise.meanfield.twolayer`), is then a discontinuous field, which adaptive
-        integrators cross only with tiny steps (:mod:`fastnoise.meanfield.cost`).
+        integrators cross only with tiny steps (``fastnoise.meanfield.cost``).
     smoothing : bool
         Label smoothing applies (``--label-smoothing``: targets for a probabilistic loss).
     multiclass : bool

@@ -8,11 +8,11 @@ One job per module:
   closed form exists beyond two units), and the closed-form number of active units;
 - :mod:`.flow`: the flows, integrated with ``scipy.integrate.solve_ivp``, with their O(h)
   second-moment terms (the mechanism of the first layer's decay in the nets; see its docstring);
-- :mod:`.integrate`: the integration loop (``solve_ivp``'s), which reports progress to a
+- ``integrate``: the integration loop (``solve_ivp``'s), which reports progress to a
   :class:`Monitor` and stops when it asks, keeping what was integrated;
 - :mod:`.table`: the flow of a run configuration at its checkpoints, as a table with a run's
   columns and ``source = "meanfield"`` (:func:`theory`);
-- :mod:`.cost`: what a flow will cost before it is integrated, and which flows are out of reach
+- ``cost``: what a flow will cost before it is integrated, and which flows are out of reach
   (:func:`estimate`).
 
 Nothing here imports the kernels (nor Numba): the flow only shares with the simulations the initial weights

@@ -41,7 +41,7 @@ work; counts of evaluations do not depend on the machine, only their seconds do)
 Every integration (flows, times the scramblings of a net's rule) costs the same.
 
 **Refused** (:attr:`Cost.refused`): a discontinuous field past tau_slide, or an estimate above
-:data:`BUDGET_SECONDS`. The largest ``--horizon`` the rule accepts is :attr:`Cost.feasible_step`.
+``BUDGET_SECONDS``. The largest ``--horizon`` the rule accepts is :attr:`Cost.feasible_step`.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ class Cost:
 
     @property
     def refused(self) -> bool:
-        """Past tau_slide, or above :data:`BUDGET_SECONDS`."""
+        """Past tau_slide, or above ``BUDGET_SECONDS``."""
         return not self._within(self.tau)
 
     @property

@@ -221,12 +221,12 @@ class Model:
             own parameters can be answered False.
         params : mapping
             The configuration's other parameters (a table row's columns, or
-            :meth:`~fastnoise.config.RunConfig.to_dict`); a missing one counts as not given.
+            ``RunConfig.to_dict()``); a missing one counts as not given.
 
         Returns
         -------
         bool
-            The default, from :attr:`hidden` and :attr:`layered`: ``width`` and ``train`` apply to a
+            The default, from ``hidden`` and ``layered``: ``width`` and ``train`` apply to a
             model with hidden layers, except ``width`` to a layered one (``widths`` names its layers,
             the first one too); ``widths`` and ``activation`` to a layered model, ``leak`` to a
             layered one with leaky units; ``classes`` and ``dtype`` when the model takes more than one

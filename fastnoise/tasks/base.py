@@ -70,7 +70,7 @@ class Task:
         """Whether run parameter ``name`` means anything for this task (a figure's labels name only those that do).
 
         ``params`` are the configuration's other parameters (a table row's columns). The default:
-        ``data_path`` and ``classes`` apply to a data set (:attr:`dataset`), ``cube_dims`` to no
+        ``data_path`` and ``classes`` apply to a data set (``dataset``), ``cube_dims`` to no
         task (the cube task overrides it); every other parameter applies.
         """
         if name in ("data_path", "classes"):
