@@ -383,7 +383,7 @@ OPTIONS: tuple[Option, ...] = (
         "twice the lanes per vector; inputs rounded to float32, norms and metrics still computed in "
         "float64; exact renormalisation below 2**-32 and the underflow stop below 2**-100, float32's "
         "range). float32 runs agree with float64 ones to float32 rounding until a hinge decision "
-        "falls within that rounding of 0; see README, \"float32\".",
+        "falls within that rounding of 0; see docs/simulates.md, \"float32\".",
         choices=DTYPES, group="model",
     ),
 )  # fmt: skip

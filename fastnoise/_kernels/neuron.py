@@ -1,6 +1,6 @@
 """Single neuron (perceptron) ``N(x) = V . x``; with a bias, x carries a last coordinate 1.
 
-Rules (docs/model.md section 1; README, "What it simulates"): hinge, ``V += h*y*x`` only when ``y*(V.x) <= 0``; logistic,
+Rules (docs/model.md section 1; docs/simulates.md): hinge, ``V += h*y*x`` only when ``y*(V.x) <= 0``; logistic,
 ``V += h*y*sigmoid(-y*V.x)*x`` at every step.
 
 Views of replica r (``w``): ``x`` = scratch row (``x[d] = 1`` for the bias), ``V`` = weights row
