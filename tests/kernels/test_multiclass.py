@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
-import struct
-
+import golden
 import numpy as np
 import pytest
 from conftest import _report, cases
@@ -13,23 +11,10 @@ from fastnoise.config import ConfigError, RunConfig
 from fastnoise.probes import sample_stream
 
 
-def _write_idx(path, arr):
-    dims = arr.shape
-    header = struct.pack(">HBB", 0, 0x08, len(dims)) + b"".join(struct.pack(">I", n) for n in dims)
-    with gzip.open(path, "wb") as f:
-        f.write(header + arr.astype(np.uint8).tobytes())
-
-
 @pytest.fixture(scope="module")
 def tiny_images(tmp_path_factory):
-    """A 28x28 ten-class image set: 60 training and 20 test images, 25 % of pixels lit."""
-    folder = tmp_path_factory.mktemp("idx")
-    rng = np.random.default_rng(5)
-    for split, n in (("train", 60), ("t10k", 20)):
-        x = (rng.random((n, 28, 28)) < 0.25) * rng.integers(1, 256, size=(n, 28, 28))
-        _write_idx(folder / f"{split}-images-idx3-ubyte.gz", x)
-        _write_idx(folder / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, size=n))
-    return str(folder)
+    """A 28x28 ten-class image set: 60 training and 20 test images, 25 % of pixels lit. (tests/golden.py's)"""
+    return golden.tiny_images(tmp_path_factory.mktemp("idx"))
 
 
 # The cases (family "multiclass" of tests/conftest.py's registry): loss x bias x p in {0, 0.4, 1},

@@ -11,13 +11,11 @@ what applies.
 
 from __future__ import annotations
 
-import gzip
-import struct
 from unittest import mock
 
+import golden
 import matplotlib.figure
 import matplotlib.text
-import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -30,22 +28,10 @@ from fastnoise.plotting import applies, config_labels, runs_figure, wrap_items
 TINY = ["--steps", "200", "--replicas", "2", "--records", "6", "--no-progress"]
 
 
-def _write_idx(path, arr):
-    header = struct.pack(">HBB", 0, 0x08, arr.ndim) + b"".join(struct.pack(">I", n) for n in arr.shape)
-    with gzip.open(path, "wb") as f:
-        f.write(header + arr.astype(np.uint8).tobytes())
-
-
 @pytest.fixture(scope="module")
 def tiny_images(tmp_path_factory):
-    """A 28x28 ten-class image set: 60 training and 20 test images."""
-    folder = tmp_path_factory.mktemp("idx")
-    rng = np.random.default_rng(5)
-    for split, n in (("train", 60), ("t10k", 20)):
-        x = (rng.random((n, 28, 28)) < 0.25) * rng.integers(1, 256, size=(n, 28, 28))
-        _write_idx(folder / f"{split}-images-idx3-ubyte.gz", x)
-        _write_idx(folder / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, size=n))
-    return str(folder)
+    """A 28x28 ten-class image set: 60 training and 20 test images. (tests/golden.py's)"""
+    return golden.tiny_images(tmp_path_factory.mktemp("idx"))
 
 
 @pytest.fixture

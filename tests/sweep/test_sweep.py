@@ -23,12 +23,12 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
+from cells import CellCounter
 from click.testing import CliRunner
 
 import fastnoise
 import fastnoise.engine
 import fastnoise.sweep as sw
-import fastnoise.sweep.executors as sw_executors
 import fastnoise.sweep.spec as sw_spec
 from fastnoise.cli import main
 from fastnoise.provenance import code_stamp
@@ -70,24 +70,6 @@ def _read(folder: Path) -> pd.DataFrame:
 def _fragments(folder: Path) -> dict[str, tuple[int, int]]:
     """Fragment file name -> (inode, mtime_ns): changes when a fragment is rewritten."""
     return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.rglob("*.parquet")}
-
-
-class _Counter:
-    """Wraps compute_cell (where the executors call it) and records which cells were computed."""
-
-    def __init__(self, monkeypatch):
-        self.configs: list[dict] = []
-        real = sw.compute_cell
-
-        def counting(config, *args, **kwargs):
-            self.configs.append(dict(config))
-            return real(config, *args, **kwargs)
-
-        monkeypatch.setattr(sw_executors, "compute_cell", counting)
-
-    @property
-    def hashes(self) -> set[str]:
-        return {sw.cell_hash(fastnoise.RunConfig.from_dict(c)) for c in self.configs}
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +184,7 @@ BAD_SPECS = [
 @pytest.mark.parametrize("text, needles", BAD_SPECS)
 def test_bad_spec_fails_before_any_cell_runs(tmp_path, monkeypatch, text, needles):
     """Exit 2, exactly one 'Error:' line naming the key and value, nothing on stdout, no folder, no cell run."""
-    counter = _Counter(monkeypatch)
+    counter = CellCounter(monkeypatch)
     spec = _write(tmp_path / "bad.toml", text)
     out = tmp_path / "out"
     result = _cli(str(spec), "--out", str(out))
@@ -239,7 +221,7 @@ BAD_INVOCATIONS = [
 def test_bad_invocation_fails_before_any_cell_runs(tmp_path, monkeypatch, args, needles):
     """Unreadable specs, bad --grid/--set and bad executor options: exit 2, one line naming the value, no folder."""
     monkeypatch.chdir(tmp_path)
-    counter = _Counter(monkeypatch)
+    counter = CellCounter(monkeypatch)
     result = _cli(*args)
     assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr, result.exception)
     lines = result.stderr.splitlines()
@@ -371,7 +353,7 @@ def test_rerun_skips_every_done_cell(sweep_copy, monkeypatch):
     """Running the same spec again computes nothing and leaves every fragment untouched (same inode and mtime)."""
     spec, folder = sweep_copy
     before = _fragments(folder)
-    counter = _Counter(monkeypatch)
+    counter = CellCounter(monkeypatch)
     result = _cli(str(spec), "--out", str(folder))
     assert result.exit_code == 0, result.stderr
     assert "0 run, 4 skipped" in result.stdout
@@ -383,7 +365,7 @@ def test_force_reruns_and_gives_the_same_table(sweep_copy, monkeypatch):
     """--force recomputes every cell and rewrites its fragment with identical rows."""
     spec, folder = sweep_copy
     before, rows = _fragments(folder), _read(folder)
-    counter = _Counter(monkeypatch)
+    counter = CellCounter(monkeypatch)
     result = _cli(str(spec), "--out", str(folder), "--force")
     assert result.exit_code == 0, result.stderr
     assert len(counter.configs) == 4
@@ -396,7 +378,7 @@ def test_changing_the_spec_adds_only_the_new_cells(sweep_copy, monkeypatch):
     """A new value on an axis (inline --grid replaces the axis) runs only the 2 new cells."""
     spec, folder = sweep_copy
     before = _fragments(folder)
-    counter = _Counter(monkeypatch)
+    counter = CellCounter(monkeypatch)
     result = _cli(str(spec), "--out", str(folder), "--grid", "lr=0.001,0.01,0.1")
     assert result.exit_code == 0, result.stderr
     assert [c["lr"] for c in counter.configs] == [0.1, 0.1]
@@ -463,7 +445,7 @@ def test_invalid_fragments_are_detected_and_recomputed(sweep_copy, monkeypatch):
     shutil.copy(d, c)  # valid Parquet, but the stored cell id is d's
     st = sw.sweep_status(sw.load_spec(spec), folder)
     assert {x.hash for x in st.invalid} == {cells[0].hash, cells[1].hash, cells[2].hash} and len(st.done) == 1
-    counter = _Counter(monkeypatch)
+    counter = CellCounter(monkeypatch)
     assert sw.run_sweep(spec, folder).ok
     assert counter.hashes == {cells[0].hash, cells[1].hash, cells[2].hash}
     assert all(sw.fragment_valid(folder / cell.relpath, cell.hash) for cell in cells)
@@ -605,7 +587,7 @@ def _check_resume(spec: Path, folder: Path, monkeypatch) -> None:
         assert sw.fragment_valid(folder / name, by_name[name].hash), name
     partial = pd.read_parquet(folder)  # readers see exactly the finished cells
     assert sorted(partial["cell"].unique()) == sorted(by_name[name].hash for name in written)
-    counter = _Counter(monkeypatch)
+    counter = CellCounter(monkeypatch)
     assert sw.run_sweep(spec, folder).ok
     assert counter.hashes == {c.hash for c in cells if c.relpath not in written}
     assert len(counter.configs) == SLOW_CELLS - len(written)

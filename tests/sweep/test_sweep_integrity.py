@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
+from cells import CellCounter
 from click.testing import CliRunner
 
 import fastnoise
@@ -69,24 +70,6 @@ def _cells(spec: Path) -> list[sw.Cell]:
 
 def _sidecar(path: Path) -> Path:
     return path.with_name(f".{path.name}.sha256")
-
-
-class _Counter:
-    """Wraps compute_cell where the executors call it; records the configurations computed."""
-
-    def __init__(self, monkeypatch):
-        self.configs: list[dict] = []
-        real = sw.compute_cell
-
-        def counting(config, *args, **kwargs):
-            self.configs.append(dict(config))
-            return real(config, *args, **kwargs)
-
-        monkeypatch.setattr(sw_executors, "compute_cell", counting)
-
-    @property
-    def hashes(self) -> set[str]:
-        return {sw.cell_hash(fastnoise.RunConfig.from_dict(c)) for c in self.configs}
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +142,7 @@ def test_fragments_of_other_code_or_schema_are_stale_and_recomputed_in_place(swe
     assert status.exit_code == 0
     assert "1 done, 0 missing, 0 failed, 3 stale, 0 damaged" in status.stdout
     assert "3 stale: computed by other code" in status.stdout and "a rerun recomputes them" in status.stdout
-    counter = _Counter(monkeypatch)
+    counter = CellCounter(monkeypatch)
     result = _cli(str(spec), "--out", str(folder))
     assert result.exit_code == 0, result.stderr
     assert "3 to run (3 stale: recomputed)" in result.stderr
@@ -179,7 +162,7 @@ def test_cell_ids_outlive_a_schema_change(sweep_copy, monkeypatch):
     assert [(c.hash, c.relpath) for c in _cells(spec)] == before
     st = sw.sweep_status(sw.load_spec(spec), folder)
     assert len(st.stale) == 4 and st.other_fragments == 0
-    counter = _Counter(monkeypatch)
+    counter = CellCounter(monkeypatch)
     assert sw.run_sweep(spec, folder).ok
     assert len(counter.configs) == 4
     assert sorted(p.name for p in folder.glob("*.parquet")) == sorted(rel for _, rel in before)
@@ -249,7 +232,7 @@ def test_a_flipped_byte_is_damaged_and_recomputed(sweep_copy, monkeypatch):
     status = _cli("--status", str(spec), "--out", str(folder))
     assert "3 done, 0 missing, 0 failed, 0 stale, 1 damaged" in status.stdout
     assert f"damaged: cell {cells[1].hash}" in status.stdout
-    counter = _Counter(monkeypatch)
+    counter = CellCounter(monkeypatch)
     result = _cli(str(spec), "--out", str(folder))
     assert result.exit_code == 0, result.stderr
     assert counter.hashes == {cells[1].hash} and len(counter.configs) == 1
@@ -263,7 +246,7 @@ def test_a_missing_checksum_is_damaged(sweep_copy, monkeypatch):
     cell = _cells(spec)[0]
     _sidecar(folder / cell.relpath).unlink()
     assert sw_store.fragment_state(folder / cell.relpath, cell.hash) == "damaged"
-    counter = _Counter(monkeypatch)
+    counter = CellCounter(monkeypatch)
     assert sw.run_sweep(spec, folder).ok
     assert counter.hashes == {cell.hash}
     assert sw.fragment_valid(folder / cell.relpath, cell.hash)
@@ -286,7 +269,7 @@ def test_a_cell_locked_by_another_driver_is_left_to_it(fresh, monkeypatch):
     cells = _cells(spec)
     lock = folder / f".cell-{cells[0].hash}.lock"
     fd = _hold(folder, cells[0].hash)
-    counter = _Counter(monkeypatch)
+    counter = CellCounter(monkeypatch)
     try:
         result = _cli(str(spec), "--out", str(folder))
         assert result.exit_code == 0, result.stderr
@@ -335,7 +318,7 @@ def test_cells_finished_by_another_driver_after_planning_are_not_recomputed(fres
     assert sw.run_sweep(spec, folder).ok  # the other driver
     forced = sw.prepare(the_spec, folder, force=True)
     assert sw.run_sweep(spec, folder, force=True).ok  # the other driver, forced too
-    counter = _Counter(monkeypatch)
+    counter = CellCounter(monkeypatch)
     for p in (plan, forced):
         report = sw.execute(p)
         assert report.ok and not report.done and len(report.elsewhere) == 4
@@ -417,7 +400,7 @@ def test_a_lock_file_left_by_a_killed_driver_is_taken_over(fresh, monkeypatch):
     cells = _cells(spec)
     lock = folder / f".cell-{cells[0].hash}.lock"
     lock.touch()
-    counter = _Counter(monkeypatch)
+    counter = CellCounter(monkeypatch)
     report = sw.run_sweep(spec, folder)
     assert report.ok and not report.held and len(counter.configs) == 4
     assert not lock.exists()
@@ -491,7 +474,7 @@ def test_disk_full_on_the_third_fragment_stops_with_one_line_and_resumes(fresh, 
     4th cell not run. That command, once the disk has room, completes the sweep."""
     spec, folder = fresh
     cells = _cells(spec)
-    counter = _Counter(monkeypatch)
+    counter = CellCounter(monkeypatch)
     fragments = _fail_on(monkeypatch, sw_store, "atomic_write_bytes", lambda p, n: n == 3, ENOSPC)
     result = _cli(str(spec), "--out", str(folder))
     line = _one_error_line(result)
@@ -516,7 +499,7 @@ def test_disk_full_on_the_third_fragment_stops_with_one_line_and_resumes(fresh, 
     assert "No space left on device" in record["error"]
     before = {c.relpath: (folder / c.relpath).stat().st_mtime_ns for c in cells[:2]}
     monkeypatch.undo()  # the disk has room again
-    counter = _Counter(monkeypatch)
+    counter = CellCounter(monkeypatch)
     again = _resume(line)
     assert again.exit_code == 0, again.stderr
     assert counter.hashes == {cells[2].hash, cells[3].hash}
@@ -598,7 +581,7 @@ def test_an_interruption_while_publishing_leaves_no_fragment_without_its_checksu
 def test_a_folder_that_cannot_be_written_stops_before_any_cell(fresh, monkeypatch, err, reason):
     """_sweep.json cannot be written: one Error line naming it and the reason, exit 1, nothing computed."""
     spec, folder = fresh
-    counter = _Counter(monkeypatch)
+    counter = CellCounter(monkeypatch)
     _fail_on(monkeypatch, sw_orchestrate, "atomic_write_text", lambda p, n: True, OSError(err, os.strerror(err)))
     line = _one_error_line(_cli(str(spec), "--out", str(folder)))
     assert line.startswith(f"Error: cannot write {folder / '_sweep.json'}: {reason}; the sweep stopped (0 of 4 cells")
