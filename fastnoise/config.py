@@ -36,6 +36,8 @@ __all__ = ["ConfigError", "RunConfig"]
 _D = {o.name: o.default for o in OPTIONS}
 #: Options added after ids were defined: absent from :meth:`RunConfig.identity` at their defaults.
 REGIME_FIELDS = ("noise", "noise_mode", "label_smoothing", "batch", "weight_decay", "sampling", "dtype")
+#: Options added with the Boolean hypercube: likewise absent from ids at their defaults.
+LATER_FIELDS = ("init_sigma", "target", "support", "truth_table", "bit_bias", "mix", "mix_bias", "curriculum")
 
 
 def get_model(name: str) -> Any:
@@ -168,6 +170,14 @@ class RunConfig:
     weight_decay: float = _D["weight_decay"]
     sampling: str = _D["sampling"]
     dtype: str = _D["dtype"]
+    init_sigma: float = _D["init_sigma"]
+    target: str = _D["target"]
+    support: str = _D["support"]
+    truth_table: str | None = _D["truth_table"]
+    bit_bias: float = _D["bit_bias"]
+    mix: float = _D["mix"]
+    mix_bias: float = _D["mix_bias"]
+    curriculum: str | None = _D["curriculum"]
     _resolved: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -189,6 +199,8 @@ class RunConfig:
         _check_count("d", d)
         task.check(self, d)
         object.__setattr__(self, "d", d)
+        for name, value in task.resolve(self).items():  # the task's canonical spelling of its options
+            object.__setattr__(self, name, value)
         if isinstance(self.classes, bool) or self.classes not in OPTION["classes"].choices:
             raise ConfigError("classes", f"must be {' or '.join(map(str, OPTION['classes'].choices))}, got {self.classes!r}")
         model.check_classes(self, task.dataset)
@@ -216,9 +228,12 @@ class RunConfig:
         _check_count("cube_dims", self.cube_dims, task.max_cube_dims(d))
         a = self.init_scale
         if a is None:
-            a = 1.0 if self.init == "gaussian" else math.sqrt(3.0)
+            a = 1.0 if self.init in ("gaussian", "rademacher") else math.sqrt(3.0)
         a = _check_float("init_scale", a)
         _check_range("init_scale", a)
+        sigma = _check_float("init_sigma", self.init_sigma)
+        _check_range("init_sigma", sigma)
+        object.__setattr__(self, "init_sigma", sigma)
         if self.init_norm is not None:
             nrm = _check_float("init_norm", self.init_norm)
             _check_range("init_norm", nrm)
@@ -265,7 +280,7 @@ class RunConfig:
         had none of these options, keep their ids.
         """
         out = self.to_dict()
-        for name in REGIME_FIELDS:
+        for name in (*REGIME_FIELDS, *LATER_FIELDS):
             if out[name] == _D[name]:
                 del out[name]
         return out

@@ -86,6 +86,33 @@ class RunFields(Protocol):
     def dtype(self) -> str: ...  # noqa: D102
 
     @property
+    def steps(self) -> int: ...  # noqa: D102
+
+    @property
+    def init_sigma(self) -> float: ...  # noqa: D102
+
+    @property
+    def target(self) -> str: ...  # noqa: D102
+
+    @property
+    def support(self) -> str: ...  # noqa: D102
+
+    @property
+    def truth_table(self) -> str | None: ...  # noqa: D102
+
+    @property
+    def bit_bias(self) -> float: ...  # noqa: D102
+
+    @property
+    def mix(self) -> float: ...  # noqa: D102
+
+    @property
+    def mix_bias(self) -> float: ...  # noqa: D102
+
+    @property
+    def curriculum(self) -> str | None: ...  # noqa: D102
+
+    @property
     def din(self) -> int: ...  # noqa: D102
 
     @property

@@ -32,6 +32,7 @@ __all__ = [
     "NOISES",
     "NOISE_MODES",
     "SAMPLINGS",
+    "TARGETS",
     "OPTION",
     "OPTIONS",
     "SPACINGS",
@@ -46,9 +47,10 @@ __all__ = [
 MODELS = ("neuron", "twolayer", "mlp")
 LOSSES = ("hinge", "logistic")
 TRAINS = ("all", "hidden")
-DATA = ("gaussian", "basis", "cube", "mnist", "fashion-mnist")
+DATA = ("gaussian", "basis", "cube", "hypercube", "mnist", "fashion-mnist")
 ACTIVATIONS = ("relu", "leaky")
-INITS = ("uniform", "gaussian", "fanin")
+INITS = ("uniform", "gaussian", "fanin", "rademacher")
+TARGETS = ("parity", "staircase", "majority", "junta")
 SPACINGS = ("log", "linear")
 NOISES = ("uniform", "flip")
 NOISE_MODES = ("fresh", "fixed")
@@ -87,8 +89,9 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "data", "choice", "gaussian",
-        "Input law: N(0, I_d), standard basis, [-1, 1]^d, or an image set (mnist, fashion-mnist)",
-        "Input law: N(0, I_d), uniform on the standard basis, uniform on [-1, 1]^d; or an image "
+        "Input law: N(0, I_d), standard basis, [-1, 1]^d, {-1, +1}^d (hypercube), or an image set (mnist, fashion-mnist)",
+        "Input law: N(0, I_d), uniform on the standard basis, uniform on [-1, 1]^d, the Boolean "
+        "hypercube {-1, +1}^d (``bit_bias``, ``target``, ``support``); or an image "
         "data set (pixels scaled to [0, 1], label +1 for even digits / classes, -1 for odd).",
         choices=DATA, group="task and data",
     ),
@@ -183,16 +186,16 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "init", "choice", "uniform",
-        "Weight law U[-a, a], N(0, a^2), or U[-a, a]/sqrt(fan-in) per layer (fanin); biases start at 0",
-        "Weight law: U[-a, a], N(0, a**2), or U[-a/sqrt(fan_in), a/sqrt(fan_in)] per layer, with "
-        "a = ``init_scale``; biases start at 0.",
+        "Weight law U[-a, a], N(0, a^2), U[-a, a]/sqrt(fan-in) per layer (fanin), or +-a (rademacher); biases start at 0",
+        "Weight law: U[-a, a], N(0, a**2), U[-a/sqrt(fan_in), a/sqrt(fan_in)] per layer, or +-a with "
+        "equal probability (rademacher), with a = ``init_scale``; biases start at 0.",
         choices=INITS, group="model",
     ),
     Option(
         "init_scale", "float", None,
         "a",
-        "a above; None means sqrt(3) for uniform and fanin (unit variance [note]) and 1 for gaussian.",
-        lo=0.0, lo_open=True, optional=True, default_text="sqrt(3) uniform and fanin, 1 gaussian", group="model",
+        "a above; None means sqrt(3) for uniform and fanin (unit variance [note]) and 1 for gaussian and rademacher.",
+        lo=0.0, lo_open=True, optional=True, default_text="sqrt(3) uniform and fanin, 1 gaussian and rademacher", group="model",
     ),
     Option(
         "init_norm", "float", None,
@@ -287,6 +290,68 @@ OPTIONS: tuple[Option, ...] = (
         "range). float32 runs agree with float64 ones to float32 rounding until a hinge decision "
         "falls within that rounding of 0; see docs/simulates.md, \"float32\".",
         choices=DTYPES, group="model",
+    ),
+    # The Boolean hypercube (--data hypercube) and initialisations of its literature (docs/model.md).
+    Option(
+        "init_sigma", "float", 0.0,
+        "Gaussian perturbation of the initial weights: each gets + sigma * s * N(0, 1), s the law's scale",
+        "Gaussian perturbation of the initial weights: each weight gets ``sigma * s * g`` added, g "
+        "~ N(0, 1) and s the law's scale (a, or a/sqrt(fan_in) for fanin); 0 means none. With "
+        "``init=\"rademacher\"`` this is the perturbed form of arXiv 2412.04910.",
+        lo=0.0, group="model",
+    ),
+    Option(
+        "target", "choice", "parity",
+        "Hypercube: the clean target on the support (junta: --truth-table)",
+        "Hypercube data: the clean label, a function of the support bits: their product (parity), "
+        "the sign of x_s1 + x_s1 x_s2 + ... + x_s1...x_sk (staircase), the sign of their sum "
+        "(majority; ties of either go to x_s1), or a truth table (junta, ``truth_table``).",
+        choices=TARGETS, group="task and data",
+    ),
+    Option(
+        "support", "text", "3",
+        "Hypercube: the target's bits, k for the first k or a list such as 1,5,9 (1-based)",
+        "Hypercube data: the bits the target reads, 1-based: ``\"k\"`` for the first k, or a list "
+        "``\"1,5,9\"`` (in the staircase's and the truth table's order; a single bit j is "
+        "``\"j,\"``).",
+        group="task and data",
+    ),
+    Option(
+        "truth_table", "text", None,
+        "Hypercube, --target junta: 2^k signs (+-, or 10), entry sum_i 2^(i-1) [x_si = +1]",
+        "Hypercube data with ``target=\"junta\"``: the label of each of the 2**k sign patterns of "
+        "the support, a string of ``+``/``-`` (or ``1``/``0``); entry j (0-based) is the pattern "
+        "with x_si = +1 exactly where bit i - 1 of j is 1 (the first support bit is the lowest).",
+        optional=True, group="task and data",
+    ),
+    Option(
+        "bit_bias", "float", 0.5,
+        "Hypercube: q = P(x_i = +1) of every bit (0.5: uniform)",
+        "Hypercube data: each bit is +1 with probability q and -1 otherwise, independently "
+        "(Rad(q); E[x_i] = 2q - 1); 0.5 is the uniform law.",
+        lo=0.0, hi=1.0, lo_open=True, group="task and data",
+    ),
+    Option(
+        "mix", "float", 0.0,
+        "Hypercube: the fraction of sparse inputs, drawn from Rad(--mix-bias) instead",
+        "Hypercube data: each input is, with probability ``mix``, drawn from Rad(``mix_bias``) "
+        "(sparse inputs: few -1 bits) instead of Rad(``bit_bias``): the mixed inputs of arXiv "
+        "2306.16921.",
+        lo=0.0, hi=1.0, group="task and data",
+    ),
+    Option(
+        "mix_bias", "float", 0.9,
+        "Hypercube: q of the sparse inputs of --mix",
+        "Hypercube data: P(x_i = +1) of the sparse part of the mixture (``mix``) [ours].",
+        lo=0.0, hi=1.0, lo_open=True, group="task and data",
+    ),
+    Option(
+        "curriculum", "text", None,
+        "Hypercube: stages of input laws, e.g. bit-bias=0.9:2e5,bit-bias=0.5 (the last runs to the end)",
+        "Hypercube data: a schedule of input laws within the run, stages separated by commas, each "
+        "``key=value[;key=value]:steps`` with keys ``bit-bias``, ``mix`` and ``mix-bias`` (unset "
+        "keys take the run's values); the last stage needs no length and runs to the end.",
+        optional=True, group="task and data",
     ),
 )  # fmt: skip
 

@@ -24,12 +24,15 @@ def datasets(cfg: RunConfig) -> Data:
     training samples. With ``noise_mode="fixed"`` SGD sees the training labels corrupted once
     (:func:`corrupt`), ``error_train`` the clean ones.
     """
-    Xtr, Ytr, Xpr, Xte, Yte = get_task(cfg.data).sets(cfg, _rng.data_rng(cfg.seed))
+    task = get_task(cfg.data)
+    Xtr, Ytr, Xpr, Xte, Yte = task.sets(cfg, _rng.data_rng(cfg.seed))
     m = min(cfg.eval_size, Xtr.shape[0])
     Xev, Yev = Xtr[:m], Ytr[:m].copy()
     if cfg.noise_mode == "fixed":
         Ytr = corrupt(cfg, Ytr)
-    return Data(*(np.ascontiguousarray(a, dtype=np.float64) for a in (Xtr, Ytr, Xev, Yev, Xpr, Xte, Yte)))
+    ints, reals = task.kernel_arrays(cfg)
+    sets = (np.ascontiguousarray(a, dtype=np.float64) for a in (Xtr, Ytr, Xev, Yev, Xpr, Xte, Yte))
+    return Data(*sets, np.ascontiguousarray(ints, dtype=np.int64), np.ascontiguousarray(reals, dtype=np.float64))
 
 
 def corrupt(cfg: RunConfig, labels: np.ndarray) -> np.ndarray:

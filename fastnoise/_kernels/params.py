@@ -35,6 +35,8 @@ class Params(NamedTuple):
     decay : weight decay l (Spec.decay: l > 0).
     renorm_below, underflow_product : the two-layer net's range thresholds (see :mod:`.common`):
     float64's by default, float32's for a float32 net.
+    bit_q53, mix, mix_q53, target : hypercube data (:mod:`.boolean`): P(x_i = +1) as a 53-bit
+    integer, the fraction of mixture inputs and their P(x_i = +1), the target's code.
 
     Scalars only: an array field would be reference-counted at every call that takes Params
     (the deep nets' per-layer sizes travel in their layer table, see ``layout.G_DIMS``).
@@ -60,6 +62,10 @@ class Params(NamedTuple):
     decay: float = 0.0
     renorm_below: float = RENORM_BELOW
     underflow_product: float = UNDERFLOW_PRODUCT
+    bit_q53: int = 0
+    mix: float = 0.0
+    mix_q53: int = 0
+    target: int = 0
 
 
 class Spec(NamedTuple):
@@ -106,8 +112,16 @@ BINDINGS: dict[str, str] = {
 assert {src.partition(".")[0] for src in BINDINGS.values()} == set(Spec._fields), "every Spec field is bound"
 
 
+_NO_INTS = np.zeros(0, np.int64)
+_NO_REALS = np.zeros(0)
+
+
 class Data(NamedTuple):
-    """Sets drawn once per run: training (sampled by SGD), error evaluation, probe, test."""
+    """Sets drawn once per run: training (sampled by SGD), error evaluation, probe, test; the task's arrays.
+
+    ``task_ints``, ``task_reals``: what the task's sampler reads besides :class:`Params` (the
+    hypercube's support and truth table; empty for the other tasks).
+    """
 
     Xtr: np.ndarray
     Ytr: np.ndarray
@@ -116,3 +130,5 @@ class Data(NamedTuple):
     Xpr: np.ndarray
     Xte: np.ndarray
     Yte: np.ndarray
+    task_ints: np.ndarray = _NO_INTS
+    task_reals: np.ndarray = _NO_REALS

@@ -10,7 +10,8 @@ references replay a kernel's draws with it).
 
 from __future__ import annotations
 
-from .draws import BASIS, CUBE, GAUSSIAN, TRAINSET, draw_basis, draw_cube, draw_gaussian, draw_row
+from .boolean import boolean_target, draw_signs
+from .draws import BASIS, CUBE, GAUSSIAN, TRAINSET, draw_basis, draw_cube, draw_gaussian, draw_row, uniform01
 from .parts import SamplerKernel
 
 
@@ -31,6 +32,17 @@ def cube_draw(P, D, st, ri, x):
     return -1, clean, st
 
 
+def hypercube_draw(P, D, st, ri, x):
+    """x in {-1, +1}^d, bits +1 w.p. q (w.p. ``mix``: the mixture's q); clean label the target on the support."""
+    q = P.bit_q53
+    if P.mix > 0.0:
+        u, st = uniform01(st)
+        if u < P.mix:
+            q = P.mix_q53
+    st = draw_signs(x, P.d, q, st)
+    return -1, boolean_target(x, P.target, D.task_ints, D.task_reals), st
+
+
 def rows_draw(P, D, st, ri, x):
     """A row of the training set (row ``ri`` if ``ri >= 0``: epochs) and its stored label."""
     clean, st = draw_row(x, P.d, D.Xtr, D.Ytr, st, ri)
@@ -40,6 +52,7 @@ def rows_draw(P, D, st, ri, x):
 GAUSSIAN_SAMPLER = SamplerKernel("gaussian", gaussian_draw, lanes=True)
 BASIS_SAMPLER = SamplerKernel("basis", basis_draw, onehot=True)
 CUBE_SAMPLER = SamplerKernel("cube", cube_draw)
+HYPERCUBE_SAMPLER = SamplerKernel("hypercube", hypercube_draw)
 ROWS_SAMPLER = SamplerKernel("rows", rows_draw)
 
 #: The built-in samplers' run-time law codes, by name (for :func:`.draws.draw_stream` and :func:`.draws.draw_sample`).

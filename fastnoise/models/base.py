@@ -248,15 +248,23 @@ class Model:
 
 
 def draw_weights(cfg: RunFields, rng: np.random.Generator) -> tuple[Draw, Rescale]:
-    """The run's initial law as ``(draw, rescale)``: ``--init`` (uniform, gaussian, fanin), ``--init-scale``, ``--init-norm``."""
+    """The run's initial law as ``(draw, rescale)``: ``--init``, ``--init-scale``, ``--init-sigma``, ``--init-norm``."""
     a = cfg.init_scale
     assert a is not None, "RunFields resolves init_scale on construction"
 
-    def draw(shape: tuple[int, ...]) -> np.ndarray:
+    def law(shape: tuple[int, ...]) -> tuple[np.ndarray, float]:
         if cfg.init == "gaussian":
-            return a * rng.standard_normal(shape)
+            return a * rng.standard_normal(shape), a
+        if cfg.init == "rademacher":
+            return a * (2.0 * rng.integers(0, 2, size=shape) - 1.0), a
         b = a / math.sqrt(shape[-1]) if cfg.init == "fanin" else a  # fan-in: the inputs of one unit
-        return rng.uniform(-b, b, size=shape)
+        return rng.uniform(-b, b, size=shape), b
+
+    def draw(shape: tuple[int, ...]) -> np.ndarray:
+        w, scale = law(shape)
+        if cfg.init_sigma > 0.0:  # arXiv 2412.04910's perturbation; none by default (no draw, streams unchanged)
+            w = w + cfg.init_sigma * scale * rng.standard_normal(shape)
+        return w
 
     def rescale(w: np.ndarray) -> np.ndarray:
         if cfg.init_norm is None:

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..fields import RunFields
+from ..options import OPTION
 from ..registry import Registry
 
 __all__ = ["Task", "get_task", "register_task", "registered_tasks", "task_names"]
@@ -35,6 +36,9 @@ class Task:
         Inputs are mostly zeros (images): the kernels skip the zero coordinates.
     fixed_sets : bool
         The probe and test sets are fixed inputs (:meth:`fixed_inputs`: the basis), not draws.
+    owns : tuple of str
+        Run options only this task reads (the hypercube's ``target``, ``support``, ...): with any
+        other task they must keep their defaults.
     help : str
         One line for documentation.
     """
@@ -45,6 +49,7 @@ class Task:
     dataset: bool = False
     sparse: bool = False
     fixed_sets: bool = False
+    owns: tuple[str, ...] = ()
     help: str = ""
 
     def __repr__(self) -> str:
@@ -61,6 +66,13 @@ class Task:
         if cfg.data_path is not None and not self.dataset:
             able = ", ".join(t.name for t in registered_tasks() if t.dataset)
             raise ConfigError("data_path", f"applies only to image data ({able}), got --data {self.name}")
+        for name, owner in _owners().items():
+            if name not in self.owns and getattr(cfg, name) != OPTION[name].default:
+                raise ConfigError(name, f"applies only to --data {owner}, got --data {self.name}")
+
+    def resolve(self, cfg: RunFields) -> dict[str, Any]:
+        """The task's options in canonical spelling (after :meth:`check`): ``{"support": "3"}``; none by default."""
+        return {}
 
     def max_cube_dims(self, d: int) -> int | None:
         """The largest ``--cube-dims`` the task allows (None: the option's own bound)."""
@@ -75,11 +87,15 @@ class Task:
         """
         if name in ("data_path", "classes"):
             return self.dataset
-        return name != "cube_dims"
+        return name != "cube_dims" and (name in self.owns or name not in _owners())
 
     def kernel_params(self, cfg: RunFields) -> dict[str, Any]:
         """Fields of the kernels' :class:`~fastnoise._kernels.params.Params` this task sets (read by its sampler)."""
         return {}
+
+    def kernel_arrays(self, cfg: RunFields) -> tuple[np.ndarray, np.ndarray]:
+        """The kernels' ``Data.task_ints`` (int64) and ``Data.task_reals`` (float64) its sampler reads; empty by default."""
+        return np.zeros(0, np.int64), np.zeros(0)
 
     # ------------------------------------------------------------------ kernels
     def sampler(self) -> Any:
@@ -148,6 +164,11 @@ class Task:
 
 # --------------------------------------------------------------------------- the registry
 _TASKS: Registry[Task] = Registry("task", "data", dashes=True)
+
+
+def _owners() -> dict[str, str]:
+    """Each option some task owns (:attr:`Task.owns`) -> that task's name."""
+    return {name: t.name for t in registered_tasks() for name in t.owns}
 
 
 def register_task(task: Task) -> Task:

@@ -133,7 +133,7 @@ def test_unknown_names_list_what_is_allowed():
         RunConfig(model="tenclass")
     with pytest.raises(ConfigError, match=r"^loss must be one of hinge, logistic"):
         RunConfig(loss="nope")
-    with pytest.raises(ConfigError, match=r"^data must be one of gaussian, basis, cube, mnist, fashion-mnist"):
+    with pytest.raises(ConfigError, match=r"^data must be one of gaussian, basis, cube, hypercube, mnist, fashion-mnist"):
         RunConfig(data="nope")
 
 

@@ -1,0 +1,263 @@
+"""The Boolean hypercube: x in {-1, +1}^d with Rad(q) bits, and a parity, staircase, majority or junta on a support.
+
+Conventions (docs/model.md, "The Boolean hypercube"):
+
+- ``--bit-bias q`` is P(x_i = +1), the bits independent, so E[x_i] = 2q - 1 (Rad(q)); 0.5 is the
+  uniform law. With ``--mix m`` an input is drawn, with probability m, from Rad(``--mix-bias``)
+  instead (the sparse and dense mixture of arXiv 2306.16921: sparse inputs have few -1 bits).
+- ``--support`` names the target's bits S = (s_1, ..., s_k), 1-based: ``"3"`` is (1, 2, 3),
+  ``"1,5,9"`` those bits in that order (a single bit j is ``"j,"``).
+- The targets: parity chi_S(x) = x_s1 ... x_sk; staircase sign(x_s1 + x_s1 x_s2 + ... + x_s1...x_sk)
+  (arXiv 2202.08658); majority sign(x_s1 + ... + x_sk); junta a truth table of the 2**k patterns.
+  Ties of the staircase and the majority (k even) go to x_s1, so the majority stays balanced.
+- ``--curriculum`` is a schedule of input laws within one run (arXiv 2301.13833); the training,
+  probe and test sets are always drawn from the run's own law (its ``bit_bias``, ``mix``).
+
+The kernels draw the same law (:mod:`fastnoise._kernels.boolean`); this module draws the sets in
+numpy and parses the options.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._kernels.boolean import q53
+from ..errors import ConfigError
+from ..fields import RunFields
+from ..options import TARGETS, parse_count
+from .base import Task
+
+__all__ = ["Hypercube", "Stage", "boolean_labels", "parse_curriculum", "parse_support", "parse_truth_table"]
+
+#: The options only this task reads (an error with any other task unless at their defaults).
+OWNED = ("target", "support", "truth_table", "bit_bias", "mix", "mix_bias", "curriculum")
+#: The largest junta: a truth table of 2**20 entries.
+MAX_JUNTA = 20
+_KEYS = {"bit-bias": "bit_bias", "mix": "mix", "mix-bias": "mix_bias"}
+
+
+def parse_support(text: str, d: int) -> tuple[int, ...]:
+    """``--support`` as 0-based bit indices: ``"3"`` -> (0, 1, 2); ``"1,5,9"`` -> (0, 4, 8).
+
+    Raises
+    ------
+    ConfigError
+        Empty, not integers, a bit outside 1..d, or a bit named twice (``support``).
+    """
+    t = str(text).strip()
+    if not t or not t.strip(","):
+        raise ConfigError("support", f"must name at least one bit (k, or a list such as 1,5,9), got {text!r}")
+    items = [s.strip() for s in t.split(",")]
+    if items[-1] == "" and len(items) == 2:  # "j,": the single bit j
+        items = items[:1]
+    elif len(items) == 1:
+        try:
+            k = parse_count(items[0])
+        except ValueError:
+            raise ConfigError("support", f"must be k (the first k bits) or a list such as 1,5,9, got {text!r}") from None
+        if not 1 <= k <= d:
+            raise ConfigError("support", f"must be between 1 and d = {d} bits, got {k}")
+        return tuple(range(k))
+    try:
+        bits = [int(s) for s in items]
+    except ValueError:
+        raise ConfigError("support", f"must be a list of bits such as 1,5,9, got {text!r}") from None
+    bad = [b for b in bits if not 1 <= b <= d]
+    if bad:
+        raise ConfigError("support", f"bits must lie in 1..{d} (d), got {bad[0]} in {text!r}")
+    if len(set(bits)) != len(bits):
+        raise ConfigError("support", f"names a bit twice: {text!r}")
+    return tuple(b - 1 for b in bits)
+
+
+def parse_truth_table(text: str | None, k: int) -> np.ndarray:
+    """``--truth-table`` as 2**k labels +-1 (``+-`` or ``10`` characters).
+
+    Raises
+    ------
+    ConfigError
+        Missing, a character other than + - 1 0, or not 2**k entries (``truth_table``).
+    """
+    if text is None:
+        raise ConfigError("truth_table", f"is needed by --target junta: 2**k = {2**k} signs such as +--+")
+    t = str(text).strip()
+    if not re.fullmatch(r"[+-]+|[01]+", t):
+        raise ConfigError("truth_table", f"must be a string of + and - (or of 1 and 0), got {text!r}")
+    if len(t) != 2**k:
+        raise ConfigError("truth_table", f"must have 2**k = {2**k} entries for a support of k = {k} bits, got {len(t)}")
+    return np.array([1.0 if c in "+1" else -1.0 for c in t])
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a curriculum: from step ``start`` on, fresh inputs are drawn from this law."""
+
+    start: int
+    bit_bias: float
+    mix: float
+    mix_bias: float
+
+
+def _law_value(key: str, text: str, spec: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise ConfigError("curriculum", f"{key}={text!r} is not a number in stage {spec!r}") from None
+    lo_open = key != "mix"
+    if not (v > 0.0 if lo_open else v >= 0.0) or not (v < 1.0 if lo_open else v <= 1.0):
+        allowed = "in (0, 1)" if lo_open else "in [0, 1]"
+        raise ConfigError("curriculum", f"{key} must be {allowed}, got {text} in stage {spec!r}")
+    return v
+
+
+def parse_curriculum(text: str, cfg: RunFields) -> tuple[Stage, ...]:
+    """``--curriculum`` as stages: ``"bit-bias=0.9:2e5,bit-bias=0.5"`` -> stages from step 0 and 200000.
+
+    Raises
+    ------
+    ConfigError
+        A stage that does not parse, an unknown key, a value out of range, a stage without a
+        length before the last, or a stage starting at or after ``steps`` (``curriculum``).
+    """
+    specs = [s.strip() for s in str(text).split(",")]
+    if not specs or any(not s for s in specs):
+        raise ConfigError("curriculum", f"must be stages such as bit-bias=0.9:2e5,bit-bias=0.5, got {text!r}")
+    stages: list[Stage] = []
+    start = 0
+    for n, spec in enumerate(specs):
+        law, sep, length = spec.partition(":")
+        values = {"bit_bias": cfg.bit_bias, "mix": cfg.mix, "mix_bias": cfg.mix_bias}
+        for item in law.split(";"):
+            key, eq, value = (s.strip() for s in item.partition("="))
+            if not eq or key not in _KEYS:
+                raise ConfigError(
+                    "curriculum", f"stage {spec!r}: expected key=value with key one of {', '.join(_KEYS)}, got {item.strip()!r}"
+                )
+            values[_KEYS[key]] = _law_value(key, value, spec)
+        if isinstance(cfg.steps, int) and start >= cfg.steps:
+            raise ConfigError("curriculum", f"stage {n + 1} ({spec!r}) starts at step {start}, at or after --steps {cfg.steps}")
+        stages.append(Stage(start, values["bit_bias"], values["mix"], values["mix_bias"]))
+        if sep:
+            try:
+                steps = parse_count(length.strip())
+            except ValueError:
+                msg = f"stage {spec!r}: the length after ':' must be a step count, got {length!r}"
+                raise ConfigError("curriculum", msg) from None
+            if steps < 1:
+                raise ConfigError("curriculum", f"stage {spec!r}: the length must be >= 1, got {steps}")
+            start += steps
+        elif n < len(specs) - 1:
+            raise ConfigError("curriculum", f"stage {spec!r} needs a length (key=value:steps): only the last runs to the end")
+    return tuple(stages)
+
+
+def boolean_labels(X: np.ndarray, support: tuple[int, ...], target: str, table: np.ndarray | None = None) -> np.ndarray:
+    """The clean labels (+-1) of the rows of ``X`` (entries +-1) for ``target`` on ``support`` (0-based).
+
+    The numpy form of the kernels' :func:`fastnoise._kernels.boolean.boolean_target`.
+    """
+    S = X[:, list(support)]
+    if target == "parity":
+        return np.prod(S, axis=1)
+    if target == "junta":
+        assert table is not None
+        idx = ((S > 0) * (1 << np.arange(len(support)))).sum(axis=1)
+        return np.asarray(table)[idx]
+    terms = np.cumprod(S, axis=1) if target == "staircase" else S
+    s = terms.sum(axis=1)
+    return np.where(s > 0, 1.0, np.where(s < 0, -1.0, S[:, 0]))
+
+
+def rad_inputs(n: int, d: int, q: float, mix: float, mix_bias: float, rng: np.random.Generator) -> np.ndarray:
+    """``n`` inputs with Rad(q) bits (w.p. ``mix`` Rad(``mix_bias``)), as float64 +-1."""
+    qs = np.full(n, q)
+    if mix > 0.0:
+        qs = np.where(rng.random(n) < mix, mix_bias, q)
+    return np.where(rng.random((n, d)) < qs[:, None], 1.0, -1.0)
+
+
+class Hypercube(Task):
+    """``--data hypercube``: Rad(q) bits, ``--target`` on ``--support`` (see the module docstring)."""
+
+    name = "hypercube"
+    sampler_module = ".samplers"
+    sampler_name = "HYPERCUBE_SAMPLER"
+    owns = OWNED
+    help = "x in {-1, +1}^d with P(x_i = +1) = q; a parity, staircase, majority or junta of --support"
+
+    def check(self, cfg: RunFields, d: int) -> None:
+        super().check(cfg, d)
+        sup = parse_support(cfg.support, d)
+        if cfg.target not in TARGETS:
+            raise ConfigError("target", f"must be one of {', '.join(TARGETS)}; got {cfg.target!r}")
+        if cfg.target == "junta":
+            if len(sup) > MAX_JUNTA:
+                raise ConfigError("support", f"a junta reads at most {MAX_JUNTA} bits (a truth table of 2**k), got {len(sup)}")
+            parse_truth_table(cfg.truth_table, len(sup))
+        elif cfg.truth_table is not None:
+            raise ConfigError("truth_table", f"applies only with --target junta, got --target {cfg.target}")
+        for name in ("bit_bias", "mix_bias"):
+            q = getattr(cfg, name)
+            if isinstance(q, bool) or not isinstance(q, int | float) or not 0.0 < q < 1.0:
+                raise ConfigError(name, f"must be in (0, 1) (P(x_i = +1)), got {q!r}")
+        m = cfg.mix
+        if isinstance(m, bool) or not isinstance(m, int | float) or not 0.0 <= m <= 1.0:
+            raise ConfigError("mix", f"must be in [0, 1], got {m!r}")
+        if cfg.curriculum is not None:
+            if cfg.n_train is not None:
+                raise ConfigError("curriculum", "applies to fresh samples: a training set (--n-train) is drawn from one law")
+            parse_curriculum(cfg.curriculum, cfg)
+
+    def resolve(self, cfg: RunFields) -> dict[str, Any]:
+        assert cfg.d is not None
+        sup = parse_support(cfg.support, cfg.d)
+        if sup == tuple(range(len(sup))):
+            return {"support": str(len(sup))}
+        return {"support": ",".join(str(s + 1) for s in sup) + ("," if len(sup) == 1 else "")}
+
+    def applies(self, name: str, params: Mapping[str, Any]) -> bool:
+        if name == "truth_table":
+            return params.get("target") == "junta"
+        if name == "mix_bias":
+            return bool(params.get("mix"))
+        return name in OWNED or super().applies(name, params)
+
+    def kernel_params(self, cfg: RunFields) -> dict[str, Any]:
+        return {
+            "bit_q53": q53(cfg.bit_bias),
+            "mix": float(cfg.mix),
+            "mix_q53": q53(cfg.mix_bias),
+            "target": TARGETS.index(cfg.target),
+        }
+
+    def kernel_arrays(self, cfg: RunFields) -> tuple[np.ndarray, np.ndarray]:
+        assert cfg.d is not None
+        sup = np.array(parse_support(cfg.support, cfg.d), dtype=np.int64)
+        table = parse_truth_table(cfg.truth_table, len(sup)) if cfg.target == "junta" else np.zeros(0)
+        return sup, table
+
+    def stages(self, cfg: RunFields) -> tuple[Stage, ...]:
+        """The curriculum's stages (one stage, the run's law, without ``--curriculum``)."""
+        if cfg.curriculum is None:
+            return (Stage(0, cfg.bit_bias, cfg.mix, cfg.mix_bias),)
+        return parse_curriculum(cfg.curriculum, cfg)
+
+    def stage_params(self, stage: Stage) -> dict[str, Any]:
+        """The kernel parameters of one stage's law (:meth:`kernel_params`' law fields)."""
+        return {"bit_q53": q53(stage.bit_bias), "mix": float(stage.mix), "mix_q53": q53(stage.mix_bias)}
+
+    def inputs(self, n: int, d: int, rng: np.random.Generator, cfg: RunFields) -> np.ndarray:
+        return rad_inputs(n, d, cfg.bit_bias, cfg.mix, cfg.mix_bias, rng)
+
+    def target(self, X: np.ndarray, cfg: RunFields) -> np.ndarray:
+        assert cfg.d is not None
+        sup, table = self.kernel_arrays(cfg)
+        return boolean_labels(X, tuple(int(s) for s in sup), cfg.target, table)
+
+
+TASK = Hypercube()
