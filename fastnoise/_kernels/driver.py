@@ -76,6 +76,10 @@ class Lanes(NamedTuple):
     helpers                                    templates the lane steps call, inlined into them
                                                (as the steps are into the driver: called, each
                                                would receive the parameters and arrays on the stack)
+    steps_drawn                                optional: ``steps`` for a sampler with its own lane
+                                               draw (``SamplerKernel.lane_draw``, read as
+                                               ``LANE_DRAW``); ``steps`` is for the samplers whose
+                                               law the lane step draws itself (``lanes``: Gaussian)
     """
 
     block: Callable
@@ -84,6 +88,7 @@ class Lanes(NamedTuple):
     steps: Callable
     eligible: Callable[[Spec, SamplerKernel], bool]
     helpers: tuple[Callable, ...] = ()
+    steps_drawn: Callable | None = None
 
 
 class Model(NamedTuple):
@@ -266,7 +271,9 @@ def build(
     lanes = model.lanes is not None and model.lanes.eligible(spec, sampler) and not replace and COMPILED
     if lanes:
         assert model.lanes is not None and model.lr is constant_lr, "lanes need a constant step size"
-        roles.update(BLOCK=model.lanes.block, PACK=model.lanes.pack, UNPACK=model.lanes.unpack, STEPS_LANES=model.lanes.steps)
+        lane_steps = model.lanes.steps if sampler.lanes else model.lanes.steps_drawn
+        assert lane_steps is not None, "an eligible sampler without a Gaussian lane step has its lane draw"
+        roles.update(BLOCK=model.lanes.block, PACK=model.lanes.pack, UNPACK=model.lanes.unpack, STEPS_LANES=lane_steps)
     shared = (label_noise, _record, _fail, _drive)  # label_noise: every sampler's noise, read by the lane steps too
     drivers = (*shared, _steps_lanes, _drive_lanes) if lanes else shared
     lane_helpers = model.lanes.helpers if lanes and model.lanes is not None else ()

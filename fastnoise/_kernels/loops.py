@@ -312,6 +312,8 @@ def _drive(rs, arrays, scratch, state, steps_done, updates, status, P, D, seg_st
     weight arrays, the minibatch / weight-decay buffer, the trained-weight masks (shared).
     """
     order, flats, buf, masks = reg
+    if COMPILED:  # the sets and the task's arrays without atomic reference counts where a step reads them (vec.borrowed)
+        D = borrowed(D)  # (the caller owns D for the whole call)
     for r in rs:
         if status[r, S_CODE] != OK:
             continue
@@ -375,6 +377,8 @@ def _drive_lanes(rs, arrays, scratch, state, steps_done, updates, status, P, D, 
     replicas, or at different steps, through :func:`_drive` instead (``engine.LaneDrive``), so
     that a run of lane groups only does not compile the scalar driver.
     """
+    if COMPILED:  # as in _drive: the sets and the task's arrays borrowed (a lane draw reads them at every step)
+        D = borrowed(D)
     S = np.zeros(S_ROWS * LANES, np.uint64)
     blk = BLOCK(P)
     g_rs = np.zeros(LANES, np.int64)

@@ -107,6 +107,7 @@ BINDINGS: dict[str, str] = {
     "LOSS_CLASSES": "loss.classes",
     "LOSS_CONDITIONAL": "loss.conditional",
     "DRAW": "sampler.draw",
+    "LANE_DRAW": "sampler.lane_draw",
     "ONEHOT": "sampler.onehot",
 }
 assert {src.partition(".")[0] for src in BINDINGS.values()} == set(Spec._fields), "every Spec field is bound"

@@ -63,6 +63,12 @@ class SamplerKernel(NamedTuple):
         The neuron's lane step can draw this law itself (it draws standard normals).
     helpers : tuple of callables
         Templates it calls that must be specialised too.
+    lane_draw : callable or None
+        Template ``lane_draw(P, D, S, X, alive, clean, W)``: the draw of every live lane of a
+        lane block at once (:mod:`.lanes`: lane l's input into ``X[i*LANES + l]``, its clean label
+        into ``clean[l]``; ``W`` uint64 scratch of LANES entries), each lane's draws exactly the
+        scalar ``draw``'s from its own stream.
+        With it, a model's lane steps run this law (``Lanes.steps_drawn``). None: no lane form.
     """
 
     name: str
@@ -70,3 +76,4 @@ class SamplerKernel(NamedTuple):
     onehot: bool = False
     lanes: bool = False
     helpers: tuple[Callable, ...] = ()
+    lane_draw: Callable | None = None

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from .._kernels.boolean import q53
 from ..errors import ConfigError
 from ..fields import RunFields
 from ..options import TARGETS, parse_count
@@ -38,7 +37,17 @@ __all__ = ["Hypercube", "Stage", "boolean_labels", "parse_curriculum", "parse_su
 OWNED = ("target", "support", "truth_table", "bit_bias", "mix", "mix_bias", "curriculum")
 #: The largest junta: a truth table of 2**20 entries.
 MAX_JUNTA = 20
+#: The longest staircase (the kernels hold the support's bits in one 64-bit word).
+MAX_STAIRCASE = 63
 _KEYS = {"bit-bias": "bit_bias", "mix": "mix", "mix-bias": "mix_bias"}
+
+
+def q53(q: float) -> int:
+    """``q`` as the 53-bit integer the kernels compare with: ``round(q * 2**53)`` (P(x_i = +1) = q53 / 2**53).
+
+    Plain Python, so that the vocabulary loads without Numba (:mod:`fastnoise._kernels.boolean`).
+    """
+    return int(round(q * 2.0**53))
 
 
 def parse_support(text: str, d: int) -> tuple[int, ...]:
@@ -195,6 +204,8 @@ class Hypercube(Task):
         sup = parse_support(cfg.support, d)
         if cfg.target not in TARGETS:
             raise ConfigError("target", f"must be one of {', '.join(TARGETS)}; got {cfg.target!r}")
+        if cfg.target == "staircase" and len(sup) > MAX_STAIRCASE:
+            raise ConfigError("support", f"a staircase reads at most {MAX_STAIRCASE} bits, got {len(sup)}")
         if cfg.target == "junta":
             if len(sup) > MAX_JUNTA:
                 raise ConfigError("support", f"a junta reads at most {MAX_JUNTA} bits (a truth table of 2**k), got {len(sup)}")
