@@ -30,7 +30,6 @@ from ._kernels.columns import metric_names as _layout_names
 from .config import RunConfig
 from .models import model_of
 from .schedule import stage_column
-from .tasks import get_task
 
 SCHEMA_VERSION = 4
 
@@ -135,6 +134,8 @@ def metric_names(cfg: RunConfig) -> list[str]:
 
 def frame_from_arrays(cfg: RunConfig, points: np.ndarray, out: np.ndarray) -> pd.DataFrame:
     """Tidy DataFrame from the kernels' ``out[replica, checkpoint, metric]``."""
+    from .tasks import get_task  # here: the tasks load the kernels (Numba), which importing the schema must not
+
     R, C, _ = out.shape
     cols: dict[str, object] = {
         "replica": np.repeat(np.arange(R, dtype=np.int64), C),
