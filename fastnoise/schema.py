@@ -11,6 +11,8 @@ of many runs, concatenated, keeps each row's configuration) and added ``config_i
 holds to its full configuration (:mod:`fastnoise.io`). Files of older schemas read unchanged
 (they lack the new columns). Schema 4 added the training-regime fields (``noise``,
 ``noise_mode``, ``label_smoothing``, ``batch``, ``weight_decay``, ``sampling``) as columns.
+A run with a schedule of input laws (a curriculum, :meth:`fastnoise.tasks.Task.schedule`) has a
+``stage`` column after ``step`` (:data:`STAGE`); other runs' tables do not.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ._kernels.columns import BASE_NAMES
 from ._kernels.columns import metric_names as _layout_names
 from .config import RunConfig
 from .models import model_of
+from .schedule import stage_column
 
 SCHEMA_VERSION = 4
 
@@ -58,6 +61,13 @@ LAYER_METRICS: dict[str, str] = {
     "dead_{l}": "hidden layer l: units whose pre-activation is <= 0 on every probe input",
 }
 assert tuple(METRICS) == BASE_NAMES
+
+#: The column of runs with a curriculum, and its meaning (docs/table.md).
+STAGE = (
+    "stage",
+    "the curriculum's stage (1-based) in effect for the last step before the checkpoint (step 0: 1); "
+    "only in the tables of runs with a curriculum",
+)
 
 #: Parameter columns repeated on every row (schema 2's, in their order).
 _PARAMS_2 = (
@@ -124,11 +134,16 @@ def metric_names(cfg: RunConfig) -> list[str]:
 
 def frame_from_arrays(cfg: RunConfig, points: np.ndarray, out: np.ndarray) -> pd.DataFrame:
     """Tidy DataFrame from the kernels' ``out[replica, checkpoint, metric]``."""
+    from .tasks import get_task  # here: the tasks load the kernels (Numba), which importing the schema must not
+
     R, C, _ = out.shape
     cols: dict[str, object] = {
         "replica": np.repeat(np.arange(R, dtype=np.int64), C),
         "step": np.tile(points.astype(np.int64), R),
     }
+    sched = get_task(cfg.data).schedule(cfg)
+    if sched is not None:
+        cols[STAGE[0]] = np.tile(stage_column([start for start, _ in sched], points), R)
     flat = out.reshape(R * C, -1)
     for m, name in enumerate(metric_names(cfg)):
         v = flat[:, m]

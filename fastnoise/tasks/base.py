@@ -93,6 +93,20 @@ class Task:
         """Fields of the kernels' :class:`~fastnoise._kernels.params.Params` this task sets (read by its sampler)."""
         return {}
 
+    def schedule(self, cfg: RunFields) -> tuple[tuple[int, dict[str, Any]], ...] | None:
+        """The run's schedule of input laws (a curriculum), or None: one law, the run's own, throughout (the default).
+
+        Returns
+        -------
+        tuple of (int, dict) or None
+            One ``(start, overrides)`` per stage, in order: from ``start`` steps done on (the
+            first stage from 0, the starts increasing and below ``cfg.steps``), the fresh samples
+            are drawn with these fields of :meth:`kernel_params` replaced. The training, probe
+            and test sets keep the run's own law. A run with a schedule, even of one stage, has a
+            ``stage`` column (docs/table.md).
+        """
+        return None
+
     def kernel_arrays(self, cfg: RunFields) -> tuple[np.ndarray, np.ndarray]:
         """The kernels' ``Data.task_ints`` (int64) and ``Data.task_reals`` (float64) its sampler reads; empty by default."""
         return np.zeros(0, np.int64), np.zeros(0)

@@ -12,6 +12,8 @@ Conventions (docs/model.md, "The Boolean hypercube"):
   Ties of the staircase and the majority (k even) go to x_s1, so the majority stays balanced.
 - ``--curriculum`` is a schedule of input laws within one run (arXiv 2301.13833); the training,
   probe and test sets are always drawn from the run's own law (its ``bit_bias``, ``mix``).
+  :meth:`Hypercube.schedule` hands the stages to the engine, which switches the kernels' law
+  exactly at each stage's first step (docs/running.md, "Curricula").
 
 The kernels draw the same law (:mod:`fastnoise._kernels.boolean`); this module draws the sets in
 numpy and parses the options.
@@ -31,7 +33,7 @@ from ..fields import RunFields
 from ..options import TARGETS, parse_count
 from .base import Task
 
-__all__ = ["Hypercube", "Stage", "boolean_labels", "parse_curriculum", "parse_support", "parse_truth_table"]
+__all__ = ["Hypercube", "Stage", "boolean_labels", "curriculum_stages", "parse_curriculum", "parse_support", "parse_truth_table"]
 
 #: The options only this task reads (an error with any other task unless at their defaults).
 OWNED = ("target", "support", "truth_table", "bit_bias", "mix", "mix_bias", "curriculum")
@@ -124,16 +126,29 @@ def _law_value(key: str, text: str, spec: str) -> float:
     return v
 
 
+def curriculum_stages(text: str) -> list[str]:
+    """The stage texts of ``--curriculum``, stripped: stages are separated by ``,`` or ``|`` (the same).
+
+    ``|`` lets a sweep's ``--grid``, whose values are separated by commas, hold curricula:
+    ``--grid "curriculum=bit-bias=0.9:2e5|bit-bias=0.5,bit-bias=0.7:2e5|bit-bias=0.5"``.
+    """
+    return [s.strip() for s in re.split(r"[,|]", str(text))]
+
+
 def parse_curriculum(text: str, cfg: RunFields) -> tuple[Stage, ...]:
     """``--curriculum`` as stages: ``"bit-bias=0.9:2e5,bit-bias=0.5"`` -> stages from step 0 and 200000.
+
+    Stages are separated by ``,`` or ``|`` (:func:`curriculum_stages`). The last stage runs to the
+    end of the run: it may have a length only if that ends it at ``steps``.
 
     Raises
     ------
     ConfigError
         A stage that does not parse, an unknown key, a value out of range, a stage without a
-        length before the last, or a stage starting at or after ``steps`` (``curriculum``).
+        length before the last, a stage starting at or after ``steps``, or a last stage whose
+        length does not end at ``steps`` (``curriculum``).
     """
-    specs = [s.strip() for s in str(text).split(",")]
+    specs = curriculum_stages(text)
     if not specs or any(not s for s in specs):
         raise ConfigError("curriculum", f"must be stages such as bit-bias=0.9:2e5,bit-bias=0.5, got {text!r}")
     stages: list[Stage] = []
@@ -162,6 +177,13 @@ def parse_curriculum(text: str, cfg: RunFields) -> tuple[Stage, ...]:
             start += steps
         elif n < len(specs) - 1:
             raise ConfigError("curriculum", f"stage {spec!r} needs a length (key=value:steps): only the last runs to the end")
+    if sep and isinstance(cfg.steps, int) and start != cfg.steps:
+        # (also a --grid value split at the commas between its stages: "a:1e3" of "a:1e3,b")
+        raise ConfigError(
+            "curriculum",
+            f"the last stage ({specs[-1]!r}) ends at step {start}, not at --steps {cfg.steps}: it runs to the end, "
+            "drop its length (in a --grid, separate stages with |)",
+        )
     return tuple(stages)
 
 
@@ -227,9 +249,12 @@ class Hypercube(Task):
     def resolve(self, cfg: RunFields) -> dict[str, Any]:
         assert cfg.d is not None
         sup = parse_support(cfg.support, cfg.d)
+        out: dict[str, Any] = {}
+        if cfg.curriculum is not None:  # one spelling of a curriculum: stages separated by commas
+            out["curriculum"] = ",".join(curriculum_stages(cfg.curriculum))
         if sup == tuple(range(len(sup))):
-            return {"support": str(len(sup))}
-        return {"support": ",".join(str(s + 1) for s in sup) + ("," if len(sup) == 1 else "")}
+            return {**out, "support": str(len(sup))}
+        return {**out, "support": ",".join(str(s + 1) for s in sup) + ("," if len(sup) == 1 else "")}
 
     def applies(self, name: str, params: Mapping[str, Any]) -> bool:
         if name == "truth_table":
@@ -261,6 +286,12 @@ class Hypercube(Task):
     def stage_params(self, stage: Stage) -> dict[str, Any]:
         """The kernel parameters of one stage's law (:meth:`kernel_params`' law fields)."""
         return {"bit_q53": q53(stage.bit_bias), "mix": float(stage.mix), "mix_q53": q53(stage.mix_bias)}
+
+    def schedule(self, cfg: RunFields) -> tuple[tuple[int, dict[str, Any]], ...] | None:
+        """The curriculum's stages as (start, law fields of the kernel parameters); None without ``--curriculum``."""
+        if cfg.curriculum is None:
+            return None
+        return tuple((s.start, self.stage_params(s)) for s in self.stages(cfg))
 
     def inputs(self, n: int, d: int, rng: np.random.Generator, cfg: RunFields) -> np.ndarray:
         return rad_inputs(n, d, cfg.bit_bias, cfg.mix, cfg.mix_bias, rng)

@@ -98,6 +98,14 @@ RULES = [
     pytest.param({"n_train": 0}, ["--n-train", "0"], "n_train", "--n-train", ("got 0",), id="n-train-zero"),
     pytest.param({"n_test": 0}, ["--n-test", "0"], "n_test", "--n-test", ("got 0",), id="n-test-zero"),
     pytest.param({"probe_size": 0}, ["--probe-size", "0"], "probe_size", "--probe-size", ("got 0",), id="probe-size-zero"),
+    pytest.param(  # a last stage that ends before --steps: also what a --grid value cut at its commas looks like
+        {"data": "hypercube", "curriculum": "bit-bias=0.9:100"},
+        ["--data", "hypercube", "--curriculum", "bit-bias=0.9:100"],
+        "curriculum",
+        "--curriculum",
+        ("'bit-bias=0.9:100'", "ends at step 100"),
+        id="curriculum-last-stage-short",
+    ),
 ]
 
 
