@@ -89,6 +89,10 @@ class Task:
             return self.dataset
         return name != "cube_dims" and (name in self.owns or name not in _owners())
 
+    def filename_parts(self, cfg: RunFields) -> list[str]:
+        """Words the task adds to a run's default file name after ``--data`` (its own options); none by default."""
+        return []
+
     def kernel_params(self, cfg: RunFields) -> dict[str, Any]:
         """Fields of the kernels' :class:`~fastnoise._kernels.params.Params` this task sets (read by its sampler)."""
         return {}

@@ -21,6 +21,7 @@ numpy and parses the options.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -262,6 +263,17 @@ class Hypercube(Task):
         if name == "mix_bias":
             return bool(params.get("mix"))
         return name in OWNED or super().applies(name, params)
+
+    def filename_parts(self, cfg: RunFields) -> list[str]:
+        parts = [cfg.target, "S" + cfg.support.rstrip(",").replace(",", "-")]
+        if cfg.truth_table is not None:
+            parts.append("T" + cfg.truth_table)
+        parts.append(f"q{cfg.bit_bias:g}")
+        if cfg.mix > 0.0:
+            parts.append(f"mix{cfg.mix:g}-{cfg.mix_bias:g}")
+        if cfg.curriculum is not None:  # its text has ':' and ';': a short hash names it
+            parts.append("cur" + hashlib.sha256(cfg.curriculum.encode()).hexdigest()[:8])
+        return parts
 
     def kernel_params(self, cfg: RunFields) -> dict[str, Any]:
         return {
