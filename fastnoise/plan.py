@@ -51,8 +51,17 @@ def geometry(cfg: RunConfig) -> Geometry:
     (``state.regime_arrays``), so their runs have no spread after the weight matrix (``layout.SPREAD``).
     """
     spread = cfg.batch == 1 and cfg.weight_decay == 0.0
+    extra = len(get_task(cfg.data).extra_metrics(cfg))
     return Geometry(
-        model_of(cfg), cfg.d, cfg.bias, cfg.hidden_widths, cfg.classes, cfg.trained_layers, np.dtype(cfg.dtype), spread=spread
+        model_of(cfg),
+        cfg.d,
+        cfg.bias,
+        cfg.hidden_widths,
+        cfg.classes,
+        cfg.trained_layers,
+        np.dtype(cfg.dtype),
+        spread=spread,
+        extra_metrics=extra,
     )
 
 
@@ -72,7 +81,10 @@ def sampler(cfg: RunConfig) -> Any:
 
 
 def kernel_spec(cfg: RunConfig) -> Spec:
-    """The compile-time options of a run's kernel: loss, input law (its sampler), activation, sparse inputs, regime."""
+    """The compile-time options of a run's kernel: loss, input law (its sampler), activation, sparse inputs, regime.
+
+    And the task's own columns: its metrics part, if :meth:`~fastnoise.tasks.Task.extra_metrics` names any.
+    """
     task = get_task(cfg.data)
     return Spec(
         loss=get_loss(cfg.loss).kernel().name,
@@ -84,6 +96,7 @@ def kernel_spec(cfg: RunConfig) -> Spec:
         batch=cfg.batch > 1,
         decay=cfg.weight_decay > 0.0,
         epochs=cfg.sampling == "epochs",
+        metrics=task.metrics_kernel().name if task.extra_metrics(cfg) else "",
     )
 
 
@@ -167,7 +180,8 @@ def kernels(cfg: RunConfig, spec: Spec | None = None) -> driver.Kernels:
     part = sampler(cfg)
     if part.name != spec.sampler:
         part = _BUILTIN_SAMPLERS[spec.sampler]
-    return driver.build(model_of(cfg).kernel(), spec, get_loss(cfg.loss).kernel(), part)
+    metrics = get_task(cfg.data).metrics_kernel() if spec.metrics else None
+    return driver.build(model_of(cfg).kernel(), spec, get_loss(cfg.loss).kernel(), part, metrics)
 
 
 @dataclass

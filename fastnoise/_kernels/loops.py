@@ -54,6 +54,7 @@ def constant_lr(P, status):
 # --------------------------------------------------------------------------- driver templates
 # Rebound by build(); the placeholders keep linters and readers oriented.
 VIEW = SAMPLE = UPDATE = EVALUATE = LEARN = CHECK = LR = RECORD = STEPS = None
+MODEL_RECORD = TASK_RECORD = None
 BLOCK = PACK = UNPACK = STEPS_LANES = None
 BATCH = DECAY = EPOCHS = False  # the spec's regime flags (compile-time constants)
 
@@ -299,6 +300,19 @@ def _record(w, P, D, updates, status, steps_done, out_row):
     if not RECORD(P, D, status[S_LOG2], out_row, *w):
         _fail(status, NONFINITE, steps_done)
         return False
+    return True
+
+
+def _record_task(P, D, log2, out_row, *w):
+    """The record (``RECORD``) of a run whose task has columns of its own: the model's, then the task's.
+
+    ``MODEL_RECORD`` is the model's record, ``TASK_RECORD`` the task's (a :class:`.parts.MetricsKernel`,
+    compiled into this function with the model's ``OUTPUT_AT`` and ``FIRST_LAYER``). Bound only for
+    such runs (:func:`.driver.build`): every other run's ``RECORD`` is the model's own, as before.
+    """
+    if not MODEL_RECORD(P, D, log2, out_row, *w):
+        return False
+    TASK_RECORD(P, D, log2, out_row, w)
     return True
 
 

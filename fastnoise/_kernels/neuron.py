@@ -108,6 +108,17 @@ def record(P, D, log2, out_row, x, V):
     return math.isfinite(nrm)
 
 
+def output_at(P, w):
+    """N(x) = V . x for the input in the view x (a task's records, :mod:`.progress`)."""
+    x, V = w
+    return dot(V, x, P.din)
+
+
+def first_layer(P, w):
+    """V as a first layer of one unit: its weight on input j is V[j] (stride 1)."""
+    return w[1], 1, 1
+
+
 # --------------------------------------------------------------------------- replicas in lanes
 # The lane block: X (three buffers: the samples of the steps before, at and after the current
 # one) and V hold coordinate i of every lane in [i*LANES, (i+1)*LANES) (x[d] = 1 with a bias); out, hy,
@@ -283,6 +294,8 @@ MODEL = Model(
     helpers=(scale,),
     evaluate=evaluate,
     learn=learn,
+    output_at=output_at,
+    first_layer=first_layer,
     lanes=Lanes(
         block=lane_block,
         pack=lane_pack,

@@ -14,6 +14,9 @@ Conventions (docs/model.md, "The Boolean hypercube"):
   probe and test sets are always drawn from the run's own law (its ``bit_bias``, ``mix``).
   :meth:`Hypercube.schedule` hands the stages to the engine, which switches the kernels' law
   exactly at each stage's first step (docs/running.md, "Curricula").
+- Its tables carry progress measures (:func:`progress_names`, docs/table.md): ``target_corr``,
+  ``mass_support``, ``mass_off`` and ``fourier_<bits>``, computed in the kernels at each
+  checkpoint (:mod:`fastnoise._kernels.progress`).
 
 The kernels draw the same law (:mod:`fastnoise._kernels.boolean`); this module draws the sets in
 numpy and parses the options.
@@ -22,6 +25,7 @@ numpy and parses the options.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,10 +38,24 @@ from ..fields import RunFields
 from ..options import TARGETS, parse_count
 from .base import Task
 
-__all__ = ["Hypercube", "Stage", "boolean_labels", "curriculum_stages", "parse_curriculum", "parse_support", "parse_truth_table"]
+__all__ = [
+    "Hypercube",
+    "Stage",
+    "boolean_labels",
+    "curriculum_stages",
+    "fourier_subsets",
+    "parse_curriculum",
+    "parse_support",
+    "parse_truth_table",
+    "progress_names",
+]
 
 #: The options only this task reads (an error with any other task unless at their defaults).
 OWNED = ("target", "support", "truth_table", "bit_bias", "mix", "mix_bias", "curriculum")
+#: Fourier columns of every subset of the support up to this k (the kernels' own constant,
+#: ``fastnoise._kernels.progress.FOURIER_ALL_MAX``, repeated so that the vocabulary loads without Numba;
+#: tests/kernels/test_progress.py checks that they agree).
+FOURIER_ALL_MAX = 4
 #: The largest junta: a truth table of 2**20 entries.
 MAX_JUNTA = 20
 #: The longest staircase (the kernels hold the support's bits in one 64-bit word).
@@ -205,6 +223,29 @@ def boolean_labels(X: np.ndarray, support: tuple[int, ...], target: str, table: 
     return np.where(s > 0, 1.0, np.where(s < 0, -1.0, S[:, 0]))
 
 
+def fourier_subsets(k: int) -> list[tuple[int, ...]]:
+    """The subsets T of a k-bit support whose Fourier coefficient a run records, as positions in the support.
+
+    Every non-empty subset when k <= 4 (``FOURIER_ALL_MAX``), by degree and then lexicographically:
+    k = 3 gives (0,), (1,), (2,), (0, 1), (0, 2), (1, 2), (0, 1, 2); above, the full support only.
+    """
+    if k > FOURIER_ALL_MAX:
+        return [tuple(range(k))]
+    return [T for deg in range(1, k + 1) for T in itertools.combinations(range(k), deg)]
+
+
+def progress_names(support: tuple[int, ...]) -> list[str]:
+    """A hypercube run's progress columns for its ``support`` (0-based bits), in the kernels' order.
+
+    ``target_corr``, ``mass_support``, ``mass_off``, then ``fourier_<bits>`` for each subset of
+    :func:`fourier_subsets`, its bits 1-based in support order: support (0, 1, 2) gives
+    ``fourier_1``, ..., ``fourier_2_3``, ``fourier_1_2_3``; support (4, 0) gives ``fourier_5``,
+    ``fourier_1``, ``fourier_5_1``.
+    """
+    fourier = ["fourier_" + "_".join(str(support[p] + 1) for p in T) for T in fourier_subsets(len(support))]
+    return ["target_corr", "mass_support", "mass_off", *fourier]
+
+
 def rad_inputs(n: int, d: int, q: float, mix: float, mix_bias: float, rng: np.random.Generator) -> np.ndarray:
     """``n`` inputs with Rad(q) bits (w.p. ``mix`` Rad(``mix_bias``)), as float64 +-1."""
     qs = np.full(n, q)
@@ -219,6 +260,8 @@ class Hypercube(Task):
     name = "hypercube"
     sampler_module = ".samplers"
     sampler_name = "HYPERCUBE_SAMPLER"
+    metrics_module = ".progress"
+    metrics_name = "HYPERCUBE_METRICS"
     owns = OWNED
     help = "x in {-1, +1}^d with P(x_i = +1) = q; a parity, staircase, majority or junta of --support"
 
@@ -288,6 +331,11 @@ class Hypercube(Task):
         sup = np.array(parse_support(cfg.support, cfg.d), dtype=np.int64)
         table = parse_truth_table(cfg.truth_table, len(sup)) if cfg.target == "junta" else np.zeros(0)
         return sup, table
+
+    def extra_metrics(self, cfg: RunFields) -> list[str]:
+        """The progress measures (:func:`progress_names`) of the run's support."""
+        assert cfg.d is not None
+        return progress_names(parse_support(cfg.support, cfg.d))
 
     def stages(self, cfg: RunFields) -> tuple[Stage, ...]:
         """The curriculum's stages (one stage, the run's law, without ``--curriculum``)."""
