@@ -5,6 +5,7 @@ Usage (from the repository root)::
     python bench/run_bench.py                 # full run, writes bench/results/<cpu>.md and .parquet
     python bench/run_bench.py --quick         # fewer repetitions (a smoke test, not a record)
     python bench/run_bench.py --pairs 9       # more A/B pairs per kernel row (default 5)
+    python bench/run_bench.py --only hypercube --pairs 11   # the hypercube's step against the Gaussian one
 
 Kernel rows are timed in **pairs**: fastnoise, then C, then fastnoise, ... (at least 5 pairs),
 and the row's ratio is the median of the pair ratios, so that a shared machine's slow moments
@@ -85,7 +86,16 @@ TARGETS = {
     "CLI start-up, warm cache (s)": 0.8,
     "first run, empty cache (s)": 8.0,
     "recording share of a 1e7-step run": 0.05,
+    "hypercube / Gaussian, neuron d=30, 8 replicas on 1 thread": 0.5,
+    "hypercube / Gaussian, two-layer K=100": 0.85,
 }
+#: The Boolean hypercube against Gaussian inputs, same model and run (uniform bits, 3-sparse parity,
+#: pure noise as the other rows): (target name, fastnoise parameters, replicas, steps). Alternated
+#: pairs on one thread (:func:`paired_variant`), median of the pair ratios.
+HYPERCUBE = [
+    ("hypercube / Gaussian, neuron d=30, 8 replicas on 1 thread", dict(model="neuron", lr=1 / D), 8, 1_000_000),
+    ("hypercube / Gaussian, two-layer K=100", dict(model="twolayer", width=100), 1, 1_000_000),
+]
 
 
 def cpu_name() -> str:
@@ -155,13 +165,23 @@ def paired(
     return statistics.median(fn), statistics.median(cn), statistics.median(ratios), frac
 
 
-def paired_variant(variant: dict, base: dict, steps: int, pairs: int) -> float:
+def paired_variant(variant: dict, base: dict, steps: int, pairs: int, replicas: int = 1) -> float:
     """A variant of a setting against the setting, alternated ``pairs`` times on one thread: median pair ratio."""
-    warm_up(variant, 1, 1)
-    warm_up(base, 1, 1)
+    warm_up(variant, replicas, 1)
+    warm_up(base, replicas, 1)
     return statistics.median(
-        fastnoise_seconds(variant, steps, 1, 1)[0] / fastnoise_seconds(base, steps, 1, 1)[0] for _ in range(pairs)
+        fastnoise_seconds(variant, steps, replicas, 1)[0] / fastnoise_seconds(base, steps, replicas, 1)[0] for _ in range(pairs)
     )
+
+
+def hypercube_rows(pairs: int, add) -> dict[str, tuple[float, float]]:
+    """The hypercube's step against the Gaussian one (:data:`HYPERCUBE`): rows added with ``add``, and their checks."""
+    checks = {}
+    for name, params, replicas, steps in HYPERCUBE:
+        ratio = paired_variant({**params, "data": "hypercube"}, params, steps, pairs, replicas)
+        add("ratio", name, 1, ratio, "x", note=f"{replicas} replicas, {steps:.0e} steps; median of {pairs} alternated pairs")
+        checks[name] = (ratio, TARGETS[name])
+    return checks
 
 
 def paired_scaling(params: dict, cargs: list[str] | None, steps: int, pairs: int) -> tuple[float, float | None, float | None]:
@@ -269,7 +289,12 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="1 repetition and shorter memory runs (not a record)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="folder for <cpu>.md and <cpu>.parquet")
     ap.add_argument("--pairs", type=int, default=5, help="fastnoise/C pairs per kernel row (at least 5 for a record)")
-    ap.add_argument("--only", default=None, metavar="TEXT", help="only the kernel rows whose setting contains TEXT (no targets)")
+    ap.add_argument(
+        "--only",
+        default=None,
+        metavar="TEXT",
+        help="only the kernel rows whose setting contains TEXT (no targets; 'hypercube': its two ratios, judged)",
+    )
     args = ap.parse_args()
     build_c()
     reps = 1 if args.quick else 5
@@ -312,9 +337,11 @@ def main() -> int:
                 add("kernel", name, threads, ns, "ns/step", None, f"update_frac={frac:.3f}, steps alone (marginal)")
             speed[(name, threads)] = ns
 
-    if args.only is not None:  # a partial record: the kernel rows asked for, no targets judged
-        write_report(args.out, rows, {}, [], args.quick, partial=args.only)
-        return 0
+    if args.only is not None:  # a partial record: the kernel rows asked for (and the hypercube's ratios, judged)
+        hyper = hypercube_rows(pairs, add) if "hypercube" in args.only else {}
+        failed = [k for k, (v, t) in hyper.items() if v > t]
+        write_report(args.out, rows, hyper, failed, args.quick, partial=args.only)
+        return 1 if failed else 0
 
     checks: dict[str, tuple[float, float]] = {}
     for name, _, cargs, _ in SETTINGS:
@@ -329,6 +356,7 @@ def main() -> int:
     for check, variant in variants:
         params, steps = params_of[variant]
         checks[check] = (paired_variant(params, params_of["two-layer K=100"][0], steps, pairs), TARGETS[check])
+    checks.update(hypercube_rows(pairs, add))
     # Thread scaling: the same 4 replicas on 1 and on 2 threads (throughput ratio), against the C
     # comparator's own scaling on the same machine (it splits its replicas over OpenMP threads);
     # one thread, two threads, then C's the same, in rounds (median of the rounds).
