@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -80,5 +82,11 @@ def sample_stream(cfg: RunConfig, replica: int, n: int) -> tuple[np.ndarray, np.
         code = LAW_CODES[part.name]
         draw_stream(row, n, cfg.d, code, data.Xtr, data.Ytr, P.cube_c, P.cube_k, P.p, xs, clean, ys, flip, order)
     else:  # a sampler from outside the package: its draw compiled as written (spec constants at their defaults)
-        draw_stream_of(jit(part.draw, cache=False), row, n, P, data, xs, clean, ys, flip, order)
+        draw_stream_of(_compiled(part.draw), row, n, P, data, xs, clean, ys, flip, order)
     return xs, clean, ys
+
+
+@functools.cache
+def _compiled(draw: Callable[..., Any]) -> Any:
+    """A sampler's draw compiled once per process: a new dispatcher would compile ``draw_stream_of`` anew at every call."""
+    return jit(draw, cache=False)
