@@ -157,7 +157,7 @@ def _judge_neuron(res: CheckResult, data: pd.DataFrame, sz: Sizes) -> None:
         lo, hi = mean - 4 * se, mean + 4 * se
         best = 0.5 * (1 - theory.threshold_parity_correlation(k))
         res.add(
-            f"neuron, {loss}, k={k}, d={NEURON_D}, h={h:g}, {sz.neuron_steps:.0e} steps, {e.size} runs x {sz.neuron_test} tests",
+            f"neuron, {loss}, k={k}, d={NEURON_D}, h={h:g}, {sz.neuron_steps:.3g} steps, {e.size} runs x {sz.neuron_test} tests",
             f"test error 1/2 (the best halfspace: {best:g})",
             f"{mean:.4f} +- {se:.4f} (s.e. over runs; z = {(mean - 0.5) / se:+.1f})" if se > 0 else f"{mean:.4f} in every run",
             f"mean +- 4 s.e. within 1/2 +- {CHANCE_MARGIN}",
@@ -171,7 +171,7 @@ def _judge_net(res: CheckResult, net: pd.DataFrame, hits: pd.DataFrame, sz: Size
     at30 = last[last.d == 30].error_test.to_numpy()
     t30 = hits[hits.d == 30].time
     res.add(
-        f"two-layer, width 100, bias, hinge, k={sz.k}, d=30, h={NET['lr']}, {sz.net_steps:.0e} steps, {at30.size} replicas",
+        f"two-layer, width 100, bias, hinge, k={sz.k}, d=30, h={NET['lr']}, {sz.net_steps:.3g} steps, {at30.size} replicas",
         f"learns: test error <= {LEARNED} by the budget",
         f"worst replica {at30.max():.3f} at the end; <= {LEARNED} from step {t30.median():.0f} (median), {t30.max():.0f} (last)",
         f"every replica <= {LEARNED}",
@@ -250,5 +250,5 @@ def check_parity(mode: str = "quick", seed: int = 0) -> CheckResult:
     _judge_neuron(res, neuron, sz)
     _judge_net(res, net, hits, sz)
     res.data = pd.concat([neuron, net], ignore_index=True)
-    res.plot = lambda folder: plots.plot_parity(res.data, hits, folder, LEARNED)
+    res.plot = lambda folder: plots.plot_parity(res.data, hits, folder, LEARNED, CHANCE_MARGIN)
     return res

@@ -226,7 +226,7 @@ def plot_sparsify(data: pd.DataFrame, folder: Path) -> Path:
     return save_figure(fig, folder, "sparsify")[0]
 
 
-def plot_parity(data: pd.DataFrame, hits: pd.DataFrame, folder: Path, learned: float) -> Path:
+def plot_parity(data: pd.DataFrame, hits: pd.DataFrame, folder: Path, learned: float, chance: float) -> Path:
     """The parity check's figure, ``parity.png``: the neuron's test error, the net's, and the net's time against d.
 
     Parameters
@@ -239,6 +239,8 @@ def plot_parity(data: pd.DataFrame, hits: pd.DataFrame, folder: Path, learned: f
         Where to save.
     learned : float
         The test error counted as learned, drawn as a line.
+    chance : float
+        The neuron's margin around 1/2, drawn as a band.
 
     Returns
     -------
@@ -247,15 +249,19 @@ def plot_parity(data: pd.DataFrame, hits: pd.DataFrame, folder: Path, learned: f
     """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.4))
     neuron, net = data[data.part == "neuron"], data[data.part == "twolayer"]
+    labels = []
     for i, ((loss, k, h), g) in enumerate(neuron.groupby(["loss", "k", "h"], sort=False)):
-        band(axes[0], g, "error_test", f"{loss}, k={k}, h={h:g}", f"C{i % 10}")
+        e = g.groupby("run").error_test.mean()
+        axes[0].errorbar(i, e.mean(), yerr=4 * e.std(ddof=1) / np.sqrt(e.size), fmt="o", color=f"C{0 if loss == 'hinge' else 1}")
+        labels.append(f"{str(loss)[:5]} k={k} h={h:g}")
+    axes[0].axhspan(0.5 - chance, 0.5 + chance, color="k", alpha=0.1, label=f"1/2 +- {chance:g}")
     axes[0].axhline(0.5, color="k", ls="--", lw=0.8)
-    axes[0].set_xlabel("step")
-    axes[0].set_ylabel("test error (runs' median, 10-90 %)")
+    axes[0].set_xticks(range(len(labels)), labels, rotation=90, fontsize=6)
+    axes[0].set_ylabel("mean test error +- 4 s.e. over runs")
     axes[0].set_title("single neuron with bias, d = 30")
-    axes[0].legend(fontsize=6)
+    axes[0].legend(fontsize=7)
     for i, (d, g) in enumerate(net[net.step > 0].groupby("d")):
         band(axes[1], g, "error_test", f"d = {d}", f"C{i}")
     axes[1].axhline(learned, color="k", ls="--", lw=0.8, label=f"learned ({learned:g})")
@@ -277,4 +283,5 @@ def plot_parity(data: pd.DataFrame, hits: pd.DataFrame, folder: Path, learned: f
     axes[2].set_ylabel(f"steps to test error <= {learned:g}")
     axes[2].legend(fontsize=7)
     fig.suptitle("sparse parity on {-1, +1}^d, no noise")
+    fig.tight_layout()
     return save_figure(fig, folder, "parity")[0]
