@@ -92,7 +92,8 @@ def test_kernel_bits_follow_rad_q(q):
     np.testing.assert_array_equal(clean, np.prod(X[:, [54, 55, 56]], axis=1))
 
 
-@pytest.mark.parametrize(("q", "mix", "mix_bias"), [(0.5, 0.3, 0.9), (0.123456789, 0.6, 0.3)])
+# (second cases slow: the first covers the same code, and the default suite is near its time bound)
+@pytest.mark.parametrize(("q", "mix", "mix_bias"), [(0.5, 0.3, 0.9), pytest.param(0.123456789, 0.6, 0.3, marks=pytest.mark.slow)])
 def test_kernel_mixture(q, mix, mix_bias):
     """The mixture's characters: m (2 q_s - 1)^k + (1 - m) (2 q - 1)^k, one component per input (the bits
     of both words share it; consecutive inputs do not)."""
@@ -103,7 +104,9 @@ def test_kernel_mixture(q, mix, mix_bias):
 # --------------------------------------------------------------------------- the numpy sets
 
 
-@pytest.mark.parametrize(("q", "mix", "mix_bias"), [(0.5, 0.0, 0.5), (0.123456789, 0.0, 0.5), (0.5, 0.3, 0.9)])
+@pytest.mark.parametrize(
+    ("q", "mix", "mix_bias"), [(0.5, 0.0, 0.5), pytest.param(0.123456789, 0.0, 0.5, marks=pytest.mark.slow), (0.5, 0.3, 0.9)]
+)
 def test_numpy_sets_follow_the_law(q, mix, mix_bias):
     """The sets drawn in numpy (Task.inputs, as the probe and test sets are) follow the same laws (|z| < 5)."""
     cfg = _config(bit_bias=q, mix=mix, mix_bias=mix_bias)
