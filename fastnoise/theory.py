@@ -12,6 +12,7 @@ the checks assert the theorems' exponents, reporting the constants.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -220,3 +221,88 @@ def deep_gradients(Ws: list[np.ndarray], x: np.ndarray, alpha: float) -> tuple[f
         grads[layer] = np.outer(back, acts[layer])
         back = Ws[layer].T @ back
     return n, grads
+
+
+# --------------------------------------------------------------------------- The Boolean hypercube
+#
+# x in {-1, +1}^d with independent Rad(q) bits, P(x_i = +1) = q (docs/model.md, "The Boolean
+# hypercube"); a character is chi_S(x) = prod_{i in S} x_i. Exact identities, and the Fourier
+# coefficients of the targets on uniform inputs (q = 1/2), where the characters are orthonormal.
+
+
+def rad_mean(q: float) -> float:
+    """E[x_i] = 2q - 1 for a Rad(q) bit (P(x_i = +1) = q)."""
+    return 2 * q - 1  # integer constants: exact with fractions.Fraction (the tests enumerate exactly)
+
+
+def character_mean(q: float, k: int) -> float:
+    """E[chi_S] = (2q - 1)^k for |S| = k independent Rad(q) bits (1 for the empty set)."""
+    return rad_mean(q) ** k
+
+
+def mixture_character_mean(q: float, k: int, mix: float, mix_bias: float) -> float:
+    """E[chi_S], |S| = k, under the mixture: w.p. ``mix`` every bit Rad(``mix_bias``), else Rad(q).
+
+    m (2 q_s - 1)^k + (1 - m) (2 q - 1)^k: the bits are independent given the component (not
+    across it: the mixture correlates them, E[x_i x_j] != E[x_i] E[x_j] unless q_s = q or m in {0, 1}).
+    """
+    return mix * character_mean(mix_bias, k) + (1 - mix) * character_mean(q, k)
+
+
+def character_correlation(q: float, S: set[int] | frozenset[int], T: set[int] | frozenset[int]) -> float:
+    """E[chi_S chi_T] = (2q - 1)^|S xor T| under Rad(q) bits (x_i^2 = 1, so chi_S chi_T = chi_(S xor T)).
+
+    On uniform inputs (q = 1/2) this is 1 if S = T and 0 otherwise: a parity on k >= 2 bits has
+    E[y] = 0 and E[y x_j] = 0 for every bit j, and no correlation with any character of a
+    proper subset of its support (no linear, nor any lower-order, signal). On biased inputs
+    chi_S correlates with x_j (j in S) as (2q - 1)^(k-1).
+    """
+    return character_mean(q, len(set(S) ^ set(T)))
+
+
+def majority_coefficient(k: int, j: int) -> float:
+    """The Fourier coefficient of Maj_k = sign(x_1 + ... + x_k) on a set of j of its k bits (k odd), uniform inputs.
+
+    O'Donnell, *Analysis of Boolean Functions*, Thm. 5.19: 0 for j even; for j odd
+    (-1)^((j-1)/2) C((k-1)/2, (j-1)/2) / C(k-1, j-1) * 2^(1-k) C(k-1, (k-1)/2).
+    Maj_3: 1/2 on each bit and -1/2 on all three.
+    """
+    if k % 2 == 0 or not 0 <= j <= k:
+        raise ValueError(f"need k odd and 0 <= j <= k, got k={k}, j={j}")
+    if j % 2 == 0:
+        return 0.0
+    h, i = (k - 1) // 2, (j - 1) // 2
+    c = Fraction(math.comb(h, i), math.comb(k - 1, j - 1)) * Fraction(math.comb(k - 1, h), 2 ** (k - 1))
+    return float((-1) ** i * c)  # a multiple of 2^-k: exact in floating point for k < 1000
+
+
+def staircase_first_coefficient(k: int) -> float:
+    """E[f(x) x_s1] on uniform inputs for the staircase f = sign(x_s1 + x_s1 x_s2 + ... + x_s1...x_sk), ties to x_s1.
+
+    f = x_s1 g with g = sign(1 + z_2 + ... + z_k), ties to +1, where z_j = x_s2...x_sj are k - 1
+    independent uniform signs; so the coefficient is E[g] = 1 - 2 P(Z <= -2) for Z a sum of k - 1
+    uniform signs: 1, 1, 1/2, 3/4, 3/8, 5/8 for k = 1 ... 6, falling to 0 like 1/sqrt(k) (P(Z = 0)
+    for k - 1 even, 2 P(Z = -1) for k - 1 odd).
+    """
+    if k < 1:
+        raise ValueError(f"need k >= 1, got {k}")
+    m = k - 1
+    below = sum(math.comb(m, i) for i in range(m + 1) if 2 * i - m <= -2)  # i of the m signs are +1
+    return 1.0 - below / 2.0 ** (m - 1)  # a multiple of 2^-(k-1): exact
+
+
+def threshold_parity_correlation(k: int) -> float:
+    """The largest |E[chi_S(x) f(x)]| over thresholds f = sign(sum_(i in S) x_i - t), uniform inputs, |S| = k.
+
+    2 C(k-1, floor((k-1)/2)) / 2^k: 1 for k = 1, 1/2 for k = 2 and 3 (for k = 3, -Maj_3), 3/8 for
+    k = 4 and 5. For k <= 4 it is the largest over *every* halfspace of {-1, +1}^d (tested by
+    enumeration: a halfspace restricted to S, the other bits fixed, is a halfspace of S). So a
+    single neuron *could* reach the error (1 - c)/2 on a parity (1/4 for k = 3); SGD does not find
+    it: for k >= 2 the parity has no Fourier weight of degree <= 1 (:func:`character_correlation`),
+    and the samples are not linearly separable, so the neuron's hinge loss E[max(0, -y w.x)] (convex,
+    positively homogeneous, positive at every w != 0) has its only minimum at w = 0, where the weights
+    hover (the check ``parity``).
+    """
+    if k < 1:
+        raise ValueError(f"need k >= 1, got {k}")
+    return math.comb(k - 1, (k - 1) // 2) / 2.0 ** (k - 1)  # exact

@@ -307,6 +307,7 @@ BINARY_DATA = {
     "cube": ("cube", None),
     "gaussian-n7": ("gaussian", 7),
     "cube-n7": ("cube", 7),
+    "hypercube": ("hypercube", None),
 }
 BINARY_WIDTHS_ALL = (5, 4, 13, 6)  # 5 and 13: not multiples of the kernels' 8-unit padding
 BINARY_WIDTHS_HIDDEN = (4, 6)
@@ -383,6 +384,20 @@ def _binary_cases() -> list[Case]:
     add("init-norm", "neuron", "all", "logistic", True, "cube", 1.0, init_norm=0.7)
     add("log-records", "twolayer", "all", "hinge", True, "gaussian", 1.0, records=9, record_spacing="log")
     add("few-linear-records", "neuron", "all", "hinge", False, "basis", 0.3, records=6)
+    # The Boolean hypercube: every target, supports out of order, biased bits, the mixture, the
+    # rademacher init. Hinge only: the kernels the parity check compiles anyway (bias, train form,
+    # target and law are run-time parameters; a logistic hypercube kernel would cost a compile).
+    cube = "hypercube"
+    add("neuron-hypercube-parity", "neuron", "all", "hinge", True, cube, 0.3, d=5, support="3")
+    junta = dict(target="junta", support="4,2", truth_table="+-++", bit_bias=0.3)
+    add("neuron-hypercube-junta", "neuron", "all", "hinge", False, cube, 0.0, d=4, **junta)
+    add("twolayer-hypercube-parity", "twolayer", "all", "hinge", True, cube, 0.0, d=5, support="1,4,2")
+    add(
+        "twolayer-hypercube-staircase-mix", "twolayer", "all", "hinge", True, cube, 1.0,
+        d=5, target="staircase", support="4", mix=0.5, mix_bias=0.85, init="rademacher",
+    )  # fmt: skip
+    majority = dict(target="majority", support="2,3", bit_bias=0.7)
+    add("hidden-hypercube-majority", "twolayer", "hidden", "hinge", False, cube, 0.3, d=3, **majority)
     return cases
 
 

@@ -6,7 +6,9 @@ return the same driver built with a faulty step (``driver.build(..., replace=...
 
 - ``flip_sign``: every update taken the wrong way (the step size negated);
 - ``ignore_noise``: the label noise ignored (every sample keeps its clean label);
-- ``drop_bias_step``: the two-layer net's bias step dropped (hidden and output biases never move).
+- ``drop_bias_step``: the two-layer net's bias step dropped (hidden and output biases never move);
+- ``majority_target``: the hypercube's kernels label every input with the majority of the support,
+  whatever ``--target`` says (a target code mixed up), while the test set keeps the run's target.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import numba
 
 from fastnoise import plan
 from fastnoise._kernels import driver
-from fastnoise._kernels.draws import draw_sample
-from fastnoise._kernels.samplers import LAW_CODES
+from fastnoise._kernels.boolean import MAJORITY, boolean_target
+from fastnoise._kernels.draws import FLIP, draw_sample, flipped_label, noisy_label
+from fastnoise._kernels.samplers import LAW_CODES, hypercube_draw
 from fastnoise.models import model_of
 
-FAULTS = ("flip_sign", "ignore_noise", "drop_bias_step")
+FAULTS = ("flip_sign", "ignore_noise", "drop_bias_step", "majority_target")
 # One faulty build per (fault, model, spec) for the whole session: faulty builds are never cached on
 # disk, and apply_step asks for its kernels thousands of times per check.
 _BUILT: dict = {}
@@ -57,6 +60,19 @@ def _drop_bias_step(real):
     return {"UPDATE": update}
 
 
+def _majority_target(flip):
+    draw = numba.njit(hypercube_draw)
+
+    @numba.njit
+    def sample(P, D, st, ri, x):
+        j, _, st = draw(P, D, st, ri, x)
+        clean = boolean_target(x, MAJORITY, D.task_ints, D.task_reals)
+        y, st = flipped_label(clean, P.p, st) if flip else noisy_label(clean, P.p, st)
+        return j, y, st
+
+    return {"SAMPLE": sample}
+
+
 def inject(monkeypatch, fault: str, only: dict | None = None) -> None:
     """Make every run in this test use the faulty rule (undone by pytest's ``monkeypatch``).
 
@@ -87,6 +103,10 @@ def _faulty_build(fault, model, kern):
         replace = _flip_sign(kern.update)
     elif fault == "ignore_noise":
         replace = _ignore_noise(LAW_CODES[kern.spec.sampler])
+    elif fault == "majority_target":
+        if kern.spec.sampler != "hypercube":
+            return kern
+        replace = _majority_target(kern.spec.noise == FLIP)
     elif model.name == "twolayer":
         replace = _drop_bias_step(kern.update)
     else:

@@ -9,7 +9,8 @@ the same functions. ``mode="quick"`` keeps the whole suite to a few minutes on 2
 ``mode="full"`` runs larger sizes.
 
 One module per theorem family (:mod:`.l2`, :mod:`.flow`, :mod:`.neuron`, :mod:`.nets`,
-:mod:`.sparsify`, and :mod:`.meanfield`, the h -> 0 flow against whole curves), each measuring,
+:mod:`.sparsify`, :mod:`.meanfield`, the h -> 0 flow against whole curves, and :mod:`.parity`,
+sparse parities on the hypercube), each measuring,
 then judging the measurements into rows; the figures are
 drawn apart, by :mod:`.plots`, only when a result's ``plot`` is called. The result model is
 :mod:`.result`. This module holds the registry (:data:`CHECKS`) and :func:`run_check`.
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the names as if imported eagerl
     from .meanfield import check_meanfield
     from .nets import check_bias, check_nobias
     from .neuron import check_hinge_neuron, check_logistic_neuron
+    from .parity import check_parity
     from .result import EPS, CheckResult, Row
     from .sparsify import check_sparsify
 
@@ -53,6 +55,7 @@ __all__ = [
     "check_logistic_neuron",
     "check_meanfield",
     "check_nobias",
+    "check_parity",
     "check_sparsify",
     "run_check",
 ]
@@ -123,6 +126,7 @@ _ENTRIES = {
     "sparsify": "sparsify:check_sparsify",
     "batch-neuron": "batch:check_batch_neuron",
     "meanfield": "meanfield:check_meanfield",
+    "parity": "parity:check_parity",
 }
 
 #: The checks by name, in the order ``fastnoise check`` runs them (each value: the check function).

@@ -16,7 +16,7 @@ import pandas as pd
 from .. import analysis
 from ..plotting import band, save_figure
 
-__all__ = ["plot_flow", "plot_l2", "plot_neuron", "plot_norms", "plot_sparsify"]
+__all__ = ["plot_flow", "plot_l2", "plot_neuron", "plot_norms", "plot_parity", "plot_sparsify"]
 
 
 def plot_l2(df: pd.DataFrame, curve: dict[str, Any], folder: Path, tol: float) -> Path:
@@ -224,3 +224,64 @@ def plot_sparsify(data: pd.DataFrame, folder: Path) -> Path:
     ax.set_title("sparsification: hidden layer only, basis inputs, pure noise, hinge")
     ax.legend(fontsize=8)
     return save_figure(fig, folder, "sparsify")[0]
+
+
+def plot_parity(data: pd.DataFrame, hits: pd.DataFrame, folder: Path, learned: float, chance: float) -> Path:
+    """The parity check's figure, ``parity.png``: the neuron's test error, the net's, and the net's time against d.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The check's measurements (``part``, ``loss``, ``k``, ``d``, ``h``, ``run``, ``step``, ``error_test``).
+    hits : DataFrame
+        Per ``d`` and ``run``: the first step with test error at most ``learned`` (``time``).
+    folder : Path
+        Where to save.
+    learned : float
+        The test error counted as learned, drawn as a line.
+    chance : float
+        The neuron's margin around 1/2, drawn as a band.
+
+    Returns
+    -------
+    Path
+        The PNG written.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.4))
+    neuron, net = data[data.part == "neuron"], data[data.part == "twolayer"]
+    labels = []
+    for i, ((loss, k, h), g) in enumerate(neuron.groupby(["loss", "k", "h"], sort=False)):
+        e = g.groupby("run").error_test.mean()
+        axes[0].errorbar(i, e.mean(), yerr=4 * e.std(ddof=1) / np.sqrt(e.size), fmt="o", color=f"C{0 if loss == 'hinge' else 1}")
+        labels.append(f"{str(loss)[:5]} k={k} h={h:g}")
+    axes[0].axhspan(0.5 - chance, 0.5 + chance, color="k", alpha=0.1, label=f"1/2 +- {chance:g}")
+    axes[0].axhline(0.5, color="k", ls="--", lw=0.8)
+    axes[0].set_xticks(range(len(labels)), labels, rotation=90, fontsize=6)
+    axes[0].set_ylabel("mean test error +- 4 s.e. over runs")
+    axes[0].set_title("single neuron with bias, d = 30")
+    axes[0].legend(fontsize=7)
+    for i, (d, g) in enumerate(net[net.step > 0].groupby("d")):
+        band(axes[1], g, "error_test", f"d = {d}", f"C{i}")
+    axes[1].axhline(learned, color="k", ls="--", lw=0.8, label=f"learned ({learned:g})")
+    axes[1].set_xscale("log")
+    axes[1].set_xlabel("step")
+    axes[1].set_ylabel("test error (replicas' median, 10-90 %)")
+    axes[1].set_title("two-layer, width 100, bias")
+    axes[1].legend(fontsize=7)
+    finite = hits[np.isfinite(hits.time)]
+    axes[2].plot(finite.d, finite.time, ".", alpha=0.4, label="replicas")
+    med = hits.groupby("d").time.median()
+    axes[2].plot(med.index, med.to_numpy(), "o", label="median")
+    slope, icpt, _ = analysis.loglog_fit(finite.d, finite.time)
+    xs = np.asarray(med.index, float)
+    axes[2].plot(xs, 10**icpt * xs**slope, "-", label=f"fit, exponent {slope:.2f}")
+    axes[2].set_xscale("log")
+    axes[2].set_yscale("log")
+    axes[2].set_xlabel("dimension d")
+    axes[2].set_ylabel(f"steps to test error <= {learned:g}")
+    axes[2].legend(fontsize=7)
+    fig.suptitle("sparse parity on {-1, +1}^d, no noise")
+    fig.tight_layout()
+    return save_figure(fig, folder, "parity")[0]

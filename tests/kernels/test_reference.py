@@ -33,8 +33,9 @@ from fastnoise.weights import initial_weights
 
 # The cases (about 90, family "reference" of tests/conftest.py's registry): model/train x loss x
 # bias x p in {0, 0.3, 1} on gaussian data; model/train x loss x bias x the other data sets; a few
-# edge cases (width 1 and 13, d = 1, Gaussian init, log-spaced checkpoints). The comparison and
-# its tolerances are conftest's compare_to_reference.
+# edge cases (width 1 and 13, d = 1, Gaussian init, log-spaced checkpoints); the Boolean hypercube
+# (hinge: parity, staircase, majority and junta, supports out of order, biased bits, the mixture,
+# the rademacher init). The comparison and its tolerances are conftest's compare_to_reference.
 
 
 # --------------------------------------------------------------------------- tests
