@@ -53,31 +53,63 @@ def bernoulli_word(q53, st):
 
 
 @jit(inner=True, inline="always")
-def draw_hypercube(x, d, q53, target, sup, table, st):
+def popcount(w):
+    """The number of 1 bits of the uint64 ``w`` (SWAR: Numba has no popcount of its own)."""
+    w = w - ((w >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    w = (w & np.uint64(0x3333333333333333)) + ((w >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    w = (w + (w >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((w * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@jit(inner=True, inline="always")
+def draw_hypercube(x, d, q53, target, sup, table, mask, first, st):
     """x_i in {-1, +1}, +1 with probability ``q53 / 2**53``, into ``x[:d]``; returns (clean label, st).
 
     The label is computed from the words' bits as they are drawn, not read back from ``x``: a
     scalar load right after the vectorised stores of the same bytes waits for them (measured:
-    0.06 of a two-layer step). The conversion is a select per bit, which the compiler vectorises
-    (a loop bounded by ``min`` was left scalar: 3x slower).
+    0.06 of a two-layer step). ``mask`` != 0 (a parity or a majority whose support lies in the
+    first 56 bits, ``first`` the position of its first bit): the support's bits are counted with
+    one popcount of the first word, without reading ``sup``. The conversion is a select per bit,
+    which the compiler vectorises (a loop bounded by ``min`` was left scalar: 3x slower).
     """
-    k = sup.shape[0]
+    k = sup.shape[0] if mask == 0 else 0
+    kmask = popcount(np.uint64(mask))
     pat = 0  # bit i: x_sup[i] = +1 (i < 63: the junta's and the staircase's k are bounded)
     plus = 0  # support bits equal to +1
     for c in range((d + LANES - 1) // LANES):
         w, st = bernoulli_word(q53, st)
         base = c * LANES
         n = d - base if d - base < LANES else LANES
+        if mask != 0:
+            if c == 0:
+                plus = popcount(w & np.uint64(mask))
+                pat = np.int64((w >> np.uint64(first)) & _ONE)  # the first support bit: the tie's
+        else:
+            for i in range(k):
+                o = sup[i] - base
+                if 0 <= o < n:
+                    bit = np.int64((w >> np.uint64(o)) & _ONE)
+                    plus += bit
+                    if i < 63:
+                        pat |= bit << i
         for b in range(n):
             x[base + b] = 1.0 if (w >> np.uint64(b)) & _ONE else -1.0
-        for i in range(k):
-            o = sup[i] - base
-            if 0 <= o < n:
-                bit = np.int64((w >> np.uint64(o)) & _ONE)
-                plus += bit
-                if i < 63:
-                    pat |= bit << i
+    if mask != 0:  # without the support's array (read only where the mask cannot say it)
+        return label_of_count(target, plus, kmask, pat), st
     return label_of_bits(target, pat, plus, k, table), st
+
+
+@jit(inner=True, inline="always")
+def label_of_count(target, plus, k, first):
+    """A parity's or a majority's label from ``plus`` of its ``k`` bits being +1 (``first``: the first bit, for a tie)."""
+    if target == PARITY:
+        return 1.0 if (k - plus) % 2 == 0 else -1.0
+    s = 2 * plus - k
+    if s > 0:
+        return 1.0
+    if s < 0:
+        return -1.0
+    return 1.0 if first else -1.0
 
 
 @jit(inner=True, inline="always")

@@ -37,6 +37,8 @@ class Params(NamedTuple):
     float64's by default, float32's for a float32 net.
     bit_q53, mix, mix_q53, target : hypercube data (:mod:`.boolean`): P(x_i = +1) as a 53-bit
     integer, the fraction of mixture inputs and their P(x_i = +1), the target's code.
+    sup_mask, sup_first : hypercube data, a parity's or a majority's support within the first 56
+    bits as a bit mask (0: read the support from ``Data.task_ints``) and its first bit.
 
     Scalars only: an array field would be reference-counted at every call that takes Params
     (the deep nets' per-layer sizes travel in their layer table, see ``layout.G_DIMS``).
@@ -66,6 +68,8 @@ class Params(NamedTuple):
     mix: float = 0.0
     mix_q53: int = 0
     target: int = 0
+    sup_mask: int = 0
+    sup_first: int = 0
 
 
 class Spec(NamedTuple):

@@ -43,7 +43,7 @@ def hypercube_draw(P, D, st, ri, x):
         u, st = uniform01(st)
         if u < P.mix:
             q = P.mix_q53
-    clean, st = draw_hypercube(x, P.d, q, P.target, D.task_ints, D.task_reals, st)
+    clean, st = draw_hypercube(x, P.d, q, P.target, D.task_ints, D.task_reals, P.sup_mask, P.sup_first, st)
     return -1, clean, st
 
 
@@ -88,7 +88,7 @@ def rows_draw(P, D, st, ri, x):
 GAUSSIAN_SAMPLER = SamplerKernel("gaussian", gaussian_draw, lanes=True)
 BASIS_SAMPLER = SamplerKernel("basis", basis_draw, onehot=True)
 CUBE_SAMPLER = SamplerKernel("cube", cube_draw)
-HYPERCUBE_SAMPLER = SamplerKernel("hypercube", hypercube_draw, lane_draw=hypercube_lane_draw)
+HYPERCUBE_SAMPLER = SamplerKernel("hypercube", hypercube_draw, lane_draw=hypercube_lane_draw, reads_data=True)
 ROWS_SAMPLER = SamplerKernel("rows", rows_draw)
 
 #: The built-in samplers' run-time law codes, by name (for :func:`.draws.draw_stream` and :func:`.draws.draw_sample`).

@@ -254,6 +254,20 @@ def rad_inputs(n: int, d: int, q: float, mix: float, mix_bias: float, rng: np.ra
     return np.where(rng.random((n, d)) < qs[:, None], 1.0, -1.0)
 
 
+def _support_mask(cfg: RunFields) -> dict[str, int]:
+    """The kernels' fast path (``sup_mask``, ``sup_first``): a parity's or a majority's support in the first 56 bits.
+
+    Their labels depend only on how many support bits are +1 (and a majority's tie on the first),
+    so one popcount of the first random word gives them; other targets and supports read the
+    support in order (``sup_mask`` 0).
+    """
+    assert cfg.d is not None
+    sup = parse_support(cfg.support, cfg.d)
+    if cfg.target not in ("parity", "majority") or max(sup) >= 56:
+        return {"sup_mask": 0, "sup_first": 0}
+    return {"sup_mask": sum(1 << s for s in sup), "sup_first": sup[0]}
+
+
 class Hypercube(Task):
     """``--data hypercube``: Rad(q) bits, ``--target`` on ``--support`` (see the module docstring)."""
 
@@ -324,6 +338,7 @@ class Hypercube(Task):
             "mix": float(cfg.mix),
             "mix_q53": q53(cfg.mix_bias),
             "target": TARGETS.index(cfg.target),
+            **_support_mask(cfg),
         }
 
     def kernel_arrays(self, cfg: RunFields) -> tuple[np.ndarray, np.ndarray]:
