@@ -338,7 +338,7 @@ class RunConfig:
     def default_filename(self) -> str:
         """A file name that spells the run's parameters."""
         parts = [self.model, self.loss, "bias" if self.bias else "nobias", *get_model(self.model).filename_parts(self)]
-        parts += [self.data, f"d{self.d}", f"lr{self.lr:.4g}", f"p{self.p:g}"]
+        parts += [self.data, *get_task(self.data).filename_parts(self), f"d{self.d}", f"lr{self.lr:.4g}", f"p{self.p:g}"]
         if self.n_train is not None:
             parts.append(f"n{self.n_train}")
         if self.classes != 2:

@@ -22,7 +22,7 @@ from . import provenance as _provenance  # noqa: F401  (stamps the sources as im
 from ._kernels import common as kc
 from .config import RunConfig
 from .plan import RunPlan, plan, rescaling_exact
-from .schedule import chunk_steps, segments
+from .schedule import chunk_steps, segments, stage_of
 from .schema import config_id, frame_from_arrays
 from .sets import flip_rate
 from .state import RunState, adopt, initial_order, regime_arrays
@@ -100,7 +100,7 @@ def run(
     pl = plan(cfg, _renormalize)
     footprint.check(cfg, geo=pl.geometry)
     t_start = time.perf_counter()
-    geo, P, points = pl.geometry, pl.params, pl.points
+    geo, points = pl.geometry, pl.points
     data = pl.data
     arrays, S = pl.packed()
     R, C = cfg.replicas, len(points)
@@ -124,21 +124,25 @@ def run(
     kern = pl.kernels()
     reg = regime_arrays(cfg, st)
     blocks = thread_blocks(R, nthreads)
-    calls = segments(points, st.chunk)
+    # A curriculum's stages: no call runs across a boundary, and each call runs under its stage's
+    # parameters (same Numba type: one compiled driver). The random streams run on unchanged.
+    starts = [start for start, _ in pl.stages]
+    calls = segments(points, st.chunk, starts[1:])
 
-    def args(seg_steps: np.ndarray, seg_rec: np.ndarray) -> DriverArgs:
+    def args(seg_steps: np.ndarray, seg_rec: np.ndarray, steps_done: int) -> DriverArgs:
+        P = pl.stages[stage_of(starts, steps_done)][1]
         return DriverArgs(
             st.arrays, st.S, st.state, st.steps_done, st.updates, st.status, P, data, seg_steps, seg_rec, st.out, reg
         )
 
     drive = choose_driver(kern, blocks)
-    compile_seconds = compile_driver(drive, f"{pl.model.name}/{pl.loss.name}", blocks[0], args(*calls[0][:2]), blocks)
+    compile_seconds = compile_driver(drive, f"{pl.model.name}/{pl.loss.name}", blocks[0], args(*calls[0][:2], 0), blocks)
     pool = ThreadPoolExecutor(max_workers=nthreads, thread_name_prefix="fastnoise") if nthreads > 1 else None
     try:
         if progress is not None:  # compiled: the work proper starts (and a resumed run is this far)
             progress(st.steps, cfg.steps)
         for seg_steps, seg_rec, n in calls[st.calls :]:
-            a: tuple[Any, ...] = args(seg_steps, seg_rec)
+            a: tuple[Any, ...] = args(seg_steps, seg_rec, st.steps)
             if pool is None:
                 drive(blocks[0], *a)
             else:

@@ -348,9 +348,11 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "curriculum", "text", None,
         "Hypercube: stages of input laws, e.g. bit-bias=0.9:2e5,bit-bias=0.5 (the last runs to the end)",
-        "Hypercube data: a schedule of input laws within the run, stages separated by commas, each "
-        "``key=value[;key=value]:steps`` with keys ``bit-bias``, ``mix`` and ``mix-bias`` (unset "
-        "keys take the run's values); the last stage needs no length and runs to the end.",
+        "Hypercube data: a schedule of input laws within the run, stages separated by commas (or "
+        "``|``, which a sweep's ``--grid`` needs), each ``key=value[;key=value]:steps`` with keys "
+        "``bit-bias``, ``mix`` and ``mix-bias`` (unset keys take the run's values); the last stage "
+        "needs no length and runs to the end. Fresh samples only: the probe and test sets keep the "
+        "run's own law; the table gains a ``stage`` column (docs/running.md, \"Curricula\").",
         optional=True, group="task and data",
     ),
 )  # fmt: skip

@@ -1,7 +1,8 @@
 """A run's plan, built once: what a configuration implies, from its model to its checkpoints.
 
 The model, task and loss it names, its array geometry, compiled-kernel spec, kernel parameters
-and checkpoints; its data sets and initial weights, drawn on first use.
+(one set per stage of a curriculum) and checkpoints; its data sets and initial weights, drawn on
+first use.
 
 :func:`plan` is the one place a configuration becomes what the kernels read. The engine, the
 memory estimate (:mod:`fastnoise.footprint`), checkpoints and the test probes take a
@@ -30,7 +31,17 @@ from .sets import datasets
 from .tasks import Task, get_task
 from .weights import initial_weights
 
-__all__ = ["RunPlan", "geometry", "kernel_params", "kernel_spec", "kernels", "plan", "rescaling_exact", "sampler"]
+__all__ = [
+    "RunPlan",
+    "geometry",
+    "kernel_params",
+    "kernel_spec",
+    "kernels",
+    "plan",
+    "rescaling_exact",
+    "sampler",
+    "stage_params",
+]
 
 
 def geometry(cfg: RunConfig) -> Geometry:
@@ -40,8 +51,17 @@ def geometry(cfg: RunConfig) -> Geometry:
     (``state.regime_arrays``), so their runs have no spread after the weight matrix (``layout.SPREAD``).
     """
     spread = cfg.batch == 1 and cfg.weight_decay == 0.0
+    extra = len(get_task(cfg.data).extra_metrics(cfg))
     return Geometry(
-        model_of(cfg), cfg.d, cfg.bias, cfg.hidden_widths, cfg.classes, cfg.trained_layers, np.dtype(cfg.dtype), spread=spread
+        model_of(cfg),
+        cfg.d,
+        cfg.bias,
+        cfg.hidden_widths,
+        cfg.classes,
+        cfg.trained_layers,
+        np.dtype(cfg.dtype),
+        spread=spread,
+        extra_metrics=extra,
     )
 
 
@@ -61,7 +81,10 @@ def sampler(cfg: RunConfig) -> Any:
 
 
 def kernel_spec(cfg: RunConfig) -> Spec:
-    """The compile-time options of a run's kernel: loss, input law (its sampler), activation, sparse inputs, regime."""
+    """The compile-time options of a run's kernel: loss, input law (its sampler), activation, sparse inputs, regime.
+
+    And the task's own columns: its metrics part, if :meth:`~fastnoise.tasks.Task.extra_metrics` names any.
+    """
     task = get_task(cfg.data)
     return Spec(
         loss=get_loss(cfg.loss).kernel().name,
@@ -73,6 +96,7 @@ def kernel_spec(cfg: RunConfig) -> Spec:
         batch=cfg.batch > 1,
         decay=cfg.weight_decay > 0.0,
         epochs=cfg.sampling == "epochs",
+        metrics=task.metrics_kernel().name if task.extra_metrics(cfg) else "",
     )
 
 
@@ -122,6 +146,30 @@ def kernel_params(cfg: RunConfig, renormalize: bool = True, geo: Geometry | None
     )
 
 
+def stage_params(cfg: RunConfig, params: Params) -> tuple[tuple[int, Params], ...]:
+    """Each stage's first step (steps done before it) and kernel parameters: ``((0, params),)`` without a schedule.
+
+    The stages are the task's (:meth:`fastnoise.tasks.Task.schedule`, a curriculum): ``params``
+    with the stage's fields replaced, each of the type it has in ``params`` (so every stage's
+    Params has the same Numba type and the compiled driver runs them all).
+
+    Raises
+    ------
+    ValueError
+        A stage sets a field that :class:`~fastnoise._kernels.params.Params` does not have (a task's bug).
+    """
+    sched = get_task(cfg.data).schedule(cfg)
+    if sched is None:
+        return ((0, params),)
+    out = []
+    for start, fields in sched:
+        unknown = sorted(set(fields) - set(Params._fields))
+        if unknown:
+            raise ValueError(f"task {cfg.data}: a stage sets {', '.join(unknown)}, which are not kernel parameters")
+        out.append((int(start), params._replace(**{k: type(getattr(params, k))(v) for k, v in fields.items()})))
+    return tuple(out)
+
+
 def kernels(cfg: RunConfig, spec: Spec | None = None) -> driver.Kernels:
     """The compiled kernels of a run (built once per model and spec, then cached).
 
@@ -132,7 +180,8 @@ def kernels(cfg: RunConfig, spec: Spec | None = None) -> driver.Kernels:
     part = sampler(cfg)
     if part.name != spec.sampler:
         part = _BUILTIN_SAMPLERS[spec.sampler]
-    return driver.build(model_of(cfg).kernel(), spec, get_loss(cfg.loss).kernel(), part)
+    metrics = get_task(cfg.data).metrics_kernel() if spec.metrics else None
+    return driver.build(model_of(cfg).kernel(), spec, get_loss(cfg.loss).kernel(), part, metrics)
 
 
 @dataclass
@@ -151,6 +200,7 @@ class RunPlan:
     spec: Spec
     params: Params
     points: np.ndarray
+    stages: tuple[tuple[int, Params], ...]  # (first step, kernel parameters) of each stage: stage_params()
     _kernels: driver.Kernels | None = field(default=None, repr=False)
 
     @cached_property
@@ -176,6 +226,7 @@ class RunPlan:
 def plan(cfg: RunConfig, renormalize: bool = True) -> RunPlan:
     """The plan of the run ``cfg`` (``renormalize=False``: no exact renormalisation, for tests)."""
     geo = geometry(cfg)
+    params = kernel_params(cfg, renormalize, geo)
     return RunPlan(
         cfg=cfg,
         model=model_of(cfg),
@@ -183,6 +234,7 @@ def plan(cfg: RunConfig, renormalize: bool = True) -> RunPlan:
         loss=get_loss(cfg.loss),
         geometry=geo,
         spec=kernel_spec(cfg),
-        params=kernel_params(cfg, renormalize, geo),
+        params=params,
         points=checkpoints(cfg.steps, cfg.records, cfg.record_spacing),
+        stages=stage_params(cfg, params),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -53,13 +54,20 @@ def apply_step(cfg: RunConfig, weights: dict[str, Any], x: np.ndarray, y: float)
     return geo.unpack(arrays, np.zeros(1, np.int64))[0], out
 
 
+@functools.cache
+def _compiled_draw(part: Any) -> Any:
+    """A sampler's draw compiled as written (once per process: each new dispatcher recompiles ``draw_stream_of``)."""
+    return jit(part.draw, cache=False)
+
+
 def sample_stream(cfg: RunConfig, replica: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The first ``n`` samples replica ``replica`` trains on: ``(x, clean label, label)``.
 
     The same draws, in the same order, as the kernels make (for tests and references): the noise
     convention, epochs' permutations and, with ``noise_mode="fixed"``, the corrupted training
     labels (then "clean" is the example's stored label, already noisy). With minibatches the
-    samples of a step are consecutive.
+    samples of a step are consecutive. A curriculum's stages (:func:`fastnoise.plan.stage_params`)
+    switch the law at the same steps as the kernels do.
     """
     data = datasets(cfg)
     P = kernel_params(cfg)
@@ -76,9 +84,18 @@ def sample_stream(cfg: RunConfig, replica: int, n: int) -> tuple[np.ndarray, np.
         ys_i = np.zeros(n, np.int64)
         draw_class_stream(row, n, cfg.d, data.Xtr, data.Ytr, cfg.classes, P.p, xs, clean_i, ys_i, flip, order)
         return xs, clean_i.astype(float), ys_i.astype(float)
-    if part.name in LAW_CODES:
-        code = LAW_CODES[part.name]
-        draw_stream(row, n, cfg.d, code, data.Xtr, data.Ytr, P.cube_c, P.cube_k, P.p, xs, clean, ys, flip, order)
-    else:  # a sampler from outside the package: its draw compiled as written (spec constants at their defaults)
-        draw_stream_of(jit(part.draw, cache=False), row, n, P, data, xs, clean, ys, flip, order)
+    stages = plan.stage_params(cfg, P)
+    ends = [min(start * cfg.batch, n) for start, _ in stages[1:]] + [n]  # each stage's last sample (exclusive)
+    draw = None if part.name in LAW_CODES else _compiled_draw(part)
+    lo = 0
+    for (_, Ps), hi in zip(stages, ends, strict=True):  # the row carries the stream from stage to stage
+        if hi <= lo:
+            continue
+        out = (xs[lo:hi], clean[lo:hi], ys[lo:hi])
+        if draw is None:
+            code = LAW_CODES[part.name]
+            draw_stream(row, hi - lo, cfg.d, code, data.Xtr, data.Ytr, Ps.cube_c, Ps.cube_k, Ps.p, *out, flip, order)
+        else:  # a sampler without a law code (the hypercube's, or one from outside the package), compiled as written
+            draw_stream_of(draw, row, hi - lo, Ps, data, *out, flip, order)
+        lo = hi
     return xs, clean, ys

@@ -11,6 +11,12 @@ of many runs, concatenated, keeps each row's configuration) and added ``config_i
 holds to its full configuration (:mod:`fastnoise.io`). Files of older schemas read unchanged
 (they lack the new columns). Schema 4 added the training-regime fields (``noise``,
 ``noise_mode``, ``label_smoothing``, ``batch``, ``weight_decay``, ``sampling``) as columns.
+A run with a schedule of input laws (a curriculum, :meth:`fastnoise.tasks.Task.schedule`) has a
+``stage`` column after ``step`` (:data:`STAGE`); other runs' tables do not.
+Schema 5 added a task's own metric columns after the model's (:meth:`fastnoise.tasks.Task.extra_metrics`):
+hypercube runs' progress measures ``target_corr``, ``mass_support``, ``mass_off`` and
+``fourier_<bits>`` (:data:`TASK_METRICS`; no other run has them). (The hypercube task's fields,
+``target``, ``support`` ..., became columns of every table with the task itself, still in schema 4.)
 """
 
 from __future__ import annotations
@@ -25,10 +31,11 @@ import pandas as pd
 
 from ._kernels.columns import BASE_NAMES
 from ._kernels.columns import metric_names as _layout_names
-from .config import RunConfig
+from .config import RunConfig, get_task
 from .models import model_of
+from .schedule import stage_column
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: Base metric columns, in the kernels' order, with their meaning (docs/table.md).
 METRICS: dict[str, str] = {
@@ -58,6 +65,24 @@ LAYER_METRICS: dict[str, str] = {
     "dead_{l}": "hidden layer l: units whose pre-activation is <= 0 on every probe input",
 }
 assert tuple(METRICS) == BASE_NAMES
+
+#: The column of runs with a curriculum, and its meaning (docs/table.md).
+STAGE = (
+    "stage",
+    "the curriculum's stage (1-based) in effect for the last step before the checkpoint (step 0: 1); "
+    "only in the tables of runs with a curriculum",
+)
+#: A task's own metric columns, after the model's: hypercube runs' progress measures ("hidden
+#: progress", arXiv 2207.08799), computed in the kernels at each checkpoint (``_kernels/progress.py``)
+#: at true scale (renormalised runs: scaled back by exact powers of two). ``{bits}``: the 1-based
+#: bits of a subset T of the support, in support order, joined by "_" (docs/table.md).
+TASK_METRICS: dict[str, str] = {
+    "target_corr": "mean over the probe set of y(x)*N(x), y the clean target",
+    "mass_support": "root-mean-square of the first layer's weights over (units) x (support coordinates), bias excluded",
+    "mass_off": "root-mean-square of the first layer's weights over (units) x (the other input coordinates; NaN if none)",
+    "fourier_{bits}": "mean over the probe set of N(x)*chi_T(x), chi_T the product of x_i over T: every non-empty "
+    "subset T of the support when k <= 4 (by degree, then lexicographic in support positions), else the support only",
+}
 
 #: Parameter columns repeated on every row (schema 2's, in their order).
 _PARAMS_2 = (
@@ -118,17 +143,26 @@ def _is_count(name: str) -> bool:
 
 
 def metric_names(cfg: RunConfig) -> list[str]:
-    """The metric columns of a run's table, in the kernels' order."""
-    return _layout_names(cfg.depth, model_of(cfg).deep)
+    """The metric columns of a run's table, in the kernels' order: the model's, then its task's own.
+
+    The task's: :meth:`~fastnoise.tasks.Task.extra_metrics` (a hypercube run's progress measures,
+    :data:`TASK_METRICS`); none for the other built-in tasks.
+    """
+    return _layout_names(cfg.depth, model_of(cfg).deep) + get_task(cfg.data).extra_metrics(cfg)
 
 
 def frame_from_arrays(cfg: RunConfig, points: np.ndarray, out: np.ndarray) -> pd.DataFrame:
     """Tidy DataFrame from the kernels' ``out[replica, checkpoint, metric]``."""
+    from .tasks import get_task  # here: the tasks load the kernels (Numba), which importing the schema must not
+
     R, C, _ = out.shape
     cols: dict[str, object] = {
         "replica": np.repeat(np.arange(R, dtype=np.int64), C),
         "step": np.tile(points.astype(np.int64), R),
     }
+    sched = get_task(cfg.data).schedule(cfg)
+    if sched is not None:
+        cols[STAGE[0]] = np.tile(stage_column([start for start, _ in sched], points), R)
     flat = out.reshape(R * C, -1)
     for m, name in enumerate(metric_names(cfg)):
         v = flat[:, m]

@@ -91,4 +91,4 @@ def _faulty_build(fault, model, kern):
         replace = _drop_bias_step(kern.update)
     else:
         return kern
-    return driver.build(model, kern.spec, kern.loss, kern.sampler, replace=replace)
+    return driver.build(model, kern.spec, kern.loss, kern.sampler, kern.metrics, replace=replace)

@@ -49,6 +49,7 @@ Training regimes (``RunConfig`` options; each default is the rule above):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -412,6 +413,32 @@ def mlp_metrics(Ws: Sequence[np.ndarray], cfg: Any, data: Any) -> dict[str, floa
         args = (cfg.bias, cfg.activation, cfg.leak)
         m["error_train"] = error_rate(mlp_output(Ws, extend(data.Xev, cfg.bias), *args), data.Yev)
         m["error_test"] = error_rate(mlp_output(Ws, extend(data.Xte, cfg.bias), *args), data.Yte)
+    return m
+
+
+def progress_metrics(
+    outputs: np.ndarray, W1: np.ndarray, X: np.ndarray, support: Sequence[int], y: np.ndarray
+) -> dict[str, float]:
+    """The hypercube's progress columns (docs/table.md), at true scale.
+
+    ``outputs``: N(x) on the probe set ``X`` (rows of +-1); ``W1``: the first layer, units x inputs,
+    bias column excluded (the neuron: V as one row); ``support``: 0-based bits in order; ``y``: the
+    clean targets of ``X``. target_corr = mean(y N); mass_support, mass_off = the root-mean-square of
+    W1's entries in the support's columns and in the others (NaN if none); fourier_<bits> =
+    mean(N chi_T) for every non-empty subset T of the support when k <= 4, by degree and then
+    lexicographic in support positions, else for the support only; bits 1-based, in support order.
+    """
+    k, d = len(support), X.shape[1]
+    off = [j for j in range(d) if j not in support]
+    m = {
+        "target_corr": float(np.mean(y * outputs)),
+        "mass_support": float(np.sqrt(np.mean(W1[:, list(support)] ** 2))),
+        "mass_off": float(np.sqrt(np.mean(W1[:, off] ** 2))) if off else np.nan,
+    }
+    subsets = [T for n in range(1, k + 1) for T in combinations(range(k), n)] if k <= 4 else [tuple(range(k))]
+    for T in subsets:
+        bits = [support[p] for p in T]
+        m["fourier_" + "_".join(str(b + 1) for b in bits)] = float(np.mean(outputs * np.prod(X[:, bits], axis=1)))
     return m
 
 

@@ -1,8 +1,8 @@
 """In-kernel draws of the Boolean hypercube: biased sign bits, 56 per random word, and the targets.
 
 A bit is +1 with probability q = ``q53 / 2**53`` (``q53``: q as a 53-bit integer, see
-:func:`q53`). :func:`bernoulli_word` draws 56 such bits at once by comparing 56 uniforms, digit by
-digit, with q's binary expansion: each generator output supplies one binary digit of all 56
+:func:`fastnoise.tasks.hypercube.q53`). :func:`bernoulli_word` draws 56 such bits at once by
+comparing 56 uniforms, digit by digit, with q's binary expansion: each generator output supplies one binary digit of all 56
 uniforms; a lane is decided at the first digit where its uniform and q differ, and the loop stops
 once every lane is decided or q has no more 1 digits (the undecided lanes are then >= q). So
 q = 1/2 costs one output per 56 bits, and any q about log2(56) + 2 outputs, exactly
@@ -10,7 +10,8 @@ Bernoulli(q53 / 2**53). Only the top 56 bits of each output are used: xoshiro256
 have low linear complexity, and a parity is exactly the kind of linear test they fail.
 
 The targets read the support ``sup`` (0-based bit indices, in order) and, for a junta, the
-truth table ``table`` (entry j: the pattern with x_sup[i] = +1 exactly where bit i of j is 1).
+truth table ``table`` (entry j: the pattern with x_sup[i] = +1 exactly where bit i of j is 1);
+a staircase or a junta reads at most 63 bits (the task enforces it).
 Ties of the staircase and the majority (k even) go to x_sup[0]. These are the kernels' forms of
 :mod:`fastnoise.tasks.hypercube`, which documents the conventions.
 """
@@ -32,12 +33,7 @@ _ZERO = np.uint64(0)
 _ALL = np.uint64((1 << LANES) - 1)
 
 
-def q53(q: float) -> int:
-    """``q`` as the 53-bit integer the kernels compare with (``round(q * 2**53)``; P(+1) = q53 / 2**53)."""
-    return int(round(q * 2.0**53))
-
-
-@jit(inner=True)
+@jit(inner=True, inline="always")
 def bernoulli_word(q53, st):
     """56 independent bits, each 1 with probability ``q53 / 2**53``, in the low 56 bits of a uint64."""
     und = _ALL
@@ -56,44 +52,110 @@ def bernoulli_word(q53, st):
     return res & _ALL, st
 
 
-@jit(inner=True)
-def draw_signs(x, d, q53, st):
-    """x_i in {-1, +1}, +1 with probability ``q53 / 2**53``, into ``x[:d]``."""
-    i = 0
-    while i < d:
-        n = min(LANES, d - i)
+@jit(inner=True, inline="always")
+def draw_hypercube(x, d, q53, target, sup, table, st):
+    """x_i in {-1, +1}, +1 with probability ``q53 / 2**53``, into ``x[:d]``; returns (clean label, st).
+
+    The label is computed from the words' bits as they are drawn, not read back from ``x``: a
+    scalar load right after the vectorised stores of the same bytes waits for them (measured:
+    0.06 of a two-layer step). The conversion is a select per bit, which the compiler vectorises
+    (a loop bounded by ``min`` was left scalar: 3x slower).
+    """
+    k = sup.shape[0]
+    pat = 0  # bit i: x_sup[i] = +1 (i < 63: the junta's and the staircase's k are bounded)
+    plus = 0  # support bits equal to +1
+    for c in range((d + LANES - 1) // LANES):
         w, st = bernoulli_word(q53, st)
+        base = c * LANES
+        n = d - base if d - base < LANES else LANES
         for b in range(n):
-            x[i + b] = 2.0 * np.float64((w >> np.uint64(b)) & _ONE) - 1.0
-        i += n
-    return st
+            x[base + b] = 1.0 if (w >> np.uint64(b)) & _ONE else -1.0
+        for i in range(k):
+            o = sup[i] - base
+            if 0 <= o < n:
+                bit = np.int64((w >> np.uint64(o)) & _ONE)
+                plus += bit
+                if i < 63:
+                    pat |= bit << i
+    return label_of_bits(target, pat, plus, k, table), st
+
+
+@jit(inner=True, inline="always")
+def label_of_bits(target, pat, plus, k, table):
+    """The target's label from the support's bits: ``pat`` (bit i: x_sup[i] = +1) and ``plus`` (how many are +1).
+
+    Exactly :func:`lane_targets`' value for the same input (sums and products of +-1 are exact).
+    """
+    if target == PARITY:
+        return 1.0 if (k - plus) % 2 == 0 else -1.0
+    if target == JUNTA:
+        return table[pat]
+    first = 1.0 if pat & 1 else -1.0
+    if target == MAJORITY:
+        s = 2 * plus - k
+    else:
+        s = 0
+        m = 1
+        for i in range(k):
+            m = m if (pat >> i) & 1 else -m
+            s += m
+    if s > 0:
+        return 1.0
+    if s < 0:
+        return -1.0
+    return first
 
 
 @jit(inner=True)
 def boolean_target(x, target, sup, table):
-    """The clean label (+-1) of ``x`` for target ``target`` on the support ``sup`` (junta: ``table``)."""
+    """The clean label (+-1) of ``x`` (entries +-1) for ``target`` on the support ``sup`` (junta: ``table``).
+
+    For code outside the step (records, tests): the step's draw computes the label from the bits
+    (:func:`draw_hypercube`), to the same value.
+    """
     k = sup.shape[0]
-    if target == PARITY:
-        y = 1.0
-        for i in range(k):
-            y *= x[sup[i]]
-        return y
-    if target == JUNTA:
-        j = 0
-        for i in range(k):
-            if x[sup[i]] > 0.0:
-                j |= 1 << i
-        return table[j]
-    s = 0.0
-    m = 1.0
+    pat = 0
+    plus = 0
     for i in range(k):
-        if target == STAIRCASE:
-            m *= x[sup[i]]
-            s += m
-        else:
-            s += x[sup[i]]
-    if s > 0.0:
-        return 1.0
-    if s < 0.0:
-        return -1.0
-    return x[sup[0]]
+        bit = 1 if x[sup[i]] > 0.0 else 0
+        plus += bit
+        if i < 63:
+            pat |= bit << i
+    return label_of_bits(target, pat, plus, k, table)
+
+
+@jit(inner=True, inline="always")
+def lane_targets(X, target, sup, table, clean):
+    """:func:`boolean_target` of every lane of a lane block (coordinate i of lane l at ``X[i*L + l]``, L = ``clean.size``).
+
+    The same operations in the same order per lane as the scalar target, lane by lane in the
+    inner loops (which the compiler vectorises).
+    """
+    L = clean.shape[0]
+    k = sup.shape[0]
+    if target == JUNTA:
+        for lane in range(L):
+            j = 0
+            for i in range(k):
+                if X[sup[i] * L + lane] > 0.0:
+                    j |= 1 << i
+            clean[lane] = table[j]
+        return
+    if target == PARITY:
+        for lane in range(L):
+            clean[lane] = 1.0
+        for i in range(k):
+            o = sup[i] * L
+            for lane in range(L):
+                clean[lane] *= X[o + lane]
+        return
+    for lane in range(L):
+        s = 0.0
+        m = 1.0
+        for i in range(k):
+            if target == STAIRCASE:
+                m *= X[sup[i] * L + lane]
+                s += m
+            else:
+                s += X[sup[i] * L + lane]
+        clean[lane] = 1.0 if s > 0.0 else (-1.0 if s < 0.0 else X[sup[0] * L + lane])

@@ -18,6 +18,10 @@ array views, input buffer first; ``P`` a :class:`.params.Params`; ``D`` a :class
     check(P, status, *w) -> ok                every CHECK_EVERY steps: renormalise / underflow
     lr(P, status) -> h                        the step size in stored units (renormalised runs)
     record(P, D, log2, out_row, *w) -> ok     write a checkpoint's metrics (ok: norms finite)
+    output_at(P, w) -> N(x)                   optional: N(x) for the input in w[0], weights as
+                                              stored (w a tuple; records only: a task's columns)
+    first_layer(P, w) -> (flat, stride, units)  optional: the first layer's weights, unit i's on
+                                              input j at flat[j * stride + i] (as stored)
 
 ``Model.views`` names the views (``("x", "V")``); the step loop receives them as named arguments.
 ``moved`` is a float (the step's scale h*y*s, or 1.0) rather than a bool: with a bool result
@@ -26,6 +30,13 @@ Numba's reference-count pruning keeps an incref/decref pair per view argument in
 
 Everything else is written once, in :mod:`.loops`: the loop over replicas, the segment/record
 schedule, the status protocol (non-finite output, underflow, the failing step) and the periodic check.
+
+**A task's columns.** A run whose spec names a metrics part (``Spec.metrics``, a
+:class:`.parts.MetricsKernel`: the hypercube's progress measures) records them after the model's:
+its ``RECORD`` is :func:`.loops._record_task`, which calls the model's record and then the part's,
+compiled into it with the model's ``output_at`` and ``first_layer``. So such a spec compiles one
+function more than the model's own record (shared with every other spec); any other spec binds the
+model's record as ``RECORD`` and compiles exactly what it did before.
 
 **Specialisation.** :func:`build` copies every template of the model, of the run's parts (its
 loss and its sampler, :mod:`.parts`) and of :mod:`.loops` into a new function object whose
@@ -54,9 +65,9 @@ from typing import Any, NamedTuple
 
 from .._jit import jit, outside_stamp
 from .draws import label_noise
-from .loops import LANES, _drive, _drive_lanes, _fail, _record, _steps_lanes, _steps_template, constant_lr
+from .loops import LANES, _drive, _drive_lanes, _fail, _record, _record_task, _steps_lanes, _steps_template, constant_lr
 from .params import BINDINGS, Spec
-from .parts import LossKernel, SamplerKernel
+from .parts import LossKernel, MetricsKernel, SamplerKernel
 from .vec import COMPILED
 
 __all__ = ["LANES", "MIN_LANES", "Kernels", "Lanes", "Model", "build", "constant_lr"]
@@ -76,6 +87,10 @@ class Lanes(NamedTuple):
     helpers                                    templates the lane steps call, inlined into them
                                                (as the steps are into the driver: called, each
                                                would receive the parameters and arrays on the stack)
+    steps_drawn                                optional: ``steps`` for a sampler with its own lane
+                                               draw (``SamplerKernel.lane_draw``, read as
+                                               ``LANE_DRAW``); ``steps`` is for the samplers whose
+                                               law the lane step draws itself (``lanes``: Gaussian)
     """
 
     block: Callable
@@ -84,6 +99,7 @@ class Lanes(NamedTuple):
     steps: Callable
     eligible: Callable[[Spec, SamplerKernel], bool]
     helpers: tuple[Callable, ...] = ()
+    steps_drawn: Callable | None = None
 
 
 class Model(NamedTuple):
@@ -103,6 +119,8 @@ class Model(NamedTuple):
     learn: Callable | None = None
     inline: tuple[Callable, ...] = ()  # helpers compiled into their callers (see build())
     learn_evaluate: Callable | None = None  # with evaluate and learn: learn and the next evaluate in one pass
+    output_at: Callable | None = None  # N(x) of the input in the view x: a task's records (Spec.metrics)
+    first_layer: Callable | None = None  # the first layer's weights (flat, stride, units): likewise
 
 
 class Kernels(NamedTuple):
@@ -115,6 +133,7 @@ class Kernels(NamedTuple):
     drive_lanes: Any = None
     loss: LossKernel | None = None  # the parts it was built with (a test rebuilds the same kernels with a fault)
     sampler: SamplerKernel | None = None
+    metrics: MetricsKernel | None = None
 
 
 #: The fewest replicas a lane group advances together; the engine sends smaller groups through the
@@ -122,7 +141,7 @@ class Kernels(NamedTuple):
 MIN_LANES = 5
 
 # By (model, spec, the parts themselves): two parts of one name (a test's and a module's) never share a build.
-_BUILT: dict[tuple[str, Spec, LossKernel, SamplerKernel], Kernels] = {}
+_BUILT: dict[tuple[str, Spec, LossKernel, SamplerKernel, MetricsKernel | None], Kernels] = {}
 _SHARED: dict[tuple[str, str], tuple[types.FunctionType, Any]] = {}  # by (tag, template key)
 
 
@@ -146,11 +165,14 @@ def _bindings(spec: Spec, parts: Mapping[str, Any]) -> tuple[dict[str, Any], dic
 
     The tag fragment of a name is its value (``onehot1``) or, for a part's attribute, the part's
     name (``loss_hinge``; a part from outside the package: with a hash of its source files). A
-    part's missing template (None: a loss without a C-class form) is left unbound.
+    part's missing template (None: a loss without a C-class form) is left unbound, and so are the
+    attributes of a missing part (None: no metrics part, ``spec.metrics == ""``).
     """
     for field, part in parts.items():
-        if getattr(spec, field) != part.name:
-            raise ValueError(f"spec.{field} is {getattr(spec, field)!r}, but the {field} kernel is {part.name!r}")
+        name = "" if part is None else part.name
+        if getattr(spec, field) != name:
+            raise ValueError(f"spec.{field} is {getattr(spec, field)!r}, but the {field} kernel is {name!r}")
+    parts = {field: part for field, part in parts.items() if part is not None}
     consts: dict[str, Any] = {}
     frags: dict[str, str] = {}
     roles: dict[str, Callable] = {}
@@ -162,6 +184,8 @@ def _bindings(spec: Spec, parts: Mapping[str, Any]) -> tuple[dict[str, Any], dic
         names[field] = f"{field}_{part.name}" + (f"_{stamp}" if stamp else "")
     for name, source in BINDINGS.items():
         field, _, attr = source.partition(".")
+        if attr and field not in parts:
+            continue
         if attr:
             value = getattr(parts[field], attr)
             frags[name] = names[field]
@@ -224,7 +248,12 @@ def _reaching(templates: Mapping[str, Callable], roles: Mapping[str, Callable], 
 
 
 def build(
-    model: Model, spec: Spec, loss: LossKernel, sampler: SamplerKernel, replace: Mapping[str, Any] | None = None
+    model: Model,
+    spec: Spec,
+    loss: LossKernel,
+    sampler: SamplerKernel,
+    metrics: MetricsKernel | None = None,
+    replace: Mapping[str, Any] | None = None,
 ) -> Kernels:
     """Compile (or fetch) ``model``'s driver for ``spec`` with the run's ``loss`` and ``sampler`` (named by the spec).
 
@@ -233,15 +262,17 @@ def build(
     parts' templates are bound like the model's roles (``LOSS_SCALE``, ``LOSS_CLASSES``,
     ``DRAW``) and compiled into their callers (``inline="always"``: as the rules and the draws
     were when the models and ``sample_binary`` wrote them out); a template that reads one is
-    named after its part (``__loss_hinge``, ``__sampler_gaussian``).
+    named after its part (``__loss_hinge``, ``__sampler_gaussian``). ``metrics``: the task's
+    columns (named by ``spec.metrics``; None when it is ``""``), recorded after the model's by
+    :func:`.loops._record_task` (see "A task's columns" above).
     ``replace`` maps driver names (``"UPDATE"``, ``"SAMPLE"``, ...) to already-compiled functions
     used instead of the model's (tests only; such builds are not memoised, and what reaches a replaced role is
     compiled anew and not cached on disk: the rest is the production build's).
     """
-    key = (model.name, spec, loss, sampler)
+    key = (model.name, spec, loss, sampler, metrics)
     if replace is None and key in _BUILT:
         return _BUILT[key]
-    consts, frags, part_roles = _bindings(spec, {"loss": loss, "sampler": sampler})
+    consts, frags, part_roles = _bindings(spec, {"loss": loss, "sampler": sampler, "metrics": metrics})
     roles = {
         "VIEW": model.view,
         "SAMPLE": model.sample,
@@ -251,6 +282,13 @@ def build(
         "RECORD": model.record,
         **part_roles,
     }
+    # A task's columns: the model's record, then the part's, which reads the model through two more templates.
+    task_inline: tuple[Callable, ...] = ()
+    if metrics is not None:
+        if model.output_at is None or model.first_layer is None:
+            raise ValueError(f"model {model.name} cannot record the {metrics.name} columns: it has no output_at and first_layer")
+        roles.update(RECORD=_record_task, MODEL_RECORD=model.record, OUTPUT_AT=model.output_at, FIRST_LAYER=model.first_layer)
+        task_inline = (model.output_at, model.first_layer)
     # Drawing ahead needs the model's two halves; a replaced step (a test's fault) is the update itself.
     ahead = model.evaluate is not None and model.learn is not None and not (spec.batch or spec.decay) and not replace
     fused = ahead and model.learn_evaluate is not None
@@ -266,7 +304,9 @@ def build(
     lanes = model.lanes is not None and model.lanes.eligible(spec, sampler) and not replace and COMPILED
     if lanes:
         assert model.lanes is not None and model.lr is constant_lr, "lanes need a constant step size"
-        roles.update(BLOCK=model.lanes.block, PACK=model.lanes.pack, UNPACK=model.lanes.unpack, STEPS_LANES=model.lanes.steps)
+        lane_steps = model.lanes.steps if sampler.lanes else model.lanes.steps_drawn
+        assert lane_steps is not None, "an eligible sampler without a Gaussian lane step has its lane draw"
+        roles.update(BLOCK=model.lanes.block, PACK=model.lanes.pack, UNPACK=model.lanes.unpack, STEPS_LANES=lane_steps)
     shared = (label_noise, _record, _fail, _drive)  # label_noise: every sampler's noise, read by the lane steps too
     drivers = (*shared, _steps_lanes, _drive_lanes) if lanes else shared
     lane_helpers = model.lanes.helpers if lanes and model.lanes is not None else ()
@@ -274,7 +314,8 @@ def build(
     if model.evaluate is not None and model.learn is not None:
         halves = (model.evaluate, model.learn, *((model.learn_evaluate,) if model.learn_evaluate is not None else ()))
     templates: dict[str, Callable] = {}
-    for f in (*roles.values(), *model.helpers, *halves, *lane_helpers, *drivers, *loss.helpers, *sampler.helpers):
+    part_helpers = (*loss.helpers, *sampler.helpers, *(metrics.helpers if metrics is not None else ()))
+    for f in (*roles.values(), *model.helpers, *halves, *lane_helpers, *drivers, *part_helpers):
         k = _key(f)
         if templates.setdefault(k, f) is not f:
             raise ValueError(f"two templates named {k}: give one of them another name")
@@ -303,7 +344,8 @@ def build(
     # And the loss's rules and the sampler's draw: the models (and sample_binary) wrote them out
     # in place before losses and samplers were parts.
     lane_inline = (model.lanes.steps, *lane_helpers) if lanes and model.lanes is not None else ()
-    for f in (*model.inline, *halves, *lane_inline, *part_roles.values()):
+    # And a task's record with the model's templates it calls (into _record_task: one function per spec).
+    for f in (*model.inline, *halves, *lane_inline, *part_roles.values(), *task_inline):
         inline[_key(f)] = {"inline": "always"}
     copies = {}
     compiled = {}
@@ -338,6 +380,7 @@ def build(
         drive_lanes=compiled[_key(_drive_lanes)] if lanes else None,
         loss=loss,
         sampler=sampler,
+        metrics=metrics,
     )
     if replace is None:
         _BUILT[key] = kern

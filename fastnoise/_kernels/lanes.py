@@ -290,6 +290,34 @@ def vaxpy(typingctx, V, X, n, hy, go):
     return sig, codegen
 
 
+@intrinsic
+def lane_signs(typingctx, W, X, i0, n):
+    """X[(i0+b)*LANES + l] = +1.0 if bit b of W[l] is 1 else -1.0, for b < n: the hypercube's bits as inputs.
+
+    One vector of the LANES words, then per coordinate a shift, a mask, a compare and a select
+    (Numba's loop over the lanes was not vectorised: measured 15 ns per lane-step at d = 30).
+    """
+    sig = types.void(W, X, i0, n)
+
+    def codegen(context, builder, signature, args):
+        w_arr, x_arr, i0_v, n_v = args
+        w = builder.load(_row(builder, data_ptr(context, builder, signature.args[0], w_arr), ir.Constant(_I64, 0), _VI), align=8)
+        xp = data_ptr(context, builder, signature.args[1], x_arr)
+        i0 = context.cast(builder, i0_v, signature.args[2], types.int64)
+        n = context.cast(builder, n_v, signature.args[3], types.int64)
+        plus, minus = ir.Constant(_VF, [1.0] * LANES), ir.Constant(_VF, [-1.0] * LANES)
+        with cgutils.for_range(builder, n) as loop:
+            b = builder.insert_element(ir.Constant(_VI, ir.Undefined), loop.index, ir.Constant(_I32, 0))
+            b = builder.shuffle_vector(b, ir.Constant(_VI, ir.Undefined), ir.Constant(ir.VectorType(_I32, LANES), [0] * LANES))
+            bit = builder.and_(builder.lshr(w, b), _splat(_VI, 1))
+            on = builder.icmp_unsigned("!=", bit, _splat(_VI, 0))
+            off = builder.mul(builder.add(i0, loop.index), ir.Constant(_I64, LANES))
+            builder.store(builder.select(on, plus, minus), _row(builder, xp, off, _VF), align=8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 def _inlined(f: pytypes.FunctionType, name: str):
     """A copy of the scalar kernel ``f`` compiled inline into its callers (same code, own cache entry).
 

@@ -23,7 +23,8 @@ Rules:
   two-layer net's weight arrays (plus its layer table).
 - **Metric columns** of ``out[replica, checkpoint, :]``: the 12 base columns (schema v1), then
   for nets deeper than two layers ``norm_l, log10_norm_l, bias_norm_l`` of layers 3..L, then for
-  an mlp ``active_mean_l, active_min_l, dead_l`` of every hidden layer.
+  an mlp ``active_mean_l, active_min_l, dead_l`` of every hidden layer, then the task's own
+  (``Geometry.extra_metrics`` of them: the hypercube's progress measures, :mod:`.progress`).
 """
 
 from __future__ import annotations
@@ -169,7 +170,8 @@ class Geometry:
     d : input dimension; bias : a bias on every layer; widths : hidden widths (nets);
     classes : outputs of the C-class net; dtype : the weights' and scratch's element type
     (float64; float32 for the two-layer net: hidden widths then pad to 16, one cache line);
-    spread : a net's weight matrix is followed by :data:`SPREAD` (untouched address space).
+    spread : a net's weight matrix is followed by :data:`SPREAD` (untouched address space);
+    extra_metrics : the task's own metric columns, after the model's (``Task.extra_metrics``).
     """
 
     def __init__(
@@ -182,8 +184,10 @@ class Geometry:
         trained: tuple[int, ...] = (),
         dtype: Any = np.float64,
         spread: bool = True,
+        extra_metrics: int = 0,
     ) -> None:
         self.dtype = np.dtype(dtype)
+        self.extra_metrics = extra_metrics
         self.spread = spread
         line = ALIGN // self.dtype.itemsize  # elements per cache line (LINE for float64)
         self.model = model
@@ -265,7 +269,8 @@ class Geometry:
 
     @property
     def n_metrics(self) -> int:
-        return len(metric_names(self.depth, self.model.deep))
+        """Columns of the kernels' output rows: the model's, then the task's."""
+        return len(metric_names(self.depth, self.model.deep)) + self.extra_metrics
 
     def pack(self, weights: list[dict[str, Any]]) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
         """Weight arrays and the scratch buffer of every replica, in the kernels' layout (the model's)."""

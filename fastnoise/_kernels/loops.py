@@ -54,6 +54,7 @@ def constant_lr(P, status):
 # --------------------------------------------------------------------------- driver templates
 # Rebound by build(); the placeholders keep linters and readers oriented.
 VIEW = SAMPLE = UPDATE = EVALUATE = LEARN = CHECK = LR = RECORD = STEPS = None
+MODEL_RECORD = TASK_RECORD = None
 BLOCK = PACK = UNPACK = STEPS_LANES = None
 BATCH = DECAY = EPOCHS = False  # the spec's regime flags (compile-time constants)
 
@@ -302,6 +303,19 @@ def _record(w, P, D, updates, status, steps_done, out_row):
     return True
 
 
+def _record_task(P, D, log2, out_row, *w):
+    """The record (``RECORD``) of a run whose task has columns of its own: the model's, then the task's.
+
+    ``MODEL_RECORD`` is the model's record, ``TASK_RECORD`` the task's (a :class:`.parts.MetricsKernel`,
+    compiled into this function with the model's ``OUTPUT_AT`` and ``FIRST_LAYER``). Bound only for
+    such runs (:func:`.driver.build`): every other run's ``RECORD`` is the model's own, as before.
+    """
+    if not MODEL_RECORD(P, D, log2, out_row, *w):
+        return False
+    TASK_RECORD(P, D, log2, out_row, w)
+    return True
+
+
 def _drive(rs, arrays, scratch, state, steps_done, updates, status, P, D, seg_steps, seg_rec, out, reg):
     """Advance the replicas ``rs`` through the segments (nothing another replica owns is written).
 
@@ -312,6 +326,8 @@ def _drive(rs, arrays, scratch, state, steps_done, updates, status, P, D, seg_st
     weight arrays, the minibatch / weight-decay buffer, the trained-weight masks (shared).
     """
     order, flats, buf, masks = reg
+    if COMPILED:  # the sets and the task's arrays without atomic reference counts where a step reads them (vec.borrowed)
+        D = borrowed(D)  # (the caller owns D for the whole call)
     for r in rs:
         if status[r, S_CODE] != OK:
             continue
@@ -375,6 +391,8 @@ def _drive_lanes(rs, arrays, scratch, state, steps_done, updates, status, P, D, 
     replicas, or at different steps, through :func:`_drive` instead (``engine.LaneDrive``), so
     that a run of lane groups only does not compile the scalar driver.
     """
+    if COMPILED:  # as in _drive: the sets and the task's arrays borrowed (a lane draw reads them at every step)
+        D = borrowed(D)
     S = np.zeros(S_ROWS * LANES, np.uint64)
     blk = BLOCK(P)
     g_rs = np.zeros(LANES, np.int64)

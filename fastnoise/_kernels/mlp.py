@@ -400,6 +400,18 @@ def record(P, D, log2, out_row, x, W, Vb, S, G):
     return finite
 
 
+def output_at(P, w):
+    """N(x) for the input in the view x (:func:`record_net`, dense: a task's records, :mod:`.progress`)."""
+    x, W, Vb, S, G = w
+    return record_net(x, W, Vb, S, G, P, False)
+
+
+def first_layer(P, w):
+    """Layer 1 as stored: unit i's weight on input j is W[j, i] (stride kpmax, the layer's rows first)."""
+    W, G = w[1], w[4]
+    return W.reshape(W.size), W.shape[1], G[G_DIMS, 1]
+
+
 MODEL = Model(
     "mlp",
     views=("x", "W", "Vb", "S", "G"),
@@ -420,4 +432,6 @@ MODEL = Model(
         active_counts,
         error_rate,
     ),
+    output_at=output_at,
+    first_layer=first_layer,
 )

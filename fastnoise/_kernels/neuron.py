@@ -24,6 +24,7 @@ from .loops import _fail, constant_lr
 # Rebound per Spec by the builder: the loss's scale and whether a zero scale means "no update".
 LOSS_SCALE = None
 LOSS_CONDITIONAL = True
+LANE_DRAW = None  # rebound per Spec: the sampler's lane draw (lane_steps_drawn)
 
 
 @jit
@@ -105,6 +106,17 @@ def record(P, D, log2, out_row, x, V):
         out_row[M_ERR_TRAIN] = neuron_error(V, D.Xev, D.Yev, P.din, x)
         out_row[M_ERR_TEST] = neuron_error(V, D.Xte, D.Yte, P.din, x)
     return math.isfinite(nrm)
+
+
+def output_at(P, w):
+    """N(x) = V . x for the input in the view x (a task's records, :mod:`.progress`)."""
+    x, V = w
+    return dot(V, x, P.din)
+
+
+def first_layer(P, w):
+    """V as a first layer of one unit: its weight on input j is V[j] (stride 1)."""
+    return w[1], 1, 1
 
 
 # --------------------------------------------------------------------------- replicas in lanes
@@ -241,13 +253,33 @@ def lane_steps(P, D, h, S, blk, alive, upd, status, rs, state, t0, m):
     vaxpy(V, prev, din, hy, go)  # the last step's update
 
 
+def lane_steps_drawn(P, D, h, S, blk, alive, upd, status, rs, state, t0, m):
+    """:func:`lane_steps` for a sampler with its own lane draw (``LANE_DRAW``: the hypercube's).
+
+    Each step in each lane's stream order: the input and its clean label (the sampler's lane
+    draw), the label's noise, then the rule (:func:`.lanes.vdot`, :func:`lane_decide`,
+    :func:`.lanes.vaxpy` over the d inputs and the bias coordinate, as the scalar dot and update).
+    Not pipelined: the draw is cheap beside the Gaussian one, and the lanes hide the dot's chain.
+    """
+    cur, ys = blk[0], blk[7]
+    din = P.din
+    for k in range(m):
+        LANE_DRAW(P, D, S, cur, alive, ys, blk[8])  # clean labels into ys, then their noise
+        for lane in range(LANES):
+            if alive[lane]:
+                ys[lane] = lane_label(P, S, lane, ys[lane])
+        vdot(blk[3], cur, din, blk[4])
+        lane_decide(P, h, S, blk, alive, upd, status, rs, state, t0 + k, None)
+        vaxpy(blk[3], cur, din, blk[5], blk[6])
+
+
 def lanes_eligible(spec, sampler):
-    """Inputs the lane step draws itself (``sampler.lanes``: Gaussian) and the paper's step.
+    """Inputs the lane step draws (``sampler.lanes``: Gaussian; or the sampler's ``lane_draw``) and the paper's step.
 
     The paper's step: one fresh sample per step, no weight decay. Any loss: the lane step goes
     through the loss's scale (:func:`scale`).
     """
-    return sampler.lanes and not (spec.batch or spec.decay or spec.epochs)
+    return (sampler.lanes or sampler.lane_draw is not None) and not (spec.batch or spec.decay or spec.epochs)
 
 
 MODEL = Model(
@@ -262,6 +294,8 @@ MODEL = Model(
     helpers=(scale,),
     evaluate=evaluate,
     learn=learn,
+    output_at=output_at,
+    first_layer=first_layer,
     lanes=Lanes(
         block=lane_block,
         pack=lane_pack,
@@ -269,5 +303,6 @@ MODEL = Model(
         steps=lane_steps,
         eligible=lanes_eligible,
         helpers=(lane_label, lane_decide),
+        steps_drawn=lane_steps_drawn,
     ),
 )

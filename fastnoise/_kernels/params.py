@@ -76,7 +76,9 @@ class Spec(NamedTuple):
     ``noise`` (``UNIFORM`` or ``FLIP``), ``smooth`` (label smoothing on), ``batch`` (more than
     one sample per step), ``decay`` (weight decay on) and ``epochs`` (shuffled passes over the
     training set) default to the paper's rule, whose step loop is the one compiled before they
-    existed.
+    existed. ``metrics`` names the part that records the task's own columns at a checkpoint
+    (:class:`.parts.MetricsKernel`; the hypercube's progress measures), ``""`` for none: a run
+    without it compiles exactly the kernels it compiled before the field existed.
     """
 
     loss: str  # the run's loss (a parts.LossKernel's name)
@@ -88,12 +90,14 @@ class Spec(NamedTuple):
     batch: bool = False
     decay: bool = False
     epochs: bool = False
+    metrics: str = ""  # the task's own columns (a parts.MetricsKernel's name; "": none)
 
 
 #: How :func:`.driver.build` binds a spec into the templates, declared once: every name a template
-#: may read -> where its value comes from. A Spec field: a compile-time constant. ``loss.<attr>``
-#: or ``sampler.<attr>``: an attribute of the run's part (:mod:`.parts`) named by that field, a
-#: constant (``LOSS_CONDITIONAL``), or a template bound like the model's roles (``LOSS_SCALE``).
+#: may read -> where its value comes from. A Spec field: a compile-time constant. ``loss.<attr>``,
+#: ``sampler.<attr>`` or ``metrics.<attr>``: an attribute of the run's part (:mod:`.parts`) named by
+#: that field, a constant (``LOSS_CONDITIONAL``), or a template bound like the model's roles
+#: (``LOSS_SCALE``; a run without a metrics part binds no ``TASK_RECORD``).
 #: A template's compiled copy is named after the values of those it reads (a part by its name).
 BINDINGS: dict[str, str] = {
     "ACT": "act",
@@ -107,7 +111,9 @@ BINDINGS: dict[str, str] = {
     "LOSS_CLASSES": "loss.classes",
     "LOSS_CONDITIONAL": "loss.conditional",
     "DRAW": "sampler.draw",
+    "LANE_DRAW": "sampler.lane_draw",
     "ONEHOT": "sampler.onehot",
+    "TASK_RECORD": "metrics.record",
 }
 assert {src.partition(".")[0] for src in BINDINGS.values()} == set(Spec._fields), "every Spec field is bound"
 

@@ -1,10 +1,11 @@
-"""The parts a run plugs into a model's templates: its loss and its sampler (an input law and its clean target).
+"""The parts a run plugs into a model's templates: its loss, its sampler (an input law and its clean target), its task's columns.
 
 A model's templates do not know which loss or input law they run: they call the templates of a
 :class:`LossKernel` and a :class:`SamplerKernel` that the caller hands to :func:`.build.build`,
 which compiles them into the model's specialised copies as it does the model's own roles
 (``LOSS_SCALE``, ``LOSS_CLASSES``, ``DRAW``; constants ``LOSS_CONDITIONAL`` and ``ONEHOT``; see
-:data:`.params.BINDINGS`). A part may live outside the package: its templates are plain
+:data:`.params.BINDINGS`). A task that records columns of its own at each checkpoint (the
+hypercube's progress measures) hands a :class:`MetricsKernel` too. A part may live outside the package: its templates are plain
 functions with the signatures below, written with the same rules as the package's (no Python
 objects, no validation, parameters by name: ``P.lr``).
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-__all__ = ["LossKernel", "SamplerKernel"]
+__all__ = ["LossKernel", "MetricsKernel", "SamplerKernel"]
 
 
 class LossKernel(NamedTuple):
@@ -63,10 +64,40 @@ class SamplerKernel(NamedTuple):
         The neuron's lane step can draw this law itself (it draws standard normals).
     helpers : tuple of callables
         Templates it calls that must be specialised too.
+    lane_draw : callable or None
+        Template ``lane_draw(P, D, S, X, alive, clean, W)``: the draw of every live lane of a
+        lane block at once (:mod:`.lanes`: lane l's input into ``X[i*LANES + l]``, its clean label
+        into ``clean[l]``; ``W`` uint64 scratch of LANES entries), each lane's draws exactly the
+        scalar ``draw``'s from its own stream.
+        With it, a model's lane steps run this law (``Lanes.steps_drawn``). None: no lane form.
     """
 
     name: str
     draw: Callable
     onehot: bool = False
     lanes: bool = False
+    helpers: tuple[Callable, ...] = ()
+    lane_draw: Callable | None = None
+
+
+class MetricsKernel(NamedTuple):
+    """A task's own columns, recorded at each checkpoint after the model's (as the kernels see them).
+
+    Parameters
+    ----------
+    name : str
+        Identifier-safe ("hypercube"); part of compiled kernels' names (:attr:`.params.Spec.metrics`).
+    record : callable
+        Template ``record(P, D, log2, out_row, w)``: the task's columns, the last ones of
+        ``out_row``, from one replica's views ``w`` (a tuple, the input buffer first; weights stored
+        ``2**log2`` times their true size). It reads the model through the model's templates
+        ``OUTPUT_AT(P, w)`` (N(x) for the input in ``w[0]``, weights as stored) and
+        ``FIRST_LAYER(P, w)`` (``(flat, stride, units)``: unit i's weight on input j is
+        ``flat[j * stride + i]``), bound like the driver's roles (:class:`.driver.Model`).
+    helpers : tuple of callables
+        Templates it calls that must be specialised too.
+    """
+
+    name: str
+    record: Callable
     helpers: tuple[Callable, ...] = ()

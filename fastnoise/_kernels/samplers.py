@@ -10,8 +10,12 @@ references replay a kernel's draws with it).
 
 from __future__ import annotations
 
-from .boolean import boolean_target, draw_signs
+import numpy as np
+
+from .boolean import LANES as BIT_LANES
+from .boolean import bernoulli_word, draw_hypercube, lane_targets
 from .draws import BASIS, CUBE, GAUSSIAN, TRAINSET, draw_basis, draw_cube, draw_gaussian, draw_row, uniform01
+from .lanes import LANES, lane_signs, lane_state, put_lane_words
 from .parts import SamplerKernel
 
 
@@ -39,8 +43,40 @@ def hypercube_draw(P, D, st, ri, x):
         u, st = uniform01(st)
         if u < P.mix:
             q = P.mix_q53
-    st = draw_signs(x, P.d, q, st)
-    return -1, boolean_target(x, P.target, D.task_ints, D.task_reals), st
+    clean, st = draw_hypercube(x, P.d, q, P.target, D.task_ints, D.task_reals, st)
+    return -1, clean, st
+
+
+def hypercube_lane_draw(P, D, S, X, alive, clean, W):
+    """:func:`hypercube_draw` for every live lane of a lane block (:mod:`.lanes`), each from its own stream.
+
+    Lane l's input goes to ``X[i*LANES + l]``, its clean label to ``clean[l]``; ``W`` (uint64,
+    LANES entries) is scratch. Each lane's draws are the scalar draw's, in its order (so lanes and
+    the scalar driver give the same table): per word of 56 bits, each lane's word from its own
+    stream, then the bits of all lanes turned into +-1 coordinate by coordinate (a loop over the
+    lanes with unit stride, which the compiler vectorises).
+    """
+    for lane in range(LANES):  # each lane's law, q53 held as a float (exact: below 2**53) until its label
+        clean[lane] = P.bit_q53
+    if P.mix > 0.0:  # the scalar order: the mixture's uniform, then the bits
+        for lane in range(LANES):
+            if alive[lane]:
+                st = lane_state(S, lane)
+                u, st = uniform01(st)
+                if u < P.mix:
+                    clean[lane] = P.mix_q53
+                put_lane_words(S, lane, st[0], st[1], st[2], st[3])  # the label bits are left alone
+    i = 0
+    while i < P.d:
+        n = min(BIT_LANES, P.d - i)
+        for lane in range(LANES):
+            if alive[lane]:
+                st = lane_state(S, lane)
+                W[lane], st = bernoulli_word(np.int64(clean[lane]), st)
+                put_lane_words(S, lane, st[0], st[1], st[2], st[3])
+        lane_signs(W, X, i, n)
+        i += n
+    lane_targets(X, P.target, D.task_ints, D.task_reals, clean)
 
 
 def rows_draw(P, D, st, ri, x):
@@ -52,7 +88,7 @@ def rows_draw(P, D, st, ri, x):
 GAUSSIAN_SAMPLER = SamplerKernel("gaussian", gaussian_draw, lanes=True)
 BASIS_SAMPLER = SamplerKernel("basis", basis_draw, onehot=True)
 CUBE_SAMPLER = SamplerKernel("cube", cube_draw)
-HYPERCUBE_SAMPLER = SamplerKernel("hypercube", hypercube_draw)
+HYPERCUBE_SAMPLER = SamplerKernel("hypercube", hypercube_draw, lane_draw=hypercube_lane_draw)
 ROWS_SAMPLER = SamplerKernel("rows", rows_draw)
 
 #: The built-in samplers' run-time law codes, by name (for :func:`.draws.draw_stream` and :func:`.draws.draw_sample`).

@@ -463,6 +463,19 @@ def record(P, D, log2, out_row, x, W, Vb, pre, g, fired):
     return math.isfinite(n1) and math.isfinite(n2)
 
 
+def output_at(P, w):
+    """N(x) for the input in the view x, with :func:`forward` (dense inputs: a task's records, :mod:`.progress`)."""
+    x, W, Vb, pre = w[0], w[1], w[2], w[3]
+    forward(W, x, P.din, P.kp, pre)
+    return output(Vb, pre, P.kp, Vb[P.kp])
+
+
+def first_layer(P, w):
+    """M as stored: unit i's weight on input j is W[j, i] (stride kp)."""
+    W = w[1]
+    return W.reshape(W.size), P.kp, P.k
+
+
 MODEL = Model(
     "twolayer",
     views=("x", "W", "Vb", "pre", "g", "fired"),
@@ -477,4 +490,6 @@ MODEL = Model(
     learn=learn,
     inline=(first_layer_update, rule_scale),
     learn_evaluate=learn_evaluate,
+    output_at=output_at,
+    first_layer=first_layer,
 )

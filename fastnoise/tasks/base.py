@@ -39,6 +39,10 @@ class Task:
     owns : tuple of str
         Run options only this task reads (the hypercube's ``target``, ``support``, ...): with any
         other task they must keep their defaults.
+    metrics_module, metrics_name : str
+        Where the compiled record of the task's own columns lives (a
+        :class:`~fastnoise._kernels.parts.MetricsKernel`, as ``sampler_module``), for a task whose
+        :meth:`extra_metrics` names any; empty otherwise.
     help : str
         One line for documentation.
     """
@@ -50,6 +54,8 @@ class Task:
     sparse: bool = False
     fixed_sets: bool = False
     owns: tuple[str, ...] = ()
+    metrics_module: str = ""
+    metrics_name: str = ""
     help: str = ""
 
     def __repr__(self) -> str:
@@ -89,13 +95,40 @@ class Task:
             return self.dataset
         return name != "cube_dims" and (name in self.owns or name not in _owners())
 
+    def filename_parts(self, cfg: RunFields) -> list[str]:
+        """Words the task adds to a run's default file name after ``--data`` (its own options); none by default."""
+        return []
+
     def kernel_params(self, cfg: RunFields) -> dict[str, Any]:
         """Fields of the kernels' :class:`~fastnoise._kernels.params.Params` this task sets (read by its sampler)."""
         return {}
 
+    def schedule(self, cfg: RunFields) -> tuple[tuple[int, dict[str, Any]], ...] | None:
+        """The run's schedule of input laws (a curriculum), or None: one law, the run's own, throughout (the default).
+
+        Returns
+        -------
+        tuple of (int, dict) or None
+            One ``(start, overrides)`` per stage, in order: from ``start`` steps done on (the
+            first stage from 0, the starts increasing and below ``cfg.steps``), the fresh samples
+            are drawn with these fields of :meth:`kernel_params` replaced. The training, probe
+            and test sets keep the run's own law. A run with a schedule, even of one stage, has a
+            ``stage`` column (docs/table.md).
+        """
+        return None
+
     def kernel_arrays(self, cfg: RunFields) -> tuple[np.ndarray, np.ndarray]:
         """The kernels' ``Data.task_ints`` (int64) and ``Data.task_reals`` (float64) its sampler reads; empty by default."""
         return np.zeros(0, np.int64), np.zeros(0)
+
+    def extra_metrics(self, cfg: RunFields) -> list[str]:
+        """The task's own metric columns, after the model's in a run's table (none by default).
+
+        A task that names any records them with :meth:`metrics_kernel` at every checkpoint; the
+        table's schema (:func:`fastnoise.schema.metric_names`) and the kernels' output array
+        append them to the model's columns.
+        """
+        return []
 
     # ------------------------------------------------------------------ kernels
     def sampler(self) -> Any:
@@ -106,6 +139,15 @@ class Task:
         if not self.sampler_module:
             raise ValueError(f"task {self.name} has no sampler of fresh samples: it trains on its data set")
         return getattr(importlib.import_module(self.sampler_module, "fastnoise._kernels"), self.sampler_name)
+
+    def metrics_kernel(self) -> Any:
+        """The compiled record of :meth:`extra_metrics` (:class:`~fastnoise._kernels.parts.MetricsKernel`), or None.
+
+        A task defined outside the package may override this to return its MetricsKernel directly.
+        """
+        if not self.metrics_module:
+            return None
+        return getattr(importlib.import_module(self.metrics_module, "fastnoise._kernels"), self.metrics_name)
 
     # ------------------------------------------------------------------ numpy sets
     def inputs(self, n: int, d: int, rng: np.random.Generator, cfg: RunFields) -> np.ndarray:

@@ -12,6 +12,11 @@ Conventions (docs/model.md, "The Boolean hypercube"):
   Ties of the staircase and the majority (k even) go to x_s1, so the majority stays balanced.
 - ``--curriculum`` is a schedule of input laws within one run (arXiv 2301.13833); the training,
   probe and test sets are always drawn from the run's own law (its ``bit_bias``, ``mix``).
+  :meth:`Hypercube.schedule` hands the stages to the engine, which switches the kernels' law
+  exactly at each stage's first step (docs/running.md, "Curricula").
+- Its tables carry progress measures (:func:`progress_names`, docs/table.md): ``target_corr``,
+  ``mass_support``, ``mass_off`` and ``fourier_<bits>``, computed in the kernels at each
+  checkpoint (:mod:`fastnoise._kernels.progress`).
 
 The kernels draw the same law (:mod:`fastnoise._kernels.boolean`); this module draws the sets in
 numpy and parses the options.
@@ -19,6 +24,8 @@ numpy and parses the options.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,19 +33,42 @@ from typing import Any
 
 import numpy as np
 
-from .._kernels.boolean import q53
 from ..errors import ConfigError
 from ..fields import RunFields
 from ..options import TARGETS, parse_count
 from .base import Task
 
-__all__ = ["Hypercube", "Stage", "boolean_labels", "parse_curriculum", "parse_support", "parse_truth_table"]
+__all__ = [
+    "Hypercube",
+    "Stage",
+    "boolean_labels",
+    "curriculum_stages",
+    "fourier_subsets",
+    "parse_curriculum",
+    "parse_support",
+    "parse_truth_table",
+    "progress_names",
+]
 
 #: The options only this task reads (an error with any other task unless at their defaults).
 OWNED = ("target", "support", "truth_table", "bit_bias", "mix", "mix_bias", "curriculum")
+#: Fourier columns of every subset of the support up to this k (the kernels' own constant,
+#: ``fastnoise._kernels.progress.FOURIER_ALL_MAX``, repeated so that the vocabulary loads without Numba;
+#: tests/kernels/test_progress.py checks that they agree).
+FOURIER_ALL_MAX = 4
 #: The largest junta: a truth table of 2**20 entries.
 MAX_JUNTA = 20
+#: The longest staircase (the kernels hold the support's bits in one 64-bit word).
+MAX_STAIRCASE = 63
 _KEYS = {"bit-bias": "bit_bias", "mix": "mix", "mix-bias": "mix_bias"}
+
+
+def q53(q: float) -> int:
+    """``q`` as the 53-bit integer the kernels compare with: ``round(q * 2**53)`` (P(x_i = +1) = q53 / 2**53).
+
+    Plain Python, so that the vocabulary loads without Numba (:mod:`fastnoise._kernels.boolean`).
+    """
+    return int(round(q * 2.0**53))
 
 
 def parse_support(text: str, d: int) -> tuple[int, ...]:
@@ -115,16 +145,29 @@ def _law_value(key: str, text: str, spec: str) -> float:
     return v
 
 
+def curriculum_stages(text: str) -> list[str]:
+    """The stage texts of ``--curriculum``, stripped: stages are separated by ``,`` or ``|`` (the same).
+
+    ``|`` lets a sweep's ``--grid``, whose values are separated by commas, hold curricula:
+    ``--grid "curriculum=bit-bias=0.9:2e5|bit-bias=0.5,bit-bias=0.7:2e5|bit-bias=0.5"``.
+    """
+    return [s.strip() for s in re.split(r"[,|]", str(text))]
+
+
 def parse_curriculum(text: str, cfg: RunFields) -> tuple[Stage, ...]:
     """``--curriculum`` as stages: ``"bit-bias=0.9:2e5,bit-bias=0.5"`` -> stages from step 0 and 200000.
+
+    Stages are separated by ``,`` or ``|`` (:func:`curriculum_stages`). The last stage runs to the
+    end of the run: it may have a length only if that ends it at ``steps``.
 
     Raises
     ------
     ConfigError
         A stage that does not parse, an unknown key, a value out of range, a stage without a
-        length before the last, or a stage starting at or after ``steps`` (``curriculum``).
+        length before the last, a stage starting at or after ``steps``, or a last stage whose
+        length does not end at ``steps`` (``curriculum``).
     """
-    specs = [s.strip() for s in str(text).split(",")]
+    specs = curriculum_stages(text)
     if not specs or any(not s for s in specs):
         raise ConfigError("curriculum", f"must be stages such as bit-bias=0.9:2e5,bit-bias=0.5, got {text!r}")
     stages: list[Stage] = []
@@ -153,6 +196,13 @@ def parse_curriculum(text: str, cfg: RunFields) -> tuple[Stage, ...]:
             start += steps
         elif n < len(specs) - 1:
             raise ConfigError("curriculum", f"stage {spec!r} needs a length (key=value:steps): only the last runs to the end")
+    if sep and isinstance(cfg.steps, int) and start != cfg.steps:
+        # (also a --grid value split at the commas between its stages: "a:1e3" of "a:1e3,b")
+        raise ConfigError(
+            "curriculum",
+            f"the last stage ({specs[-1]!r}) ends at step {start}, not at --steps {cfg.steps}: it runs to the end, "
+            "drop its length (in a --grid, separate stages with |)",
+        )
     return tuple(stages)
 
 
@@ -173,6 +223,29 @@ def boolean_labels(X: np.ndarray, support: tuple[int, ...], target: str, table: 
     return np.where(s > 0, 1.0, np.where(s < 0, -1.0, S[:, 0]))
 
 
+def fourier_subsets(k: int) -> list[tuple[int, ...]]:
+    """The subsets T of a k-bit support whose Fourier coefficient a run records, as positions in the support.
+
+    Every non-empty subset when k <= 4 (``FOURIER_ALL_MAX``), by degree and then lexicographically:
+    k = 3 gives (0,), (1,), (2,), (0, 1), (0, 2), (1, 2), (0, 1, 2); above, the full support only.
+    """
+    if k > FOURIER_ALL_MAX:
+        return [tuple(range(k))]
+    return [T for deg in range(1, k + 1) for T in itertools.combinations(range(k), deg)]
+
+
+def progress_names(support: tuple[int, ...]) -> list[str]:
+    """A hypercube run's progress columns for its ``support`` (0-based bits), in the kernels' order.
+
+    ``target_corr``, ``mass_support``, ``mass_off``, then ``fourier_<bits>`` for each subset of
+    :func:`fourier_subsets`, its bits 1-based in support order: support (0, 1, 2) gives
+    ``fourier_1``, ..., ``fourier_2_3``, ``fourier_1_2_3``; support (4, 0) gives ``fourier_5``,
+    ``fourier_1``, ``fourier_5_1``.
+    """
+    fourier = ["fourier_" + "_".join(str(support[p] + 1) for p in T) for T in fourier_subsets(len(support))]
+    return ["target_corr", "mass_support", "mass_off", *fourier]
+
+
 def rad_inputs(n: int, d: int, q: float, mix: float, mix_bias: float, rng: np.random.Generator) -> np.ndarray:
     """``n`` inputs with Rad(q) bits (w.p. ``mix`` Rad(``mix_bias``)), as float64 +-1."""
     qs = np.full(n, q)
@@ -187,6 +260,8 @@ class Hypercube(Task):
     name = "hypercube"
     sampler_module = ".samplers"
     sampler_name = "HYPERCUBE_SAMPLER"
+    metrics_module = ".progress"
+    metrics_name = "HYPERCUBE_METRICS"
     owns = OWNED
     help = "x in {-1, +1}^d with P(x_i = +1) = q; a parity, staircase, majority or junta of --support"
 
@@ -195,6 +270,8 @@ class Hypercube(Task):
         sup = parse_support(cfg.support, d)
         if cfg.target not in TARGETS:
             raise ConfigError("target", f"must be one of {', '.join(TARGETS)}; got {cfg.target!r}")
+        if cfg.target == "staircase" and len(sup) > MAX_STAIRCASE:
+            raise ConfigError("support", f"a staircase reads at most {MAX_STAIRCASE} bits, got {len(sup)}")
         if cfg.target == "junta":
             if len(sup) > MAX_JUNTA:
                 raise ConfigError("support", f"a junta reads at most {MAX_JUNTA} bits (a truth table of 2**k), got {len(sup)}")
@@ -216,9 +293,12 @@ class Hypercube(Task):
     def resolve(self, cfg: RunFields) -> dict[str, Any]:
         assert cfg.d is not None
         sup = parse_support(cfg.support, cfg.d)
+        out: dict[str, Any] = {}
+        if cfg.curriculum is not None:  # one spelling of a curriculum: stages separated by commas
+            out["curriculum"] = ",".join(curriculum_stages(cfg.curriculum))
         if sup == tuple(range(len(sup))):
-            return {"support": str(len(sup))}
-        return {"support": ",".join(str(s + 1) for s in sup) + ("," if len(sup) == 1 else "")}
+            return {**out, "support": str(len(sup))}
+        return {**out, "support": ",".join(str(s + 1) for s in sup) + ("," if len(sup) == 1 else "")}
 
     def applies(self, name: str, params: Mapping[str, Any]) -> bool:
         if name == "truth_table":
@@ -226,6 +306,17 @@ class Hypercube(Task):
         if name == "mix_bias":
             return bool(params.get("mix"))
         return name in OWNED or super().applies(name, params)
+
+    def filename_parts(self, cfg: RunFields) -> list[str]:
+        parts = [cfg.target, "S" + cfg.support.rstrip(",").replace(",", "-")]
+        if cfg.truth_table is not None:
+            parts.append("T" + cfg.truth_table)
+        parts.append(f"q{cfg.bit_bias:g}")
+        if cfg.mix > 0.0:
+            parts.append(f"mix{cfg.mix:g}-{cfg.mix_bias:g}")
+        if cfg.curriculum is not None:  # its text has ':' and ';': a short hash names it
+            parts.append("cur" + hashlib.sha256(cfg.curriculum.encode()).hexdigest()[:8])
+        return parts
 
     def kernel_params(self, cfg: RunFields) -> dict[str, Any]:
         return {
@@ -241,6 +332,11 @@ class Hypercube(Task):
         table = parse_truth_table(cfg.truth_table, len(sup)) if cfg.target == "junta" else np.zeros(0)
         return sup, table
 
+    def extra_metrics(self, cfg: RunFields) -> list[str]:
+        """The progress measures (:func:`progress_names`) of the run's support."""
+        assert cfg.d is not None
+        return progress_names(parse_support(cfg.support, cfg.d))
+
     def stages(self, cfg: RunFields) -> tuple[Stage, ...]:
         """The curriculum's stages (one stage, the run's law, without ``--curriculum``)."""
         if cfg.curriculum is None:
@@ -250,6 +346,12 @@ class Hypercube(Task):
     def stage_params(self, stage: Stage) -> dict[str, Any]:
         """The kernel parameters of one stage's law (:meth:`kernel_params`' law fields)."""
         return {"bit_q53": q53(stage.bit_bias), "mix": float(stage.mix), "mix_q53": q53(stage.mix_bias)}
+
+    def schedule(self, cfg: RunFields) -> tuple[tuple[int, dict[str, Any]], ...] | None:
+        """The curriculum's stages as (start, law fields of the kernel parameters); None without ``--curriculum``."""
+        if cfg.curriculum is None:
+            return None
+        return tuple((s.start, self.stage_params(s)) for s in self.stages(cfg))
 
     def inputs(self, n: int, d: int, rng: np.random.Generator, cfg: RunFields) -> np.ndarray:
         return rad_inputs(n, d, cfg.bit_bias, cfg.mix, cfg.mix_bias, rng)

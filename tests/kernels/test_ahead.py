@@ -55,7 +55,9 @@ def _plain(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def plain(cfg, spec=None):
         kern = real(cfg, spec)
-        return driver.build(model_of(cfg).kernel(), kern.spec, kern.loss, kern.sampler, replace={"UPDATE": kern.update})
+        return driver.build(
+            model_of(cfg).kernel(), kern.spec, kern.loss, kern.sampler, kern.metrics, replace={"UPDATE": kern.update}
+        )
 
     monkeypatch.setattr(plan, "kernels", plain)
 

@@ -161,7 +161,9 @@ def _inject_sum_not_mean(monkeypatch):
         model = model_of(cfg).kernel()
         key = (model.name, kern.spec)
         if key not in _SUM_BUILT:
-            _SUM_BUILT[key] = driver.build(model, kern.spec, kern.loss, kern.sampler, replace=_sum_not_mean(kern.update))
+            _SUM_BUILT[key] = driver.build(
+                model, kern.spec, kern.loss, kern.sampler, kern.metrics, replace=_sum_not_mean(kern.update)
+            )
         return _SUM_BUILT[key]
 
     monkeypatch.setattr(plan, "kernels", faulty)
