@@ -126,23 +126,30 @@ def noise_figure(df: pd.DataFrame, cells: pd.DataFrame, out: Path) -> list[Path]
 
 
 def curriculum_figure(df: pd.DataFrame, out: Path) -> list[Path]:
-    """(c): test error on uniform inputs against steps, one band per arm, one panel per (d, k); the switch marked."""
+    """(c): test error on uniform inputs, and the first layer's weight on the support against the rest, per arm and (d, k)."""
     import matplotlib.pyplot as plt
 
     settings = [(int(d), int(k)) for d, k in df[["d", "k"]].drop_duplicates().to_numpy().tolist()]
-    fig, axes = plt.subplots(1, len(settings), figsize=(max(11.0, 6.5 * len(settings)), 5), squeeze=False)
-    for ax, (d, k) in zip(axes[0], settings, strict=True):
-        sub = df[(df.d == d) & (df.k == k) & (df.step > 0)]
+    n = len(settings)
+    fig, axes = plt.subplots(2, n, figsize=(max(11.0, 6.5 * n), 9), squeeze=False)
+    for col, (d, k) in enumerate(settings):
+        sub = df[(df.d == d) & (df.k == k) & (df.step > 0)].assign(ratio=lambda t: t.mass_support / t.mass_off)
         for i, (arm, g) in enumerate(sub.groupby("arm", sort=False)):
-            band(ax, g, "error_test", str(arm), f"C{i}")
+            band(axes[0, col], g, "error_test", str(arm), f"C{i}")
+            band(axes[1, col], g, "ratio", str(arm), f"C{i}")
             n1 = int(g.switch.iloc[0])
-            if n1:
-                ax.axvline(n1, color=f"C{i}", ls=":", lw=1)
+            for ax in axes[:, col]:
+                if n1:
+                    ax.axvline(n1, color=f"C{i}", ls=":", lw=1)
+        ax = axes[0, col]
         _thresholds(ax)
         ax.set(xscale="log", xlabel="SGD steps (dotted: end of the biased stage)", ylabel="test error (uniform inputs)")
         ax.set_ylim(-0.01, 0.85)
         ax.set_title(f"d = {d}, k = {k}: test error (median, 10-90 %)", fontsize=10)
         ax.legend(fontsize="small", loc="upper right", ncol=2)
+        ax = axes[1, col]
+        ax.set(xscale="log", yscale="log", xlabel="SGD steps", ylabel="rms first-layer weight: support / other bits")
+        ax.set_title(f"d = {d}, k = {k}: weight on the parity's bits against the others (mass_support / mass_off)", fontsize=10)
     first = df.iloc[0]
     fig.suptitle(
         "(c) Curriculum: biased inputs Rad(q) first, then uniform, against uniform only "

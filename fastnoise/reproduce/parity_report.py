@@ -236,6 +236,18 @@ def _curriculum(df: pd.DataFrame, out: Path, res: dict[str, Any]) -> list[str]:
                 f"({_steps(r.median)} vs {_steps(b)})"
             )
             res["curriculum"][f"d={d},k={k},{r.arm}"] = ratio
+    lines += [
+        "",
+        "The first layer's weight on the parity's bits against the others (`mass_support / mass_off`, median over "
+        "replicas) at the end of each biased stage, and in the uniform-only runs at the same step:",
+        "",
+    ]
+    for (d, k, arm, n1), g in df[df.switch > 0].groupby(["d", "k", "arm", "switch"], sort=False):
+        at = g[g.step <= n1].step.max()
+        uni = df[(df.d == d) & (df.k == k) & (df.switch == 0) & (df.step == at)]
+        ratio_arm = float((g[g.step == at].mass_support / g[g.step == at].mass_off).median())
+        ratio_uni = float((uni.mass_support / uni.mass_off).median())
+        lines.append(f"- d = {d}, k = {k}, {arm}: {ratio_arm:.2f} at step {at:,}; uniform only {ratio_uni:.2f}")
     return lines
 
 
