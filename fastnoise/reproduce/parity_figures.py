@@ -84,6 +84,7 @@ def _heat(ax: Any, cells: pd.DataFrame, col: str, title: str, fmt: str, vmax: fl
 def noise_figure(df: pd.DataFrame, cells: pd.DataFrame, out: Path) -> list[Path]:
     """(b): the p x h cells (learned, late learned, forgets), the prototype's cell, and the mechanism against tau at one h."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(2, 4, figsize=(20, 9))
     grid = cells[cells.part == "grid"]
@@ -100,7 +101,7 @@ def noise_figure(df: pd.DataFrame, cells: pd.DataFrame, out: Path) -> list[Path]
             flip = p0 / 2 if conv == "uniform" else p0
             ax.plot(r0.step, r0.error_test, color=f"C{i + 3}", lw=0.8, label=f"--noise {conv}, p = {p0:g} (flip rate {flip:g})")
         _thresholds(ax)
-        ax.set(xlabel="SGD steps", ylabel="test error (replica 0)", ylim=(-0.01, 0.75))
+        ax.set(xlabel="SGD steps", ylabel="test error (replica 0)", ylim=(-0.01, 0.9))
         d, k = int(proto.d.iloc[0]), proto.support.iloc[0]
         ax.set_title(f"the prototype's cell (h = {h0:g}, d = {d}, k = {k}):\none replica per noise convention", fontsize=10)
         ax.legend(fontsize="small", loc="upper right")
@@ -116,6 +117,7 @@ def noise_figure(df: pd.DataFrame, cells: pd.DataFrame, out: Path) -> list[Path]
         for i, (p, g) in enumerate(sub.groupby("p")):
             band(ax, g, col, f"p = {p:g}", f"C{i}", x="tau")
         ax.set(xlabel="tau = h t", ylabel=what)
+        ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.set_title(f"{what} at h = {h:g}", fontsize=10)
     axes[1, 0].legend(fontsize="small", loc="best")
     d, k = int(sub.d.iloc[0]), sub.support.iloc[0]
@@ -144,12 +146,12 @@ def curriculum_figure(df: pd.DataFrame, out: Path) -> list[Path]:
         ax = axes[0, col]
         _thresholds(ax)
         ax.set(xscale="log", xlabel="SGD steps (dotted: end of the biased stage)", ylabel="test error (uniform inputs)")
-        ax.set_ylim(-0.01, 0.85)
+        ax.set_ylim(-0.01, 1.0)
         ax.set_title(f"d = {d}, k = {k}: test error (median, 10-90 %)", fontsize=10)
         ax.legend(fontsize="small", loc="upper right", ncol=2)
         ax = axes[1, col]
         ax.set(xscale="log", yscale="log", xlabel="SGD steps", ylabel="rms first-layer weight: support / other bits")
-        ax.set_title(f"d = {d}, k = {k}: weight on the parity's bits against the others (mass_support / mass_off)", fontsize=10)
+        ax.set_title(f"d = {d}, k = {k}: mass_support / mass_off (median, 10-90 %)", fontsize=10)
     first = df.iloc[0]
     fig.suptitle(
         "(c) Curriculum: biased inputs Rad(q) first, then uniform, against uniform only "
