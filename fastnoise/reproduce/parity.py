@@ -132,6 +132,8 @@ class Sizes:
     init_k: tuple[int, ...]
     init_net: dict[str, Any]
     width: int
+    #: Indices into :func:`_init_arms`' list (None: every arm).
+    init_arms: tuple[int, ...] | None = None
 
     @classmethod
     def of(cls, quick: bool) -> Sizes:
@@ -139,7 +141,8 @@ class Sizes:
 
         Quick: every run shares the model, loss, input law and noise convention (uniform) of the
         full runs, so all of them use one compiled step loop; the prototype's flip-noise cell is
-        left out (it would compile a second).
+        left out (it would compile a second), and (d) runs three arms (Rademacher with sigma 0
+        and 1, Gaussian).
         """
         if not quick:
             return cls(
@@ -162,6 +165,7 @@ class Sizes:
             (8,),
             dict(width=16, lr=0.01, steps=2000, replicas=2),
             16,
+            (0, 4, 5),
         )
 
 
@@ -270,7 +274,8 @@ def init_configs(s: Sizes, seed: int) -> list[tuple[dict[str, Any], RunConfig]]:
     out = []
     net = s.init_net
     for i, k in enumerate(s.init_k):
-        for arm, init in _init_arms(s.init_d):
+        arms = _init_arms(s.init_d)
+        for arm, init in arms if s.init_arms is None else [arms[j] for j in s.init_arms]:
             cfg = RunConfig(
                 **{**BASE, **init, "width": net["width"]}, **{**EVAL, "n_test": 2000}, d=s.init_d, support=str(k),
                 lr=net["lr"], steps=net["steps"], replicas=net["replicas"], records=log_records(net["steps"], 0.05),

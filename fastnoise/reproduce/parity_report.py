@@ -64,7 +64,8 @@ def _resolution(df: pd.DataFrame, above: int = 100) -> float:
 
 def _scaling(df: pd.DataFrame, out: Path, res: dict[str, Any]) -> list[str]:
     times = learn_times(df, ["k", "d"])
-    fits = pd.DataFrame([{"k": k, **exponent(g)} for k, g in times.groupby("k")])
+    boot = 200 if df.attrs.get("quick") else 2000
+    fits = pd.DataFrame([{"k": k, **exponent(g, boot=boot)} for k, g in times.groupby("k")])
     rows = []
     for (k, d), g in times.groupby(["k", "d"]):
         lo, mid, hi = quantiles(g.t_learn.to_numpy(float))
@@ -94,7 +95,7 @@ def _scaling(df: pd.DataFrame, out: Path, res: dict[str, Any]) -> list[str]:
     lines += [
         "",
         "Fit of log10(median time) = log10 c + alpha log10 d over the d with a finite median "
-        "(95 % bootstrap over replicas, 2000 resamples):",
+        f"(95 % bootstrap over replicas, {boot} resamples):",
         "",
     ]
     for f in _records(fits):
