@@ -198,7 +198,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "p in {0,...,0.4} x h in {0.005,...,0.1} to h t = 2e4, 6 replicas; (c) curriculum Rad(q) then uniform, "
             "k=5 at d=30, k=4 at d=50, 1e6 steps, 8 replicas; (d) d=20, k=20 and 19, width 300, h=0.003, Rademacher "
             "+- sigma vs Gaussian and uniform init, 1e6 steps, 6 replicas",
-            10.0,
+            7.0,
             _Deferred("parity:parity"),
         ),
     )
