@@ -8,7 +8,8 @@ shrinks each to well under a minute (for tests); the default sizes are the paper
 
 One module per group of figures (:mod:`.slides`: figs. 1-3; :mod:`.cube_task`: figs. 5-6;
 :mod:`.mnist_task`: figs. 7-8; :mod:`.deep_nets`: deep nets; :mod:`.l2_noise`, :mod:`.conventions_task`:
-training regimes; :mod:`.dying`: the mean field against Fig. 3's dying ReLUs); tables are written by
+training regimes; :mod:`.dying`: the mean field against Fig. 3's dying ReLUs; :mod:`.parity`: parities
+on the hypercube, measured by :mod:`.parity_analysis` and reported by :mod:`.parity_report`); tables are written by
 :mod:`.output`. This module holds the registry (:data:`EXPERIMENTS`), :func:`run_experiment`
 and :func:`plot_table` (any run table).
 
@@ -188,6 +189,17 @@ EXPERIMENTS: dict[str, Experiment] = {
             "2 flows over 2^11 points; d=30, width 120, h=1/900 (3e7 steps) and 1/1800 (6e7), 4 replicas, simulations only",
             16.0,
             _Deferred("dying:dying"),
+        ),
+        Experiment(
+            "parity",
+            "[ours]",
+            "k-parities on the hypercube: time to learn vs d, label noise vs h, curriculum, initialisation",
+            "width 100, bias, hinge, fan-in init, h=0.05: (a) k=2,3,4, d=10..60, 16/16/8 replicas; (b) d=30, k=3, "
+            "p in {0,...,0.4} x h in {0.005,...,0.1} to h t = 2e4, 6 replicas; (c) curriculum Rad(q) then uniform, "
+            "k=5 at d=30, k=4 at d=50, 1e6 steps, 8 replicas; (d) d=20, k=20 and 19, width 300, h=0.003, Rademacher "
+            "+- sigma vs Gaussian and uniform init, 1e6 steps, 6 replicas",
+            7.0,
+            _Deferred("parity:parity"),
         ),
     )
 }
