@@ -122,8 +122,9 @@ def test_cell_id_is_sha256_of_canonical_config_and_versions():
     changes: test_sweep_integrity.py), so the ids of every existing fragment stay what they were."""
     cfg = fastnoise.RunConfig(p=0, steps=10)
     assert sw_spec.CELL_ID_SCHEMA == 2
-    # the training-regime options (added later) are left out at their defaults, so old ids hold
-    old_fields = {k: v for k, v in cfg.to_dict().items() if k not in fastnoise.config.REGIME_FIELDS}
+    # the training-regime and hypercube options (added later) are left out at their defaults, so old ids hold
+    later = (*fastnoise.config.REGIME_FIELDS, *fastnoise.config.LATER_FIELDS)
+    old_fields = {k: v for k, v in cfg.to_dict().items() if k not in later}
     assert cfg.identity() == old_fields
     payload = {"config": old_fields, "fastnoise": metadata.version("fastnoise"), "schema": 2}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
