@@ -595,9 +595,12 @@ def _regime_cases() -> list[Case]:
     def add(name: str, *args: Any, slow: bool = False, **extra: Any) -> None:
         cases.append(Case(name, "regimes", regime_params(len(cases), *args, **extra), slow=slow))
 
+    # Each option alone on the mlp and the ten-class net is slow (each its own kernels): the default suite
+    # keeps every option alone on the neuron and the two-layer nets, and all of them on every model in the
+    # two combinations ("smooth-batch-decay", "batch-decay-epochs-fixed-flip").
     for model in REGIME_MODELS:
         for regime in REGIMES:
-            add(f"{model}-{regime}", model, regime)
+            add(f"{model}-{regime}", model, regime, slow=model in ("mlp", "ten") and "-" not in regime)
     # Minibatches and weight decay alone with the other loss (every step updates: no hinge condition).
     # The default suite keeps the neuron's and the two-layer net's; the others' are slow (each its own
     # kernels), their logistic minibatches and decay being also in each model's "smooth-batch-decay" case.

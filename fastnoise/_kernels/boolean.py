@@ -33,7 +33,7 @@ _ZERO = np.uint64(0)
 _ALL = np.uint64((1 << LANES) - 1)
 
 
-@jit(inner=True, inline="always")
+@jit(inner=True)
 def bernoulli_word(q53, st):
     """56 independent bits, each 1 with probability ``q53 / 2**53``, in the low 56 bits of a uint64."""
     und = _ALL
@@ -112,7 +112,7 @@ def label_of_count(target, plus, k, first):
     return 1.0 if first else -1.0
 
 
-@jit(inner=True, inline="always")
+@jit(inner=True)
 def label_of_bits(target, pat, plus, k, table):
     """The target's label from the support's bits: ``pat`` (bit i: x_sup[i] = +1) and ``plus`` (how many are +1).
 
@@ -156,7 +156,7 @@ def boolean_target(x, target, sup, table):
     return label_of_bits(target, pat, plus, k, table)
 
 
-@jit(inner=True, inline="always")
+@jit(inner=True)
 def lane_targets(X, target, sup, table, clean):
     """:func:`boolean_target` of every lane of a lane block (coordinate i of lane l at ``X[i*L + l]``, L = ``clean.size``).
 

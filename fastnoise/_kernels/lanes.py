@@ -291,6 +291,39 @@ def vaxpy(typingctx, V, X, n, hy, go):
 
 
 @intrinsic
+def lane_uniform_bits(typingctx, S, W):
+    """Every lane's next generator output u (rows s0..s3 of S advanced, as :func:`.draws.next_u64`), and
+    ``W[l] = ~(u >> 8)`` on its low 56 bits: :func:`.boolean.bernoulli_word` at q = 1/2, all lanes at once.
+
+    At q = 1/2 the scalar word consumes exactly one output (its first digit decides every bit), so
+    the lanes stay in their scalar order; other q take a data-dependent number of outputs per lane
+    and are drawn lane by lane.
+    """
+    sig = types.void(S, W)
+
+    def codegen(context, builder, signature, args):
+        sp = data_ptr(context, builder, signature.args[0], args[0])
+        wp = data_ptr(context, builder, signature.args[1], args[1])
+        rows = [_row(builder, sp, ir.Constant(_I64, k * LANES), _VI) for k in range(4)]
+        s0, s1, s2, s3 = (builder.load(r, align=8) for r in rows)
+        u = builder.add(s0, s3)  # draws.next_u64, line by line
+        t = builder.shl(s1, _splat(_VI, 17))
+        s2 = builder.xor(s2, s0)
+        s3 = builder.xor(s3, s1)
+        s1 = builder.xor(s1, s2)
+        s0 = builder.xor(s0, s3)
+        s2 = builder.xor(s2, t)
+        s3 = builder.or_(builder.shl(s3, _splat(_VI, 45)), builder.lshr(s3, _splat(_VI, 19)))
+        for r, v in zip(rows, (s0, s1, s2, s3), strict=True):
+            builder.store(v, r, align=8)
+        bits = builder.and_(builder.xor(builder.lshr(u, _splat(_VI, 8)), _splat(_VI, -1)), _splat(_VI, (1 << 56) - 1))
+        builder.store(bits, _row(builder, wp, ir.Constant(_I64, 0), _VI), align=8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
 def lane_signs(typingctx, W, X, i0, n):
     """X[(i0+b)*LANES + l] = +1.0 if bit b of W[l] is 1 else -1.0, for b < n: the hypercube's bits as inputs.
 

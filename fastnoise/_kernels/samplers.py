@@ -15,8 +15,10 @@ import numpy as np
 from .boolean import LANES as BIT_LANES
 from .boolean import bernoulli_word, draw_hypercube, lane_targets
 from .draws import BASIS, CUBE, GAUSSIAN, TRAINSET, draw_basis, draw_cube, draw_gaussian, draw_row, uniform01
-from .lanes import LANES, lane_signs, lane_state, put_lane_words
+from .lanes import LANES, lane_signs, lane_state, lane_uniform_bits, put_lane_words
 from .parts import SamplerKernel
+
+HALF53 = 1 << 52  # q = 1/2 as the kernels' 53-bit integer
 
 
 def gaussian_draw(P, D, st, ri, x):
@@ -66,14 +68,18 @@ def hypercube_lane_draw(P, D, S, X, alive, clean, W):
                 if u < P.mix:
                     clean[lane] = P.mix_q53
                 put_lane_words(S, lane, st[0], st[1], st[2], st[3])  # the label bits are left alone
+    uniform = P.bit_q53 == HALF53 and P.mix <= 0.0  # one output per word in every lane: all lanes at once
     i = 0
     while i < P.d:
         n = min(BIT_LANES, P.d - i)
-        for lane in range(LANES):
-            if alive[lane]:
-                st = lane_state(S, lane)
-                W[lane], st = bernoulli_word(np.int64(clean[lane]), st)
-                put_lane_words(S, lane, st[0], st[1], st[2], st[3])
+        if uniform:  # (lanes not alive advance too: their rows of S are never read again)
+            lane_uniform_bits(S, W)
+        else:
+            for lane in range(LANES):
+                if alive[lane]:
+                    st = lane_state(S, lane)
+                    W[lane], st = bernoulli_word(np.int64(clean[lane]), st)
+                    put_lane_words(S, lane, st[0], st[1], st[2], st[3])
         lane_signs(W, X, i, n)
         i += n
     lane_targets(X, P.target, D.task_ints, D.task_reals, clean)

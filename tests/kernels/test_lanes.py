@@ -159,6 +159,12 @@ SETTINGS = {
     "flip-pure": dict(p=1.0, noise="flip"),  # a label with no draw (as p = 0)
     "big-step-linear": dict(p=1.0, lr=0.5, record_spacing="linear"),
     "errors-d5": dict(p=0.1, d=5, eval_size=64, n_test=64),
+    # The hypercube's own lane draw: uniform bits (every lane's word at once), and biased bits with the
+    # mixture over two words per input (lane by lane), a majority with ties; one spec (hinge) for both.
+    "hypercube-pure-noise": dict(data="hypercube", p=1.0),
+    "hypercube-biased-mix-d70": dict(
+        data="hypercube", d=70, bit_bias=0.3, mix=0.3, target="majority", support="4,60,2,9", p=0.2, bias=True
+    ),
 }
 
 

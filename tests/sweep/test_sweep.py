@@ -617,7 +617,7 @@ def test_kill_9_mid_sweep_then_resume(tmp_path, monkeypatch):
     "sig, executor, status, word",
     [
         pytest.param(signal.SIGINT, ["--workers", "2"], 130, "interrupted", id="ctrl-c-pool"),
-        pytest.param(signal.SIGINT, ["--threads", "1"], 130, "interrupted", id="ctrl-c-in-process"),
+        pytest.param(signal.SIGINT, ["--threads", "1"], 130, "interrupted", id="ctrl-c-in-process", marks=pytest.mark.slow),
         pytest.param(signal.SIGTERM, ["--workers", "2"], 143, "terminated", id="sigterm-pool"),
         # (SIGTERM to an in-process sweep: the same handler as Ctrl-C in-process above, with the other status)
         pytest.param(signal.SIGTERM, ["--threads", "1"], 143, "terminated", id="sigterm-in-process", marks=pytest.mark.slow),
@@ -650,7 +650,7 @@ def _check_stopped(proc: subprocess.Popen, cwd: Path, status: int, word: str) ->
     "executor, group",
     [
         pytest.param(["--threads", "1"], False, id="in-process"),
-        pytest.param(["--workers", "2"], False, id="pool"),
+        pytest.param(["--workers", "2"], False, id="pool", marks=pytest.mark.slow),  # pool-process-group: the pool too
         pytest.param(["--workers", "2"], True, id="pool-process-group"),
     ],
 )
