@@ -27,6 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
+# Both packages compile into a cache of their own: the package's on-disk cache must never hold a kernel
+# compiled beside the renamed copy (an index naming fastnoise_before cannot be read by a later process).
+os.environ.setdefault("NUMBA_CACHE_DIR", tempfile.mkdtemp(prefix="fastnoise-paired-cache-"))
+
 SETTINGS = [
     ("single neuron d=30", dict(model="neuron", lr=1 / 30), 2_000_000),
     ("single neuron d=30, 8 replicas (lanes)", dict(model="neuron", lr=1 / 30, replicas=8), 300_000),

@@ -70,10 +70,6 @@ class SamplerKernel(NamedTuple):
         into ``clean[l]``; ``W`` uint64 scratch of LANES entries), each lane's draws exactly the
         scalar ``draw``'s from its own stream.
         With it, a model's lane steps run this law (``Lanes.steps_drawn``). None: no lane form.
-    reads_data : bool
-        The draw reads the run's :class:`.params.Data` at every step (the hypercube's support):
-        the model's sample is then compiled into the step loop rather than called, so that Data
-        is not copied onto the stack at every step.
     """
 
     name: str
@@ -82,7 +78,6 @@ class SamplerKernel(NamedTuple):
     lanes: bool = False
     helpers: tuple[Callable, ...] = ()
     lane_draw: Callable | None = None
-    reads_data: bool = False
 
 
 class MetricsKernel(NamedTuple):

@@ -94,7 +94,7 @@ def rows_draw(P, D, st, ri, x):
 GAUSSIAN_SAMPLER = SamplerKernel("gaussian", gaussian_draw, lanes=True)
 BASIS_SAMPLER = SamplerKernel("basis", basis_draw, onehot=True)
 CUBE_SAMPLER = SamplerKernel("cube", cube_draw)
-HYPERCUBE_SAMPLER = SamplerKernel("hypercube", hypercube_draw, lane_draw=hypercube_lane_draw, reads_data=True)
+HYPERCUBE_SAMPLER = SamplerKernel("hypercube", hypercube_draw, lane_draw=hypercube_lane_draw)
 ROWS_SAMPLER = SamplerKernel("rows", rows_draw)
 
 #: The built-in samplers' run-time law codes, by name (for :func:`.draws.draw_stream` and :func:`.draws.draw_sample`).

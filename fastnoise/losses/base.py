@@ -12,6 +12,10 @@ from ..registry import Registry
 
 __all__ = ["Loss", "get_loss", "loss_names", "register_loss"]
 
+#: The kernels' package, relative to this one (a renamed copy of the package, as bench/paired.py loads
+#: one, finds its own kernels).
+_KERNELS = __name__.rsplit(".", 2)[0] + "._kernels"
+
 
 @dataclass(frozen=True)
 class Loss:
@@ -58,7 +62,7 @@ class Loss:
         """The compiled rule (:class:`fastnoise._kernels.parts.LossKernel`), whose name must be the loss's."""
         if self.part is not None:
             return self.part
-        return getattr(importlib.import_module(self.kernel_module, "fastnoise._kernels"), self.kernel_name)
+        return getattr(importlib.import_module(self.kernel_module, _KERNELS), self.kernel_name)
 
     def check(self, cfg: RunFields) -> None:
         """The rules this loss adds: label smoothing only for a loss that has targets; a C-class form for ten classes."""

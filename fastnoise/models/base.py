@@ -30,6 +30,10 @@ Draw = Callable[[tuple[int, ...]], np.ndarray]
 #: ``rescale(w)``: ``w`` scaled to norm ``--init-norm`` (unchanged without it).
 Rescale = Callable[[np.ndarray], np.ndarray]
 
+#: The kernels' package, relative to this one (a renamed copy of the package, as bench/paired.py loads
+#: one, finds its own kernels).
+_KERNELS = __name__.rsplit(".", 2)[0] + "._kernels"
+
 
 def models_with(attribute: str) -> str:
     """The selectable models with a true ``attribute``, as an option would name them (``twolayer or mlp``)."""
@@ -79,7 +83,7 @@ class Model:
     # ------------------------------------------------------------------ kernel
     def kernel(self) -> Any:
         """The compiled model (:class:`fastnoise._kernels.driver.Model`), imported on first use."""
-        return importlib.import_module(self.kernel_module, "fastnoise._kernels").MODEL
+        return importlib.import_module(self.kernel_module, _KERNELS).MODEL
 
     def form(self, cfg: RunFields) -> Model:
         """The model that runs ``cfg`` (itself; the two-layer net with ten classes: the ten-class net)."""

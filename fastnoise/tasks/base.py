@@ -17,6 +17,10 @@ __all__ = ["Task", "get_task", "register_task", "registered_tasks", "task_names"
 
 _F8 = 8
 
+#: The kernels' package, relative to this one (a renamed copy of the package, as bench/paired.py loads
+#: one, finds its own kernels).
+_KERNELS = __name__.rsplit(".", 2)[0] + "._kernels"
+
 
 class Task:
     """An input law with its clean target; subclasses override :meth:`inputs` and :meth:`target`.
@@ -138,7 +142,7 @@ class Task:
         """
         if not self.sampler_module:
             raise ValueError(f"task {self.name} has no sampler of fresh samples: it trains on its data set")
-        return getattr(importlib.import_module(self.sampler_module, "fastnoise._kernels"), self.sampler_name)
+        return getattr(importlib.import_module(self.sampler_module, _KERNELS), self.sampler_name)
 
     def metrics_kernel(self) -> Any:
         """The compiled record of :meth:`extra_metrics` (:class:`~fastnoise._kernels.parts.MetricsKernel`), or None.
@@ -147,7 +151,7 @@ class Task:
         """
         if not self.metrics_module:
             return None
-        return getattr(importlib.import_module(self.metrics_module, "fastnoise._kernels"), self.metrics_name)
+        return getattr(importlib.import_module(self.metrics_module, _KERNELS), self.metrics_name)
 
     # ------------------------------------------------------------------ numpy sets
     def inputs(self, n: int, d: int, rng: np.random.Generator, cfg: RunFields) -> np.ndarray:
