@@ -33,7 +33,7 @@ _ZERO = np.uint64(0)
 _ALL = np.uint64((1 << LANES) - 1)
 
 
-@jit(inner=True)
+@jit(inner=True, inline="always")
 def bernoulli_word(q53, st):
     """56 independent bits, each 1 with probability ``q53 / 2**53``, in the low 56 bits of a uint64."""
     und = _ALL
