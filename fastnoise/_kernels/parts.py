@@ -66,7 +66,7 @@ class SamplerKernel(NamedTuple):
         Templates it calls that must be specialised too.
     lane_draw : callable or None
         Template ``lane_draw(P, D, S, X, alive, clean, W)``: the draw of every live lane of a
-        lane block at once (:mod:`.lanes`: lane l's input into ``X[i*LANES + l]``, its clean label
+        lane block at once (``_kernels/lanes.py``: lane l's input into ``X[i*LANES + l]``, its clean label
         into ``clean[l]``; ``W`` uint64 scratch of LANES entries), each lane's draws exactly the
         scalar ``draw``'s from its own stream.
         With it, a model's lane steps run this law (``Lanes.steps_drawn``). None: no lane form.
@@ -86,14 +86,14 @@ class MetricsKernel(NamedTuple):
     Parameters
     ----------
     name : str
-        Identifier-safe ("hypercube"); part of compiled kernels' names (:attr:`.params.Spec.metrics`).
+        Identifier-safe ("hypercube"); part of compiled kernels' names (``Spec.metrics``).
     record : callable
         Template ``record(P, D, log2, out_row, w)``: the task's columns, the last ones of
         ``out_row``, from one replica's views ``w`` (a tuple, the input buffer first; weights stored
         ``2**log2`` times their true size). It reads the model through the model's templates
         ``OUTPUT_AT(P, w)`` (N(x) for the input in ``w[0]``, weights as stored) and
         ``FIRST_LAYER(P, w)`` (``(flat, stride, units)``: unit i's weight on input j is
-        ``flat[j * stride + i]``), bound like the driver's roles (:class:`.driver.Model`).
+        ``flat[j * stride + i]``), bound like the driver's roles (``driver.Model``).
     helpers : tuple of callables
         Templates it calls that must be specialised too.
     """

@@ -129,7 +129,7 @@ class Task:
         """The task's own metric columns, after the model's in a run's table (none by default).
 
         A task that names any records them with :meth:`metrics_kernel` at every checkpoint; the
-        table's schema (:func:`fastnoise.schema.metric_names`) and the kernels' output array
+        table's schema (``fastnoise.schema.metric_names``) and the kernels' output array
         append them to the model's columns.
         """
         return []
