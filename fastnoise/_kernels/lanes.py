@@ -111,6 +111,20 @@ def _lookup(builder, base, idx, ety, vty):
     return out
 
 
+def _next_u64(builder, st):
+    """:func:`.draws.next_u64` on vectors of the lanes' words, line by line: (output, advanced (s0, s1, s2, s3))."""
+    s0, s1, s2, s3 = st
+    u = builder.add(s0, s3)
+    t = builder.shl(s1, _splat(_VI, 17))
+    s2 = builder.xor(s2, s0)
+    s3 = builder.xor(s3, s1)
+    s1 = builder.xor(s1, s2)
+    s0 = builder.xor(s0, s3)
+    s2 = builder.xor(s2, t)
+    s3 = builder.or_(builder.shl(s3, _splat(_VI, 45)), builder.lshr(s3, _splat(_VI, 19)))
+    return u, (s0, s1, s2, s3)
+
+
 def _normal_run(fused):
     """Codegen of :func:`normal_run` (``fused``: :func:`normal_run_fused`, with the previous steps' update and dot)."""
 
@@ -154,14 +168,7 @@ def _normal_run(fused):
 
         builder.position_at_end(body)
         s0, s1, s2, s3 = st
-        u = builder.add(s0, s3)  # draws.next_u64, line by line
-        t = builder.shl(s1, _splat(_VI, 17))
-        s2 = builder.xor(s2, s0)
-        s3 = builder.xor(s3, s1)
-        s1 = builder.xor(s1, s2)
-        s0 = builder.xor(s0, s3)
-        s2 = builder.xor(s2, t)
-        s3 = builder.or_(builder.shl(s3, _splat(_VI, 45)), builder.lshr(s3, _splat(_VI, 19)))
+        u, (s0, s1, s2, s3) = _next_u64(builder, (s0, s1, s2, s3))
         off = builder.mul(i, ir.Constant(_I64, LANES))
         if fused:  # vaxpy's element (the previous step's update), then vdot's term with the updated weight
             vi = _row(builder, vp, off, _VF)
@@ -306,14 +313,7 @@ def lane_uniform_bits(typingctx, S, W):
         wp = data_ptr(context, builder, signature.args[1], args[1])
         rows = [_row(builder, sp, ir.Constant(_I64, k * LANES), _VI) for k in range(4)]
         s0, s1, s2, s3 = (builder.load(r, align=8) for r in rows)
-        u = builder.add(s0, s3)  # draws.next_u64, line by line
-        t = builder.shl(s1, _splat(_VI, 17))
-        s2 = builder.xor(s2, s0)
-        s3 = builder.xor(s3, s1)
-        s1 = builder.xor(s1, s2)
-        s0 = builder.xor(s0, s3)
-        s2 = builder.xor(s2, t)
-        s3 = builder.or_(builder.shl(s3, _splat(_VI, 45)), builder.lshr(s3, _splat(_VI, 19)))
+        u, (s0, s1, s2, s3) = _next_u64(builder, (s0, s1, s2, s3))
         for r, v in zip(rows, (s0, s1, s2, s3), strict=True):
             builder.store(v, r, align=8)
         bits = builder.and_(builder.xor(builder.lshr(u, _splat(_VI, 8)), _splat(_VI, -1)), _splat(_VI, (1 << 56) - 1))
