@@ -202,7 +202,7 @@ def _judge_net(res: CheckResult, net: pd.DataFrame, hits: pd.DataFrame, sz: Size
     slope, _, se = analysis.loglog_fit(reached.d, reached.time)
     res.add(
         "two-layer, steps against d, log-log fit over every replica",
-        f"d^{sz.k - 1} asymptotically (leap complexity {sz.k - 1})",
+        f"d^{sz.k - 1} asymptotically (leap {sz.k}: d^(leap - 1))",
         f"exponent {slope:.2f} +- {se:.2f}",
         "reported",
         None,
