@@ -632,3 +632,24 @@ def cases(family: str) -> list[Any]:
     found = [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.slow else []) for c in COMPARISONS if c.family == family]
     assert found, f"no reference cases of family {family!r}"
     return found
+
+
+# ..................................................................... interrupted runs (checkpoints, curricula)
+
+
+class StopRun(Exception):
+    """Raised by a test's ``on_call`` hook to stop a run between two kernel calls."""
+
+
+def interrupted(cfg: Any, path: Path, after_calls: int) -> Any:
+    """Run ``cfg``, save its checkpoint to ``path`` after ``after_calls`` kernel calls and stop; return the loaded state."""
+    from fastnoise import checkpoint, engine
+
+    def stop(st: Any) -> None:
+        if st.calls == after_calls:
+            checkpoint.save(path, cfg, st)
+            raise StopRun
+
+    with pytest.raises(StopRun):
+        engine.run(cfg, threads=1, on_call=stop)
+    return checkpoint.load(path, cfg)

@@ -333,13 +333,8 @@ class Hypercube(Task):
         return parts
 
     def kernel_params(self, cfg: RunFields) -> dict[str, Any]:
-        return {
-            "bit_q53": q53(cfg.bit_bias),
-            "mix": float(cfg.mix),
-            "mix_q53": q53(cfg.mix_bias),
-            "target": TARGETS.index(cfg.target),
-            **_support_mask(cfg),
-        }
+        law = self.stage_params(Stage(0, cfg.bit_bias, cfg.mix, cfg.mix_bias))  # the run's own law
+        return {**law, "target": TARGETS.index(cfg.target), **_support_mask(cfg)}
 
     def kernel_arrays(self, cfg: RunFields) -> tuple[np.ndarray, np.ndarray]:
         assert cfg.d is not None
@@ -352,12 +347,6 @@ class Hypercube(Task):
         assert cfg.d is not None
         return progress_names(parse_support(cfg.support, cfg.d))
 
-    def stages(self, cfg: RunFields) -> tuple[Stage, ...]:
-        """The curriculum's stages (one stage, the run's law, without ``--curriculum``)."""
-        if cfg.curriculum is None:
-            return (Stage(0, cfg.bit_bias, cfg.mix, cfg.mix_bias),)
-        return parse_curriculum(cfg.curriculum, cfg)
-
     def stage_params(self, stage: Stage) -> dict[str, Any]:
         """The kernel parameters of one stage's law (:meth:`kernel_params`' law fields)."""
         return {"bit_q53": q53(stage.bit_bias), "mix": float(stage.mix), "mix_q53": q53(stage.mix_bias)}
@@ -366,7 +355,7 @@ class Hypercube(Task):
         """The curriculum's stages as (start, law fields of the kernel parameters); None without ``--curriculum``."""
         if cfg.curriculum is None:
             return None
-        return tuple((s.start, self.stage_params(s)) for s in self.stages(cfg))
+        return tuple((s.start, self.stage_params(s)) for s in parse_curriculum(cfg.curriculum, cfg))
 
     def inputs(self, n: int, d: int, rng: np.random.Generator, cfg: RunFields) -> np.ndarray:
         return rad_inputs(n, d, cfg.bit_bias, cfg.mix, cfg.mix_bias, rng)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import StopRun, interrupted
 
 import fastnoise
 from fastnoise import checkpoint, engine
@@ -38,25 +39,10 @@ CASES = {
 }
 
 
-class _Stop(Exception):
-    pass
-
-
 @pytest.fixture
 def small_calls(monkeypatch):
     """Kernel calls of 997 steps, so a short run has many call boundaries to stop at."""
     monkeypatch.setattr(engine, "chunk_steps", lambda cfg, geo, nthreads: 997)
-
-
-def _interrupted(cfg, path, after_calls):
-    def stop(st):
-        if st.calls == after_calls:
-            checkpoint.save(path, cfg, st)
-            raise _Stop
-
-    with pytest.raises(_Stop):
-        engine.run(cfg, threads=1, on_call=stop)
-    return checkpoint.load(path, cfg)
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -64,7 +50,7 @@ def test_resume_is_bitwise(case, small_calls, tmp_path):
     cfg = fastnoise.RunConfig(**CASES[case], steps=12_000, records=15, replicas=3, seed=5)
     full = engine.run(cfg, threads=2)
     for k in (1, 4, 11):
-        st = _interrupted(cfg, tmp_path / "c.npz", k)
+        st = interrupted(cfg, tmp_path / "c.npz", k)
         assert st.steps == 997 * k
         resumed = engine.run(cfg, threads=2, resume=st)
         pd.testing.assert_frame_equal(resumed.table, full.table, check_exact=True)
@@ -78,14 +64,14 @@ def test_resume_twice(small_calls, tmp_path):
     cfg = fastnoise.RunConfig(**CASES["twolayer"], steps=9000, replicas=2)
     full = engine.run(cfg).table
     path = tmp_path / "c.npz"
-    st = _interrupted(cfg, path, 2)
+    st = interrupted(cfg, path, 2)
 
     def stop(s):
         if s.calls == 6:
             checkpoint.save(path, cfg, s)
-            raise _Stop
+            raise StopRun
 
-    with pytest.raises(_Stop):
+    with pytest.raises(StopRun):
         engine.run(cfg, resume=st, on_call=stop)
     pd.testing.assert_frame_equal(engine.run(cfg, resume=checkpoint.load(path, cfg)).table, full, check_exact=True)
 
@@ -93,7 +79,7 @@ def test_resume_twice(small_calls, tmp_path):
 def test_refuses_other_config_code_and_damage(small_calls, tmp_path):
     cfg = fastnoise.RunConfig(**CASES["neuron"], steps=5000, replicas=2)
     path = tmp_path / "c.npz"
-    _interrupted(cfg, path, 2)
+    interrupted(cfg, path, 2)
     with pytest.raises(checkpoint.CheckpointError, match=r"another configuration: p=0\.3 \(now 0\.4\)"):
         checkpoint.load(path, cfg.replace(p=0.4))
     # other code: rewrite the stamp in the header
@@ -242,7 +228,7 @@ def test_rerun_of_a_finished_command_is_a_no_op(tmp_path):
 def test_checkpoint_of_other_config_refused_on_the_cli(tmp_path, small_calls):
     out = tmp_path / "a.parquet"
     cfg = fastnoise.RunConfig(steps=5000, replicas=2, p=0.5)
-    _interrupted(cfg, checkpoint.checkpoint_path(out), 2)
+    interrupted(cfg, checkpoint.checkpoint_path(out), 2)
     r = _runner()
     res = r.invoke(main, ["run", "--steps", "5000", "--replicas", "2", "--p", "0.2", "--out", str(out)])
     assert res.exit_code == 2
@@ -257,7 +243,7 @@ def test_checkpoint_of_other_config_refused_on_the_cli(tmp_path, small_calls):
 def test_resume_on_the_cli_says_so(tmp_path, small_calls):
     out = tmp_path / "a.parquet"
     cfg = fastnoise.RunConfig(steps=5000, replicas=2, p=0.5)
-    _interrupted(cfg, checkpoint.checkpoint_path(out), 2)
+    interrupted(cfg, checkpoint.checkpoint_path(out), 2)
     res = _runner().invoke(main, ["run", "--steps", "5000", "--replicas", "2", "--p", "0.5", "--out", str(out)])
     assert res.exit_code == 0, res.stderr
     assert "resuming from checkpoint" in res.stderr and "at step 1,994 of 5,000" in res.stderr
@@ -283,7 +269,7 @@ def test_sweep_cell_resumes_from_its_checkpoint(tmp_path, small_calls):
 
     cfg = fastnoise.RunConfig(**CASES["twolayer"], steps=9000, replicas=2)
     path = checkpoint_file(tmp_path, "abc")
-    _interrupted(cfg, path, 3)
+    interrupted(cfg, path, 3)
     res = compute_cell(cfg.to_dict(), 1, False, path, 1e6)
     assert res.error is None and res.resumed_from_step == 3 * 997
     pd.testing.assert_frame_equal(res.table, engine.run(cfg).table, check_exact=True)

@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import _report, compare_to_reference
+from conftest import _report, compare_to_reference, interrupted
 
 import fastnoise
-from fastnoise import checkpoint, engine, probes
+from fastnoise import engine, probes
 from fastnoise.errors import ConfigError
 from fastnoise.schedule import checkpoints, segments, stage_column, stage_of
 from fastnoise.schema import metric_names
@@ -43,10 +43,6 @@ def _config(**extra) -> fastnoise.RunConfig:
 
 def _metrics(df: pd.DataFrame, cfg: fastnoise.RunConfig) -> pd.DataFrame:
     return df[["replica", "step", *metric_names(cfg)]].reset_index(drop=True)
-
-
-class _Stop(Exception):
-    pass
 
 
 @pytest.fixture
@@ -171,16 +167,7 @@ def test_one_stage_is_its_law_and_calls_do_not_matter(monkeypatch):
 def test_resume_inside_the_second_stage_is_bitwise(small_calls, tmp_path, after_calls):
     cfg = _config(curriculum=CURRICULUM)
     full = engine.run(cfg, threads=1)
-    path = tmp_path / "c.npz"
-
-    def stop(st):
-        if st.calls == after_calls:
-            checkpoint.save(path, cfg, st)
-            raise _Stop
-
-    with pytest.raises(_Stop):
-        engine.run(cfg, threads=1, on_call=stop)
-    st = checkpoint.load(path, cfg)
+    st = interrupted(cfg, tmp_path / "c.npz", after_calls)
     assert st.steps == {2: 1700, 3: 2697}[after_calls]
     resumed = engine.run(cfg, threads=2, resume=st)
     pd.testing.assert_frame_equal(resumed.table, full.table, check_exact=True)
@@ -218,16 +205,7 @@ def test_the_neuron_and_the_mlp_follow_the_curriculum(model, small_calls, tmp_pa
     pd.testing.assert_frame_equal(
         staged.table.loc[before, cols].reset_index(drop=True), alone.loc[before, cols].reset_index(drop=True), check_exact=True
     )
-    path = tmp_path / "c.npz"
-
-    def stop(st):
-        if st.calls == 3:
-            checkpoint.save(path, cfg, st)
-            raise _Stop
-
-    with pytest.raises(_Stop):
-        engine.run(cfg, threads=1, on_call=stop)
-    resumed = engine.run(cfg, threads=2, resume=checkpoint.load(path, cfg))
+    resumed = engine.run(cfg, threads=2, resume=interrupted(cfg, tmp_path / "c.npz", 3))
     pd.testing.assert_frame_equal(resumed.table, staged.table, check_exact=True)
     assert not staged.table.loc[~before, "norm_1"].equals(alone.loc[~before, "norm_1"])
     small = cfg.replace(curriculum="bit-bias=0.8:25,bit-bias=0.3", steps=60, records=61, lr=0.25)
